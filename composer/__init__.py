@@ -1,0 +1,16 @@
+"""Model Composer's core: graphs of networks that train together. No Qt here."""
+
+from composer.errors import (
+    CompileError,
+    ComposerError,
+    DataError,
+    GraphFormatError,
+    TrainingError,
+)
+from composer.fileformat import dumps, from_dict, load, loads, save
+from composer.graph import Edge, Graph, Group, Node, Training
+
+__all__ = [
+    "CompileError", "ComposerError", "DataError", "Edge", "Graph", "GraphFormatError", "Group",
+    "Node", "Training", "TrainingError", "dumps", "from_dict", "load", "loads", "save",
+]

@@ -1,0 +1,129 @@
+"""What a node type is: ports, parameters, and the code it emits.
+
+A type's `module` and `forward` return Python source. Code generation writes that source into
+the model; shape inference evaluates the very same source on meta tensors. So what the canvas
+shows and what trains cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from composer.params import Param
+
+Shape = tuple[int, ...]
+Params = Mapping[str, Any]
+
+CATEGORIES = ("data", "layer", "block", "merge", "op", "loss")
+
+# What flows through a port. "same" on an output means: the kind of what arrives at the input.
+KINDS = ("map", "vector", "tensor", "label", "boxes", "loss", "same")
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    kind: str = "tensor"
+    optional: bool = False
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class DataOutput:
+    """Shape (without the batch) and dtype of one output of a data node."""
+
+    shape: Shape
+    dtype: str = "float32"  # "float32" or "int64"
+    classes: int | None = None  # for labels: how many classes, when known
+
+
+class Source(str):
+    """Text that is already Python source (a variable name), written as it is by `call`."""
+
+
+def literal(value: Any) -> str:
+    """A validated parameter value as Python source. Only JSON primitives ever get here."""
+    if isinstance(value, Source):
+        return str(value)
+    if isinstance(value, bool | int | float | str) or value is None:
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "(" + ", ".join(literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    raise TypeError(f"not a literal parameter value: {type(value).__name__}")
+
+
+def call(fn: str, *args: Any, **kwargs: Any) -> str:
+    """Source of a call with literal arguments: `call("nn.Conv2d", 1, 16, kernel_size=3)`."""
+    parts = [literal(a) for a in args] + [f"{k}={literal(v)}" for k, v in kwargs.items()]
+    return f"{fn}({', '.join(parts)})"
+
+
+ModuleSource = Callable[[Params, Mapping[str, Shape]], str]
+ForwardSource = Callable[[Params, Mapping[str, str], str], str]
+PortsOf = Callable[[Params], tuple[Port, ...]]
+
+
+@dataclass(frozen=True)
+class NodeType:
+    """One entry of the catalogue.
+
+    - `module(params, in_shapes)`: source of the constructor of the node's nn.Module, or None
+      for a stateless node. `in_shapes` maps input port to its inferred shape (with batch).
+    - `forward(params, args, mod)`: source of the expression computing the single output, given
+      the expressions for each wired input port and `mod`, the module's attribute (`self.c1`).
+    - `data(params, base_dir)`: for data nodes only, the outputs' shapes and dtypes without the
+      batch; relative paths are relative to `base_dir`, the graph file's folder. May raise
+      DataError when a file is missing or unreadable.
+    - `runtime`: names of helpers from composer.runtime the emitted code refers to.
+    """
+
+    id: str
+    category: str
+    doc: str
+    inputs: tuple[Port, ...] | PortsOf = ()
+    outputs: tuple[Port, ...] = (Port("out", "same"),)
+    params: tuple[Param, ...] = ()
+    module: ModuleSource | None = None
+    forward: ForwardSource | None = None
+    data: Callable[[Params, Path], dict[str, DataOutput]] | None = None
+    runtime: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    glyph: str = ""
+    key_params: tuple[str, ...] = field(default=())  # shown on the node's face
+
+    def input_ports(self, params: Params) -> tuple[Port, ...]:
+        return self.inputs(params) if callable(self.inputs) else self.inputs
+
+    def input_port(self, params: Params, name: str) -> Port | None:
+        return next((p for p in self.input_ports(params) if p.name == name), None)
+
+    def output_port(self, name: str) -> Port | None:
+        return next((p for p in self.outputs if p.name == name), None)
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def resolve(self, params: Params) -> dict[str, Any]:
+        """Defaults overlaid with the node's own (already validated) values."""
+        merged = self.defaults()
+        merged.update(params)
+        return merged
+
+    @property
+    def is_data(self) -> bool:
+        return self.category == "data"
+
+    @property
+    def is_loss(self) -> bool:
+        return self.category == "loss"
+
+    @property
+    def summary(self) -> str:
+        """The one line the palette shows."""
+        return self.doc.split("\n", 1)[0]

@@ -1,0 +1,88 @@
+"""Data sources. They are the graph's inputs: the model's forward receives their batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from composer.catalogue.base import DataOutput, NodeType, Port
+from composer.params import Augment, Bool, Int, Split, Text
+
+COMMON = (
+    Int("batch_size", 64, "samples per batch", min=1, max=65536),
+    Split("split", [0.8, 0.1, 0.1], "train, validation and test ratios, fixed by the seed"),
+    Bool("shuffle", True, "reshuffle the training split every epoch"),
+    Augment("augment", [], "augmentation of the training split, in order"),
+)
+_LABEL = Port("y", "label", doc="class ids [B]")
+
+
+def _digits(p, base_dir: Path) -> dict[str, DataOutput]:
+    return {"x": DataOutput((1, 8, 8)), "y": DataOutput((), "int64", classes=10)}
+
+
+def _shapes(p, base_dir: Path) -> dict[str, DataOutput]:
+    s = p["size"]
+    return {"x": DataOutput((1, s, s)), "y": DataOutput((), "int64", classes=3),
+            "box": DataOutput((4,))}
+
+
+def _noise(p, base_dir: Path) -> dict[str, DataOutput]:
+    return {"z": DataOutput((p["dim"],))}
+
+
+def _tensors(p, base_dir: Path) -> dict[str, DataOutput]:
+    from composer.runtime.data import peek_tensor_file
+
+    return peek_tensor_file(base_dir / p["path"], p["x_key"], p["y_key"])
+
+
+def _image_folder(p, base_dir: Path) -> dict[str, DataOutput]:
+    from composer.runtime.data import peek_image_folder
+
+    classes = peek_image_folder(base_dir / p["path"])
+    channels = 1 if p["grayscale"] else 3
+    return {"x": DataOutput((channels, p["size"], p["size"])),
+            "y": DataOutput((), "int64", classes=classes)}
+
+
+TYPES = [
+    NodeType(
+        "data.digits", "data",
+        "The 8x8 handwritten digits scikit-learn ships: 1,797 images, 10 classes.",
+        outputs=(Port("x", "map", doc="images [B,1,8,8] in [0,1]"), _LABEL),
+        params=COMMON, data=_digits, key_params=("batch_size",),
+    ),
+    NodeType(
+        "data.shapes", "data",
+        "Generated images of one circle, square or triangle each, with its class and box.",
+        outputs=(Port("x", "map", doc="images [B,1,S,S]"), _LABEL,
+                 Port("box", "boxes", doc="x0,y0,x1,y1 in [0,1]")),
+        params=(Int("size", 32, "image height and width", min=8, max=256),
+                Int("count", 2000, "images generated (fixed by the seed)", min=10,
+                    max=1_000_000)) + COMMON,
+        data=_shapes, key_params=("size", "batch_size"),
+    ),
+    NodeType(
+        "data.noise", "data", "Standard normal noise vectors, a fresh batch every step.",
+        outputs=(Port("z", "vector", doc="noise [B,dim]"),),
+        params=(Int("dim", 16, "length of each vector", min=1, max=65536),
+                Int("batch_size", 64, "samples per batch", min=1, max=65536)),
+        data=_noise, key_params=("dim", "batch_size"),
+    ),
+    NodeType(
+        "data.tensors", "data", "Arrays from a .npz or .pt file: inputs x and labels y.",
+        outputs=(Port("x", "tensor"), Port("y", "tensor", doc="labels or targets")),
+        params=(Text("path", "data.npz", "file path, relative to the graph file"),
+                Text("x_key", "x", "name of the input array"),
+                Text("y_key", "y", "name of the label array")) + COMMON,
+        data=_tensors, key_params=("path",),
+    ),
+    NodeType(
+        "data.image_folder", "data", "Images in one sub-folder per class, resized to size.",
+        outputs=(Port("x", "map", doc="images [B,C,size,size] in [0,1]"), _LABEL),
+        params=(Text("path", "images", "folder path, relative to the graph file"),
+                Int("size", 32, "height and width after resizing", min=4, max=1024),
+                Bool("grayscale", False, "one channel instead of three")) + COMMON,
+        data=_image_folder, key_params=("path", "size"),
+    ),
+]

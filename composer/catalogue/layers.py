@@ -1,0 +1,179 @@
+"""torch.nn layers, one declaration each. Input sizes come from shape inference."""
+
+from __future__ import annotations
+
+from composer.catalogue.base import NodeType, Port, Source, call
+from composer.params import Bool, Choice, Float, Int, IntList
+
+MAP_IN = (Port("in", "map", doc="feature maps [B,C,H,W]"),)
+ANY_IN = (Port("in", "tensor"),)
+MAP_OUT = (Port("out", "map"),)
+
+
+def _features(shape: tuple[int, ...]) -> int:
+    return shape[1]
+
+
+def _unary(template: str):
+    """A forward whose single input is called `x` in the template."""
+    return lambda p, a, m: template.format(x=a["in"], m=m, **p)
+
+
+def _module_call(p, a, m):
+    return f"{m}({a['in']})"
+
+
+def _kw(p, **torch_defaults) -> dict:
+    """The parameters that differ from torch's defaults, so emitted calls stay short."""
+    return {k: p[k] for k, d in torch_defaults.items() if p[k] != d}
+
+
+def _pool_kw(p) -> dict:
+    kw = {"kernel_size": p["kernel_size"]}
+    if p["stride"] is not None:
+        kw["stride"] = p["stride"]
+    if p["padding"]:
+        kw["padding"] = p["padding"]
+    return kw
+
+
+TYPES = [
+    NodeType(
+        "layer.conv2d", "layer", "2-D convolution over feature maps.",
+        inputs=MAP_IN, outputs=MAP_OUT,
+        params=(Int("out_channels", 16, "output channels", min=1, max=4096),
+                Int("kernel_size", 3, "square kernel size", min=1, max=31),
+                Int("stride", 1, "step between windows", min=1, max=16),
+                Int("padding", 0, "zeros added on each side", min=0, max=32),
+                Int("dilation", 1, "spacing between kernel taps", min=1, max=16),
+                Bool("bias", True, "learn an additive bias")),
+        module=lambda p, s: call("nn.Conv2d", _features(s["in"]), p["out_channels"],
+                                 kernel_size=p["kernel_size"],
+                                 **_kw(p, stride=1, padding=0, dilation=1, bias=True)),
+        forward=_module_call, key_params=("out_channels", "kernel_size", "stride", "padding"),
+    ),
+    NodeType(
+        "layer.conv_transpose2d", "layer", "Transposed 2-D convolution: learns to upsample maps.",
+        inputs=MAP_IN, outputs=MAP_OUT,
+        params=(Int("out_channels", 16, "output channels", min=1, max=4096),
+                Int("kernel_size", 4, "square kernel size", min=1, max=31),
+                Int("stride", 2, "upsampling factor", min=1, max=16),
+                Int("padding", 1, "implicit padding removed from the output", min=0, max=32),
+                Int("output_padding", 0, "extra rows and columns on one side", min=0, max=15),
+                Bool("bias", True, "learn an additive bias")),
+        module=lambda p, s: call("nn.ConvTranspose2d", _features(s["in"]), p["out_channels"],
+                                 kernel_size=p["kernel_size"],
+                                 **_kw(p, stride=1, padding=0, output_padding=0, bias=True)),
+        forward=_module_call, key_params=("out_channels", "kernel_size", "stride"),
+    ),
+    NodeType(
+        "layer.linear", "layer", "Fully connected layer over the last dimension.",
+        inputs=ANY_IN,
+        params=(Int("out_features", 10, "output features", min=1, max=1_000_000),
+                Bool("bias", True, "learn an additive bias")),
+        module=lambda p, s: call("nn.Linear", s["in"][-1], p["out_features"],
+                                 **_kw(p, bias=True)),
+        forward=_module_call, key_params=("out_features",),
+    ),
+    NodeType(
+        "layer.batchnorm1d", "layer", "Batch normalisation of vectors [B,F] (or [B,C,L]).",
+        inputs=(Port("in", "tensor"),),
+        params=(Float("eps", 1e-5, "added to the variance", min=0.0, min_exclusive=True),
+                Float("momentum", 0.1, "running-statistics update rate", min=0.0, max=1.0)),
+        module=lambda p, s: call("nn.BatchNorm1d", _features(s["in"]),
+                                 **_kw(p, eps=1e-5, momentum=0.1)),
+        forward=_module_call,
+    ),
+    NodeType(
+        "layer.batchnorm2d", "layer", "Batch normalisation of feature maps, per channel.",
+        inputs=MAP_IN, outputs=MAP_OUT,
+        params=(Float("eps", 1e-5, "added to the variance", min=0.0, min_exclusive=True),
+                Float("momentum", 0.1, "running-statistics update rate", min=0.0, max=1.0)),
+        module=lambda p, s: call("nn.BatchNorm2d", _features(s["in"]),
+                                 **_kw(p, eps=1e-5, momentum=0.1)),
+        forward=_module_call,
+    ),
+    NodeType(
+        "layer.layernorm", "layer", "Layer normalisation over every dimension but the batch.",
+        inputs=ANY_IN,
+        params=(Float("eps", 1e-5, "added to the variance", min=0.0, min_exclusive=True),),
+        module=lambda p, s: call("nn.LayerNorm", list(s["in"][1:]), **_kw(p, eps=1e-5)),
+        forward=_module_call,
+    ),
+    NodeType(
+        "layer.maxpool2d", "layer", "Max pooling: keeps the strongest response in each window.",
+        inputs=MAP_IN, outputs=MAP_OUT,
+        params=(Int("kernel_size", 2, "window size", min=1, max=32),
+                Int("stride", None, "step; empty means the window size", min=1, max=32,
+                    optional=True),
+                Int("padding", 0, "padding on each side", min=0, max=16)),
+        forward=lambda p, a, m: call("F.max_pool2d", Source(a["in"]), **_pool_kw(p)),
+        key_params=("kernel_size",),
+    ),
+    NodeType(
+        "layer.avgpool2d", "layer", "Average pooling over windows.",
+        inputs=MAP_IN, outputs=MAP_OUT,
+        params=(Int("kernel_size", 2, "window size", min=1, max=32),
+                Int("stride", None, "step; empty means the window size", min=1, max=32,
+                    optional=True),
+                Int("padding", 0, "padding on each side", min=0, max=16)),
+        forward=lambda p, a, m: call("F.avg_pool2d", Source(a["in"]), **_pool_kw(p)),
+        key_params=("kernel_size",),
+    ),
+    NodeType(
+        "layer.adaptive_avgpool2d", "layer", "Average pooling to a fixed output size.",
+        inputs=MAP_IN, outputs=MAP_OUT,
+        params=(Int("output_size", 1, "output height and width", min=1, max=256),),
+        forward=lambda p, a, m: f"F.adaptive_avg_pool2d({a['in']}, {p['output_size']})",
+        key_params=("output_size",),
+    ),
+    NodeType(
+        "layer.dropout", "layer", "Zeroes random elements while training.",
+        inputs=ANY_IN,
+        params=(Float("p", 0.5, "probability of dropping an element", min=0.0, max=0.99),),
+        forward=lambda p, a, m: f"F.dropout({a['in']}, p={p['p']!r}, training=self.training)",
+        key_params=("p",),
+    ),
+    NodeType(
+        "layer.flatten", "layer", "Flattens everything but the batch: maps become vectors.",
+        inputs=ANY_IN, outputs=(Port("out", "vector"),),
+        forward=_unary("torch.flatten({x}, 1)"),
+    ),
+    NodeType(
+        "layer.reshape", "layer", "Reshapes each sample to `shape` (without the batch).",
+        inputs=ANY_IN, outputs=(Port("out", "tensor"),),
+        params=(IntList("shape", [1, 8, 8], "the new shape without the batch"),),
+        forward=lambda p, a, m: f"{a['in']}.reshape({a['in']}.shape[0], "
+                                f"{', '.join(str(d) for d in p['shape'])})",
+        key_params=("shape",),
+    ),
+    NodeType(
+        "layer.upsample", "layer", "Upsamples feature maps by an integer factor.",
+        inputs=MAP_IN, outputs=MAP_OUT,
+        params=(Int("scale_factor", 2, "size multiplier", min=1, max=16),
+                Choice("mode", "nearest", "interpolation", choices=("nearest", "bilinear"))),
+        forward=lambda p, a, m: call("F.interpolate", Source(a["in"]),
+                                     scale_factor=p["scale_factor"], mode=p["mode"]),
+        key_params=("scale_factor",),
+    ),
+    NodeType("layer.relu", "layer", "max(x, 0).", inputs=ANY_IN,
+             forward=_unary("F.relu({x})")),
+    NodeType(
+        "layer.leaky_relu", "layer", "ReLU with a small slope for negative inputs.",
+        inputs=ANY_IN,
+        params=(Float("negative_slope", 0.01, "slope below zero", min=0.0, max=1.0),),
+        forward=lambda p, a, m: f"F.leaky_relu({a['in']}, {p['negative_slope']!r})",
+    ),
+    NodeType("layer.sigmoid", "layer", "Squashes to (0, 1).", inputs=ANY_IN,
+             forward=_unary("torch.sigmoid({x})")),
+    NodeType("layer.tanh", "layer", "Squashes to (-1, 1).", inputs=ANY_IN,
+             forward=_unary("torch.tanh({x})")),
+    NodeType("layer.gelu", "layer", "Gaussian error linear unit.", inputs=ANY_IN,
+             forward=_unary("F.gelu({x})")),
+    NodeType(
+        "layer.softmax", "layer", "Normalises to probabilities along `dim`.",
+        inputs=ANY_IN,
+        params=(Int("dim", 1, "dimension that sums to one", min=1, max=3),),
+        forward=lambda p, a, m: f"F.softmax({a['in']}, dim={p['dim']})",
+    ),
+]

@@ -1,0 +1,62 @@
+"""Loss nodes. Each yields a scalar; the optimiser group that lists it minimises weight x value."""
+
+from __future__ import annotations
+
+from composer.catalogue.base import NodeType, Port
+from composer.params import Float
+
+_WEIGHT = Float("weight", 1.0, "multiplies this loss in its group's objective", min=0.0)
+_OUT = (Port("loss", "loss"),)
+_PRED = Port("pred", "tensor", doc="predictions")
+
+
+def _pair(fn: str, extra: str = ""):
+    return lambda p, a, m: f"{fn}({a['pred']}, {a['target']}{extra.format(**p)})"
+
+
+def _bce(p, a, m) -> str:
+    target = a.get("target") or f"torch.full_like({a['pred']}, {p['target_value']!r})"
+    return f"F.binary_cross_entropy_with_logits({a['pred']}, {target})"
+
+
+TYPES = [
+    NodeType(
+        "loss.cross_entropy", "loss",
+        "Classification loss on logits [B,classes] and integer labels [B]; reports accuracy.",
+        inputs=(Port("pred", "tensor", doc="logits [B,classes]"),
+                Port("target", "label", doc="class ids [B]")),
+        outputs=_OUT,
+        params=(_WEIGHT, Float("label_smoothing", 0.0, "spread of the target", min=0.0,
+                               max=0.99)),
+        forward=lambda p, a, m: (
+            f"F.cross_entropy({a['pred']}, {a['target']}"
+            + (f", label_smoothing={p['label_smoothing']!r})" if p["label_smoothing"] else ")")),
+        key_params=("weight",),
+    ),
+    NodeType(
+        "loss.bce_logits", "loss",
+        "Binary cross-entropy on logits; without a target, every element aims at target_value.",
+        inputs=(_PRED, Port("target", "tensor", optional=True, doc="0/1 targets like pred")),
+        outputs=_OUT,
+        params=(_WEIGHT, Float("target_value", 1.0, "used when target is unwired: 1 real, 0 fake",
+                               min=0.0, max=1.0)),
+        forward=_bce, key_params=("weight", "target_value"),
+    ),
+    NodeType(
+        "loss.mse", "loss", "Mean squared error between same-shaped tensors.",
+        inputs=(_PRED, Port("target", "tensor")), outputs=_OUT, params=(_WEIGHT,),
+        forward=_pair("F.mse_loss"), key_params=("weight",),
+    ),
+    NodeType(
+        "loss.l1", "loss", "Mean absolute error between same-shaped tensors.",
+        inputs=(_PRED, Port("target", "tensor")), outputs=_OUT, params=(_WEIGHT,),
+        forward=_pair("F.l1_loss"), key_params=("weight",),
+    ),
+    NodeType(
+        "loss.smooth_l1", "loss", "Huber-like loss: quadratic near zero, linear beyond beta.",
+        inputs=(_PRED, Port("target", "tensor")), outputs=_OUT,
+        params=(_WEIGHT, Float("beta", 1.0, "where the loss turns linear", min=0.0,
+                               min_exclusive=True)),
+        forward=_pair("F.smooth_l1_loss", ", beta={beta!r}"), key_params=("weight",),
+    ),
+]

@@ -1,0 +1,47 @@
+"""Typed errors. Each names the place (file path, node, port or parameter) it is about."""
+
+from __future__ import annotations
+
+
+class ComposerError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class GraphFormatError(ComposerError, ValueError):
+    """A graph file (or dict) that does not follow FORMAT.md; the message starts with the place."""
+
+    def __init__(self, where: str, message: str) -> None:
+        self.where = where
+        self.detail = message
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ParamError(ComposerError, ValueError):
+    """A parameter value of the wrong type or out of its range."""
+
+
+class CompileError(ComposerError):
+    """A graph that cannot be turned into a module; names the node."""
+
+    def __init__(self, node: str | None, message: str) -> None:
+        self.node = node
+        super().__init__(f"{node}: {message}" if node else message)
+
+
+class DataError(ComposerError):
+    """A data source that cannot be read or does not fit the graph; names the data node."""
+
+    def __init__(self, node: str | None, message: str) -> None:
+        self.node = node
+        super().__init__(f"{node}: {message}" if node else message)
+
+
+class TrainingError(ComposerError):
+    """A run that had to stop: a NaN, an exception in a node. Names node, group and step."""
+
+    def __init__(self, message: str, node: str | None = None, group: str | None = None,
+                 step: int | None = None) -> None:
+        self.node = node
+        self.group = group
+        self.step = step
+        super().__init__(message)

@@ -1,0 +1,313 @@
+"""The composed model as plain data, with mutators that emit events.
+
+`Graph.to_dict()` is the file format (FORMAT.md); the GUI edits a Graph only through the
+mutators here and redraws from the events they emit.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from composer import catalogue
+from composer.events import Events
+
+DEFAULT_OPTIMIZER = {"type": "adam", "lr": 0.001}
+DEFAULT_SCHEDULE = {"every": 1, "offset": 0, "epochs": [0, None], "repeat": 1}
+DEFAULT_LR_SCHEDULE = {"type": "constant"}
+
+
+@dataclass
+class Node:
+    id: str
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)  # only values that differ from defaults
+    label: str | None = None
+    shares: str | None = None
+    ui: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def node_type(self) -> catalogue.NodeType | None:
+        return catalogue.get(self.type)
+
+    def resolved_params(self) -> dict[str, Any]:
+        """Defaults overlaid with this node's values: what builds and trains."""
+        t = self.node_type
+        return t.resolve(self.params) if t else dict(self.params)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.id, "type": self.type}
+        if self.params:
+            d["params"] = copy.deepcopy(self.params)
+        if self.label is not None:
+            d["label"] = self.label
+        if self.shares is not None:
+            d["shares"] = self.shares
+        if self.ui:
+            d["ui"] = copy.deepcopy(self.ui)
+        return d
+
+
+@dataclass(frozen=True)
+class Edge:
+    src: str  # node id
+    src_port: str
+    dst: str
+    dst_port: str
+
+    @property
+    def source(self) -> str:
+        return f"{self.src}.{self.src_port}"
+
+    @property
+    def target(self) -> str:
+        return f"{self.dst}.{self.dst_port}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"from": self.source, "to": self.target}
+
+    def __str__(self) -> str:
+        return f"{self.source} -> {self.target}"
+
+
+@dataclass
+class Group:
+    id: str
+    members: list[str] = field(default_factory=list)
+    losses: list[str] = field(default_factory=list)
+    optimizer: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_OPTIMIZER))
+    schedule: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULT_SCHEDULE))
+    lr_schedule: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_LR_SCHEDULE))
+    clip_grad_norm: float | None = None
+    ui: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "id": self.id, "members": list(self.members), "losses": list(self.losses),
+            "optimizer": copy.deepcopy(self.optimizer),
+            "schedule": copy.deepcopy(self.schedule),
+            "lr_schedule": copy.deepcopy(self.lr_schedule),
+            "clip_grad_norm": self.clip_grad_norm,
+        }
+        if self.ui:
+            d["ui"] = copy.deepcopy(self.ui)
+        return d
+
+
+@dataclass
+class Training:
+    epochs: int = 5
+    seed: int = 0
+    device: str = "auto"
+    steps_per_epoch: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"epochs": self.epochs, "seed": self.seed, "device": self.device,
+                "steps_per_epoch": self.steps_per_epoch}
+
+
+@dataclass
+class Removal:
+    """What `Graph.remove_node` took away, so that undo can put it back exactly."""
+
+    node: Node
+    index: int
+    edges: list[tuple[int, Edge]]
+    old_groups: dict[str, dict[str, Any]]
+
+
+class Graph:
+    """Nodes (in file order), edges, optimiser groups and training settings.
+
+    Mutators validate nothing beyond what keeps the structure consistent (ids exist, are
+    unique); `composer.check` reports everything else, so a half-wired graph can be edited.
+    """
+
+    def __init__(self, name: str = "Untitled", description: str = "") -> None:
+        self.name = name
+        self.description = description
+        self.nodes: dict[str, Node] = {}
+        self.edges: list[Edge] = []
+        self.groups: list[Group] = []
+        self.training = Training()
+        self.ui: dict[str, Any] = {}
+        self.base_dir = Path(".")  # where relative data paths start: the file's folder
+        self.events = Events()
+
+    # --- queries -----------------------------------------------------------------------
+    def node(self, node_id: str) -> Node:
+        return self.nodes[node_id]
+
+    def group(self, group_id: str) -> Group | None:
+        return next((g for g in self.groups if g.id == group_id), None)
+
+    def edges_into(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if e.dst == node_id]
+
+    def edges_out_of(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if e.src == node_id]
+
+    def edge_into(self, node_id: str, port: str) -> Edge | None:
+        return next((e for e in self.edges if e.dst == node_id and e.dst_port == port), None)
+
+    def unique_id(self, stem: str) -> str:
+        """A fresh node or group id built from `stem` (`conv`, `conv_2`, ...)."""
+        stem = "".join(c if c.isalnum() or c == "_" else "_" for c in stem) or "node"
+        if stem[0].isdigit():
+            stem = "n" + stem
+        taken = set(self.nodes) | {g.id for g in self.groups}
+        if stem not in taken:
+            return stem
+        i = 2
+        while f"{stem}_{i}" in taken:
+            i += 1
+        return f"{stem}_{i}"
+
+    # --- node mutators -----------------------------------------------------------------
+    def add_node(self, node: Node, index: int | None = None) -> Node:
+        if node.id in self.nodes:
+            raise KeyError(f"a node {node.id!r} already exists")
+        items = list(self.nodes.items())
+        items.insert(len(items) if index is None else index, (node.id, node))
+        self.nodes = dict(items)
+        self.events.emit("node_added", node=node)
+        return node
+
+    def remove_node(self, node_id: str) -> Removal:
+        """Removes a node with its edges and group memberships; returns what undo needs."""
+        index = list(self.nodes).index(node_id)
+        edges = [(i, e) for i, e in enumerate(self.edges) if node_id in (e.src, e.dst)]
+        for _, edge in edges:
+            self.disconnect(edge)
+        old_groups = {}
+        for g in self.groups:
+            if node_id in g.members or node_id in g.losses:
+                old_groups[g.id] = self.update_group(
+                    g.id, members=[m for m in g.members if m != node_id],
+                    losses=[x for x in g.losses if x != node_id])
+        node = self.nodes.pop(node_id)
+        self.events.emit("node_removed", node=node)
+        return Removal(node, index, edges, old_groups)
+
+    def restore_node(self, removal: Removal) -> None:
+        """Undoes `remove_node` exactly: position in file order, edges, memberships."""
+        self.add_node(removal.node, removal.index)
+        for i, edge in removal.edges:
+            self.connect(edge, i)
+        for group_id, old in removal.old_groups.items():
+            self.update_group(group_id, **old)
+
+    def set_param(self, node_id: str, name: str, value: Any) -> None:
+        """Sets a parameter; the default value is stored as absence, as the file format wants."""
+        node = self.nodes[node_id]
+        t = node.node_type
+        default = t.param(name).default if t and t.param(name) else object()
+        if value == default:
+            node.params.pop(name, None)
+        else:
+            node.params[name] = copy.deepcopy(value)
+        self.events.emit("node_changed", node=node, what="params")
+
+    def set_label(self, node_id: str, label: str | None) -> None:
+        self.nodes[node_id].label = label or None
+        self.events.emit("node_changed", node=self.nodes[node_id], what="label")
+
+    def set_shares(self, node_id: str, shares: str | None) -> None:
+        self.nodes[node_id].shares = shares
+        self.events.emit("node_changed", node=self.nodes[node_id], what="shares")
+
+    def move_node(self, node_id: str, pos: tuple[float, float]) -> None:
+        self.nodes[node_id].ui["pos"] = [round(float(pos[0]), 1), round(float(pos[1]), 1)]
+        self.events.emit("node_moved", node=self.nodes[node_id])
+
+    # --- edge mutators -----------------------------------------------------------------
+    def connect(self, edge: Edge, index: int | None = None) -> Edge:
+        for end in (edge.src, edge.dst):
+            if end not in self.nodes:
+                raise KeyError(f"no node {end!r}")
+        self.edges.insert(len(self.edges) if index is None else index, edge)
+        self.events.emit("edge_added", edge=edge)
+        return edge
+
+    def disconnect(self, edge: Edge) -> None:
+        self.edges.remove(edge)
+        self.events.emit("edge_removed", edge=edge)
+
+    # --- group mutators ----------------------------------------------------------------
+    def add_group(self, group: Group, index: int | None = None) -> Group:
+        if self.group(group.id) is not None:
+            raise KeyError(f"a group {group.id!r} already exists")
+        self.groups.insert(len(self.groups) if index is None else index, group)
+        self.events.emit("group_added", group=group)
+        return group
+
+    def remove_group(self, group_id: str) -> tuple[Group, int]:
+        group = self.group(group_id)
+        if group is None:
+            raise KeyError(f"no group {group_id!r}")
+        index = self.groups.index(group)
+        self.groups.remove(group)
+        self.events.emit("group_removed", group=group)
+        return group, index
+
+    def update_group(self, group_id: str, **fields: Any) -> dict[str, Any]:
+        """Replaces some of a group's fields; returns their old values (for undo)."""
+        group = self.group(group_id)
+        if group is None:
+            raise KeyError(f"no group {group_id!r}")
+        old = {}
+        for key, value in fields.items():
+            if key == "id" or not hasattr(group, key):
+                raise KeyError(f"groups have no field {key!r}")
+            old[key] = copy.deepcopy(getattr(group, key))
+            setattr(group, key, copy.deepcopy(value))
+        self.events.emit("group_changed", group=group)
+        return old
+
+    # --- whole graph -------------------------------------------------------------------
+    def set_meta(self, **fields: Any) -> dict[str, Any]:
+        """Sets name, description or training fields; returns old values (for undo)."""
+        old = {}
+        for key, value in fields.items():
+            if key in ("name", "description"):
+                old[key] = getattr(self, key)
+                setattr(self, key, value)
+            elif hasattr(self.training, key):
+                old[key] = getattr(self.training, key)
+                setattr(self.training, key, value)
+            else:
+                raise KeyError(f"no graph setting {key!r}")
+        self.events.emit("graph_changed")
+        return old
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "composer-graph",
+            "version": 1,
+            "name": self.name,
+            "description": self.description,
+            "nodes": [n.to_dict() for n in self.nodes.values()],
+            "edges": [e.to_dict() for e in self.edges],
+            "groups": [g.to_dict() for g in self.groups],
+            "training": self.training.to_dict(),
+            "ui": copy.deepcopy(self.ui),
+        }
+
+    def copy(self) -> Graph:
+        """An independent copy with no subscribers."""
+        from composer.fileformat import from_dict
+
+        g = from_dict(self.to_dict())
+        g.base_dir = self.base_dir
+        return g
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Graph) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"Graph({self.name!r}, {len(self.nodes)} nodes, {len(self.edges)} edges, "
+                f"{len(self.groups)} groups)")
