@@ -77,6 +77,8 @@ class NodeType:
     - `data(params, base_dir)`: for data nodes only, the outputs' shapes and dtypes without the
       batch; relative paths are relative to `base_dir`, the graph file's folder. May raise
       DataError when a file is missing or unreadable.
+    - `check(params, inputs)`: optional; given the inputs' TensorInfo, returns (port, message)
+      for a problem to report in the user's terms before inference runs, else None.
     - `runtime`: names of helpers from composer.runtime the emitted code refers to.
     """
 
@@ -89,6 +91,7 @@ class NodeType:
     module: ModuleSource | None = None
     forward: ForwardSource | None = None
     data: Callable[[Params, Path], dict[str, DataOutput]] | None = None
+    check: Callable[[Params, Mapping[str, Any]], tuple[str | None, str] | None] | None = None
     runtime: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     glyph: str = ""

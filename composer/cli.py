@@ -1,0 +1,47 @@
+"""`composer check | train | export`: the command line of FORMAT.md."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _check(args: argparse.Namespace) -> int:
+    from composer.checks import check
+    from composer.errors import GraphFormatError
+    from composer.fileformat import load
+
+    try:
+        graph = load(args.file)
+    except GraphFormatError as e:
+        print(f"ERROR {e}", file=sys.stderr)
+        return 2
+    problems = check(graph)
+    for d in problems:
+        print(d)
+    errors = sum(d.is_error for d in problems)
+    warnings = len(problems) - errors
+    if not problems:
+        print(f"{args.file}: no problems ({len(graph.nodes)} nodes, {len(graph.groups)} groups)")
+    else:
+        print(f"{args.file}: {errors} error(s), {warnings} warning(s) or hint(s)")
+    return 1 if errors else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="composer", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("check", help="validate a graph file and list its problems")
+    p.add_argument("file")
+    p.set_defaults(run=_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
