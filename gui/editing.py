@@ -1,0 +1,191 @@
+"""Plain helpers behind the Document's edits: validation, clipboard, layout, memberships.
+
+Nothing here changes the graph; the Document turns what these compute into undo commands.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from composer import catalogue, fileformat
+from composer.catalogue.base import NodeType
+from composer.errors import GraphFormatError, ParamError
+from composer.graph import Edge, Graph, Group, Node
+
+COLUMN_WIDTH = 280.0  # horizontal distance between layout generations
+ROW_HEIGHT = 190.0  # vertical distance between nodes of one generation
+MARGIN = 40.0
+
+
+def validated(node_type: NodeType, name: str, value: Any) -> Any:
+    """The normalised value of a parameter, or ParamError saying what was expected."""
+    decl = node_type.param(name)
+    if decl is None:
+        known = ", ".join(p.name for p in node_type.params) or "none"
+        raise ParamError(f"{node_type.id} has no parameter {name!r} (its parameters: {known})")
+    return decl.validate(value)
+
+
+def id_stem(type_id: str) -> str:
+    """`layer.conv2d` -> `conv2d`: new nodes are named after their type."""
+    return type_id.rsplit(".", 1)[-1]
+
+
+def _fresh(stem: str, taken: set[str]) -> str:
+    stem = re.sub(r"_\d+$", "", stem) or "node"
+    if stem not in taken:
+        return stem
+    i = 2
+    while f"{stem}_{i}" in taken:
+        i += 1
+    return f"{stem}_{i}"
+
+
+# --- clipboard -------------------------------------------------------------------------------
+def copy_nodes(graph: Graph, node_ids: list[str]) -> dict:
+    """The nodes and the edges among them as plain file-format data (clipboard JSON)."""
+    chosen = [n for n in graph.nodes if n in set(node_ids)]
+    inside = set(chosen)
+    return {
+        "nodes": [graph.nodes[n].to_dict() for n in chosen],
+        "edges": [e.to_dict() for e in graph.edges if e.src in inside and e.dst in inside],
+    }
+
+
+def paste_plan(graph: Graph, data: Any, offset: tuple[float, float],
+               tied: bool = False) -> tuple[list[Node], list[Edge]]:
+    """Validated copies of clipboard data with fresh ids, moved by `offset`.
+
+    Tied copies share the module of the node they copy (or what that node shares). Otherwise
+    a `shares` pointing inside the pasted set follows the copy; one pointing at a node still
+    in the graph stays; any other is dropped. Raises GraphFormatError for data that is not a
+    valid set of nodes.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("nodes", []), list):
+        raise GraphFormatError("clipboard", "expected an object with a list of nodes")
+    taken = set(graph.nodes) | {g.id for g in graph.groups}
+    mapping: dict[str, str] = {}
+    raw = []
+    for obj in data.get("nodes", []):
+        if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+            raise GraphFormatError("clipboard", f"not a node: {obj!r:.60}")
+        new_id = _fresh(obj["id"], taken | set(mapping.values()))
+        mapping[obj["id"]] = new_id
+        raw.append(copy.deepcopy(obj) | {"id": new_id, "shares": None})
+    edges = []
+    for obj in data.get("edges", []):
+        src, _, src_port = str(obj.get("from", "")).partition(".")
+        dst, _, dst_port = str(obj.get("to", "")).partition(".")
+        if src in mapping and dst in mapping:
+            edges.append({"from": f"{mapping[src]}.{src_port}", "to": f"{mapping[dst]}.{dst_port}"})
+    parsed = fileformat.from_dict({"format": fileformat.FORMAT_NAME, "version": 1,
+                                   "nodes": raw, "edges": edges})
+    nodes = list(parsed.nodes.values())
+    for obj, node in zip(data.get("nodes", []), nodes, strict=True):
+        shares = obj.get("shares")
+        if tied:
+            shares = shares or obj["id"]
+        if shares in mapping and not tied:
+            node.shares = mapping[shares]
+        elif shares in graph.nodes and graph.nodes[shares].type == node.type:
+            node.shares = shares
+        x, y = node.ui.get("pos", [0.0, 0.0])
+        node.ui["pos"] = [round(x + offset[0], 1), round(y + offset[1], 1)]
+    return nodes, list(parsed.edges)
+
+
+# --- layout ----------------------------------------------------------------------------------
+def generations(graph: Graph) -> list[list[str]]:
+    """Nodes by topological generation (networkx), ties in file order; a cycle's nodes last."""
+    import networkx as nx
+
+    dag = nx.DiGraph()
+    dag.add_nodes_from(graph.nodes)
+    dag.add_edges_from((e.src, e.dst) for e in graph.edges)
+    order = {n: i for i, n in enumerate(graph.nodes)}
+    try:
+        gens = [sorted(g, key=order.__getitem__) for g in nx.topological_generations(dag)]
+    except nx.NetworkXUnfeasible:
+        from composer.shapes import topological_order
+
+        ordered = topological_order(graph)
+        rest = [n for n in graph.nodes if n not in set(ordered)]
+        gens = [[n] for n in ordered] + ([rest] if rest else [])
+    return gens
+
+
+def layout_positions(graph: Graph) -> dict[str, tuple[float, float]]:
+    """Left to right by generation; within one, nodes sit near the mean row of their inputs."""
+    rows: dict[str, float] = {}
+    positions = {}
+    for column, gen in enumerate(generations(graph)):
+        def wish(n: str) -> float:
+            ups = [rows[e.src] for e in graph.edges_into(n) if e.src in rows]
+            return sum(ups) / len(ups) if ups else float(len(rows))
+        placed: list[float] = []
+        for n in sorted(gen, key=wish):
+            row = max(wish(n), placed[-1] + 1 if placed else 0.0)
+            placed.append(row)
+            rows[n] = row
+            positions[n] = (MARGIN + column * COLUMN_WIDTH, MARGIN + row * ROW_HEIGHT)
+    return positions
+
+
+# --- groups ----------------------------------------------------------------------------------
+def check_group_fields(graph: Graph, group: Group | None, fields: dict[str, Any]) -> None:
+    """Validates new group fields exactly as a file would be; raises GraphFormatError."""
+    if group is None:
+        raise KeyError("no such group")
+    if "id" in fields:
+        raise GraphFormatError(group.id, "a group's id cannot be changed")
+    data = group.to_dict() | copy.deepcopy(fields)
+    wanted = set()
+    for key in ("members", "losses"):
+        if isinstance(data.get(key), list):
+            wanted |= {x for x in data[key] if isinstance(x, str)}
+    nodes = [{"id": n.id, "type": n.type} for n in graph.nodes.values() if n.id in wanted]
+    try:
+        fileformat.from_dict({"format": fileformat.FORMAT_NAME, "version": 1, "nodes": nodes,
+                              "groups": [data]})
+    except GraphFormatError as e:
+        raise GraphFormatError(e.where.replace("groups[0]", group.id), e.detail) from e
+
+
+def membership_changes(graph: Graph, group_id: str, node_ids: list[str],
+                       add: bool) -> list[tuple[str, dict[str, list[str]]]]:
+    """(group id, new members/losses) for each group that changes.
+
+    Added loss nodes join the group's losses (and leave any other group's, since a loss is
+    minimised by one group); other nodes join its members.
+    """
+    group = graph.group(group_id)
+    if group is None:
+        raise KeyError(f"no group {group_id!r}")
+    ids = [n for n in node_ids if n in graph.nodes]
+    is_loss = {n: catalogue.get(graph.nodes[n].type).is_loss for n in ids}
+    changes = []
+    if add:
+        members = group.members + [n for n in ids if not is_loss[n] and n not in group.members]
+        losses = group.losses + [n for n in ids if is_loss[n] and n not in group.losses]
+        for other in graph.groups:
+            if other.id != group_id and set(other.losses) & set(losses):
+                changes.append((other.id, {"losses": [x for x in other.losses
+                                                      if x not in losses]}))
+    else:
+        members = [m for m in group.members if m not in ids]
+        losses = [x for x in group.losses if x not in ids]
+    if (members, losses) != (group.members, group.losses):
+        changes.append((group_id, {"members": members, "losses": losses}))
+    return changes
+
+
+def group_param_count(group: Group, param_counts: dict[str, int], graph: Graph) -> int:
+    """Parameters the group's optimiser updates; a shared module counts once."""
+    owners = set()
+    for m in group.members:
+        node = graph.nodes.get(m)
+        if node is not None:
+            owners.add(node.shares or node.id)
+    return sum(param_counts.get(n, 0) for n in owners)

@@ -1,0 +1,153 @@
+"""The searchable palette of node types, generated from the catalogue.
+
+Dragging an entry carries its type id under MIME_TYPE (the canvas accepts such drops);
+double-clicking one, or pressing Enter in the search box, asks for a node at the view's centre.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLineEdit,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from composer import catalogue
+from composer.catalogue.base import CATEGORIES
+from gui import theme
+
+MIME_TYPE = "application/x-composer-node-type"
+TYPE_ROLE = Qt.ItemDataRole.UserRole
+
+CATEGORY_TITLES = {"data": "Data", "layer": "Layers", "block": "Blocks", "merge": "Merge",
+                   "op": "Ops", "loss": "Losses"}
+
+_icons: dict[str, QIcon] = {}
+
+
+def category_icon(category: str) -> QIcon:
+    """A rounded square in the category's colour with its glyph, as on the node headers."""
+    if category not in _icons:
+        pix = QPixmap(32, 32)
+        pix.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pix)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setBrush(theme.category_color(category))
+        p.setPen(Qt.PenStyle.NoPen)
+        p.drawRoundedRect(1, 1, 30, 30, 7, 7)
+        p.setPen(QColor("white"))
+        font = QFont()
+        font.setPixelSize(20)
+        font.setBold(True)
+        p.setFont(font)
+        p.drawText(pix.rect(), Qt.AlignmentFlag.AlignCenter,
+                   theme.CATEGORY_GLYPHS.get(category, "?"))
+        p.end()
+        _icons[category] = QIcon(pix)
+    return _icons[category]
+
+
+def node_type_mime(type_id: str) -> QMimeData:
+    """What a palette drag carries: the type id, utf-8, under MIME_TYPE."""
+    mime = QMimeData()
+    mime.setData(MIME_TYPE, type_id.encode("utf-8"))
+    mime.setText(type_id)
+    return mime
+
+
+class PaletteTree(QTreeWidget):
+    """The tree of types; its drags carry MIME_TYPE data."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setHeaderHidden(True)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setIndentation(12)
+        self.setUniformRowHeights(True)
+
+    def mimeTypes(self) -> list[str]:
+        return [MIME_TYPE]
+
+    def mimeData(self, items) -> QMimeData:
+        ids = [i.data(0, TYPE_ROLE) for i in items if i.data(0, TYPE_ROLE)]
+        return node_type_mime(ids[0]) if ids else QMimeData()
+
+
+class Palette(QWidget):
+    """Search box over a tree of node types by category."""
+
+    add_requested = Signal(str)  # a type id to add at the view's centre
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.search = QLineEdit(self)
+        self.search.setObjectName("palette_search")
+        self.search.setPlaceholderText("Search blocks…")
+        self.search.setClearButtonEnabled(True)
+        self.tree = PaletteTree(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.search)
+        layout.addWidget(self.tree)
+        self._populate()
+        self.search.textChanged.connect(self.filter)
+        self.search.returnPressed.connect(self._add_first_match)
+        self.tree.itemDoubleClicked.connect(self._double_clicked)
+
+    def _populate(self) -> None:
+        self.categories: dict[str, QTreeWidgetItem] = {}
+        for category in CATEGORIES:
+            head = QTreeWidgetItem(self.tree, [CATEGORY_TITLES.get(category, category)])
+            head.setIcon(0, category_icon(category))
+            head.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            font = head.font(0)
+            font.setBold(True)
+            head.setFont(0, font)
+            self.categories[category] = head
+        for t in catalogue.all_types():
+            item = QTreeWidgetItem(self.categories[t.category], [t.id.split(".", 1)[1]])
+            item.setData(0, TYPE_ROLE, t.id)
+            item.setToolTip(0, f"{t.id}: {t.summary}")
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                          | Qt.ItemFlag.ItemIsDragEnabled)
+        self.tree.expandAll()
+
+    def type_items(self) -> list[QTreeWidgetItem]:
+        return [head.child(i) for head in self.categories.values()
+                for i in range(head.childCount())]
+
+    def item_for(self, type_id: str) -> QTreeWidgetItem | None:
+        return next((i for i in self.type_items() if i.data(0, TYPE_ROLE) == type_id), None)
+
+    def visible_type_ids(self) -> list[str]:
+        return [i.data(0, TYPE_ROLE) for i in self.type_items() if not i.isHidden()]
+
+    def filter(self, text: str) -> None:
+        """Shows the types whose id or one-line doc contains every word typed."""
+        words = text.lower().split()
+        for head in self.categories.values():
+            shown = 0
+            for i in range(head.childCount()):
+                item = head.child(i)
+                haystack = f"{item.data(0, TYPE_ROLE)} {item.toolTip(0)}".lower()
+                hide = not all(w in haystack for w in words)
+                item.setHidden(hide)
+                shown += not hide
+            head.setHidden(shown == 0)
+            head.setExpanded(True)
+
+    def _add_first_match(self) -> None:
+        ids = self.visible_type_ids()
+        if ids and self.search.text().strip():
+            self.add_requested.emit(ids[0])
+
+    def _double_clicked(self, item: QTreeWidgetItem, column: int) -> None:
+        type_id = item.data(0, TYPE_ROLE)
+        if type_id:
+            self.add_requested.emit(type_id)

@@ -1,0 +1,200 @@
+"""Editors generated from parameter declarations (composer.params, composer.optim).
+
+Each editor validates as the user types with the declaration itself, commits only valid
+values, and shows what is wrong right under the field. Integers with a range get spin boxes,
+flags check boxes, choices combo boxes; everything else (numbers, lists, text) a line edit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from composer.errors import ParamError
+from composer.params import Param
+from gui import theme
+
+INT_LIMIT = 2**31 - 1
+
+
+def format_value(param: Param, value: Any) -> str:
+    """A value as it is typed in a line edit."""
+    if value is None:
+        return ""
+    if param.kind == "augment":
+        return "; ".join(" ".join([s["op"], *(f"{k}={_num(v)}" for k, v in s.items()
+                                               if k != "op")]) for s in value)
+    if isinstance(value, list):
+        return ", ".join(_num(v) for v in value)
+    if isinstance(value, float):
+        return _num(value)
+    return str(value)
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, float):
+        text = repr(v)
+        return text[:-2] if text.endswith(".0") and "e" not in text else text
+    return str(v)
+
+
+def _number(text: str) -> int | float:
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise ParamError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ParamError(f"expected a finite number, got {text}")
+    return value
+
+
+def parse_value(param: Param, text: str) -> Any:
+    """The typed text as a value of the declaration's kind; raises ParamError."""
+    stripped = text.strip()
+    if param.kind == "text":
+        value: Any = text
+    elif stripped == "" and param.optional:
+        value = None
+    elif param.kind in ("int", "float"):
+        if not stripped:
+            raise ParamError(f"expected {param.describe()}")
+        value = _number(stripped)
+    elif param.kind == "augment":
+        value = [_augment_step(part) for part in stripped.split(";") if part.strip()]
+    elif param.kind in ("int_list", "split", "betas"):
+        inner = stripped.strip("[]() ")
+        value = [_number(p) for p in inner.split(",") if p.strip()] if inner else []
+    else:
+        value = stripped
+    return param.validate(value)
+
+
+def _augment_step(text: str) -> dict[str, Any]:
+    """`hflip p=0.5` -> {"op": "hflip", "p": 0.5}."""
+    op, *args = text.split()
+    step: dict[str, Any] = {"op": op}
+    for arg in args:
+        key, eq, raw = arg.partition("=")
+        if not eq:
+            raise ParamError(f"{op}: write arguments as name=value, got {arg!r}")
+        step[key] = _number(raw)
+    return step
+
+
+def placeholder(param: Param) -> str:
+    if param.kind == "augment":
+        return "e.g. random_shift pixels=1; hflip p=0.5"
+    if param.optional:
+        return "empty: not set"
+    return ""
+
+
+class ParamEditor(QWidget):
+    """One field and the error line under it. `commit(value)` receives valid values only."""
+
+    def __init__(self, param: Param, value: Any, commit: Callable[[Any], None],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.param, self._commit, self.value = param, commit, value
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(1)
+        self.field = self._build_field()
+        self.field.setObjectName(f"param_{param.name}")
+        self.field.setToolTip(f"{param.doc}\nExpected: {param.describe()}".strip())
+        self.error = QLabel(self)
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(f"color: {theme.ERROR_COLOR.name()}; font-size: 11px;")
+        self.error.hide()
+        layout.addWidget(self.field)
+        layout.addWidget(self.error)
+        self._show(value)
+
+    def _build_field(self) -> QWidget:
+        p = self.param
+        if p.kind == "int" and not p.optional:
+            box = QSpinBox(self)
+            box.setRange(-INT_LIMIT if p.min is None else p.min,
+                         INT_LIMIT if p.max is None else p.max)
+            box.setKeyboardTracking(True)
+            box.valueChanged.connect(self._changed)
+            return box
+        if p.kind == "bool":
+            check = QCheckBox(self)
+            check.toggled.connect(self._changed)
+            return check
+        if p.kind == "choice":
+            combo = QComboBox(self)
+            combo.addItems(list(p.choices))
+            combo.currentTextChanged.connect(self._changed)
+            return combo
+        line = QLineEdit(self)
+        line.setPlaceholderText(placeholder(p))
+        line.textEdited.connect(self._typed)
+        return line
+
+    def _show(self, value: Any) -> None:
+        f = self.field
+        f.blockSignals(True)
+        if isinstance(f, QSpinBox):
+            f.setValue(int(value))
+        elif isinstance(f, QCheckBox):
+            f.setChecked(bool(value))
+        elif isinstance(f, QComboBox):
+            f.setCurrentText(str(value))
+        else:
+            f.setText(format_value(self.param, value))
+        f.blockSignals(False)
+
+    def set_value(self, value: Any) -> None:
+        """Shows the model's value unless the field already holds it (keeps typing intact)."""
+        if value != self.value:
+            self.value = value
+            self._show(value)
+            self.set_error(None)
+
+    def set_error(self, message: str | None) -> None:
+        self.error.setText(message or "")
+        self.error.setVisible(bool(message))
+        if isinstance(self.field, QLineEdit):
+            border = f"border: 1px solid {theme.ERROR_COLOR.name()};" if message else ""
+            self.field.setStyleSheet(f"QLineEdit {{ {border} }}" if border else "")
+
+    def _typed(self, text: str) -> None:
+        try:
+            value = parse_value(self.param, text)
+        except ParamError as e:
+            self.set_error(str(e))
+            return
+        self.set_error(None)
+        self._changed(value)
+
+    def _changed(self, value: Any) -> None:
+        if value != self.value:
+            self.value = value
+            self._commit(value)
+
+
+def form_label(param: Param) -> QLabel:
+    label = QLabel(param.name)
+    label.setToolTip(param.doc)
+    label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+    label.setContentsMargins(0, 4, 0, 0)
+    return label
