@@ -1,5 +1,6 @@
 """Model Composer's core: graphs of networks that train together. No Qt here."""
 
+from composer.checks import check
 from composer.errors import (
     CompileError,
     ComposerError,
@@ -12,5 +13,5 @@ from composer.graph import Edge, Graph, Group, Node, Training
 
 __all__ = [
     "CompileError", "ComposerError", "DataError", "Edge", "Graph", "GraphFormatError", "Group",
-    "Node", "Training", "TrainingError", "dumps", "from_dict", "load", "loads", "save",
+    "Node", "Training", "TrainingError", "check", "dumps", "from_dict", "load", "loads", "save",
 ]

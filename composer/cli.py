@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 
 def _check(args: argparse.Namespace) -> int:
+    """One line per problem on stdout; exit 0 clean or warnings only, 1 errors, 2 unreadable."""
     from composer.checks import check
     from composer.errors import GraphFormatError
     from composer.fileformat import load
@@ -15,17 +16,18 @@ def _check(args: argparse.Namespace) -> int:
     try:
         graph = load(args.file)
     except GraphFormatError as e:
-        print(f"ERROR {e}", file=sys.stderr)
+        print(f"ERROR {e}")
         return 2
     problems = check(graph)
     for d in problems:
-        print(d)
+        print(f"{d.severity.upper()} {d.node or 'graph'}: {d.message}")
     errors = sum(d.is_error for d in problems)
-    warnings = len(problems) - errors
+    others = len(problems) - errors
     if not problems:
-        print(f"{args.file}: no problems ({len(graph.nodes)} nodes, {len(graph.groups)} groups)")
+        summary = f"no problems ({len(graph.nodes)} nodes, {len(graph.groups)} groups)"
     else:
-        print(f"{args.file}: {errors} error(s), {warnings} warning(s) or hint(s)")
+        summary = f"{errors} error(s), {others} warning(s) or hint(s)"
+    print(f"{args.file}: {summary}", file=sys.stderr)
     return 1 if errors else 0
 
 

@@ -106,6 +106,16 @@ def _identifier(value: Any, where: str, what: str) -> str:
     return value
 
 
+def check_node_id(value: Any, where: str = "id") -> str:
+    """A node id becomes a Python attribute of the compiled module: an identifier, not a
+    keyword, not a name torch.nn.Module uses. Raises GraphFormatError."""
+    node_id = _identifier(value, where, "node")
+    if node_id in MODULE_ATTRIBUTES:
+        raise GraphFormatError(where, f"\"{node_id}\" is a name torch.nn.Module uses; "
+                               "choose another id")
+    return node_id
+
+
 def _validate_param(decl: Param, value: Any, where: str) -> Any:
     try:
         return decl.validate(value)
@@ -137,10 +147,7 @@ def _node(obj: Any, where: str) -> Node:
     for key in ("id", "type"):
         if key not in obj:
             raise GraphFormatError(where, f"a node needs \"{key}\"")
-    node_id = _identifier(obj["id"], f"{where}.id", "node")
-    if node_id in MODULE_ATTRIBUTES:
-        raise GraphFormatError(f"{where}.id", f"\"{node_id}\" is a name torch.nn.Module uses; "
-                               "choose another id")
+    node_id = check_node_id(obj["id"], f"{where}.id")
     type_id = _expect(obj["type"], str, f"{where}.type", "a node type name")
     node_type = catalogue.get(type_id)
     if node_type is None:
@@ -230,7 +237,7 @@ def _typed_settings(obj: Any, table: dict[str, tuple[Param, ...]], where: str,
                     what: str) -> dict[str, Any]:
     _expect(obj, dict, where, "an object")
     kind = obj.get("type")
-    if kind not in table:
+    if not isinstance(kind, str) or kind not in table:
         raise GraphFormatError(f"{where}.type", f"expected one of {', '.join(table)}, got "
                                f"{_show(kind)}{suggest(str(kind), list(table))}")
     return {"type": kind} | _settings(obj, table[kind], where, f"{what} {kind}", skip=("type",))
@@ -256,6 +263,26 @@ def _group(obj: Any, where: str, graph: Graph) -> Group:
     group.clip_grad_norm = clip
     group.ui = _expect(obj.get("ui", {}), dict, f"{where}.ui", "an object")
     return group
+
+
+def group_settings_problems(group: Group) -> list[GraphFormatError]:
+    """Each of a group's settings validated on its own, as loading would (for checks of a
+    graph that a program or a widget edited)."""
+    problems = []
+    validators = (
+        lambda: _typed_settings(group.optimizer, OPTIMIZERS, "optimizer", "optimizer"),
+        lambda: _schedule(group.schedule, "schedule"),
+        lambda: _typed_settings(group.lr_schedule, LR_SCHEDULES, "lr_schedule", "LR schedule"),
+        lambda: group.clip_grad_norm is None or _validate_param(
+            Float("clip_grad_norm", None, min=0.0, min_exclusive=True), group.clip_grad_norm,
+            "clip_grad_norm"),
+    )
+    for validate in validators:
+        try:
+            validate()
+        except GraphFormatError as e:
+            problems.append(e)
+    return problems
 
 
 def _training(obj: Any) -> Training:

@@ -6,16 +6,19 @@ expression is evaluated on meta tensors, so the shapes shown are the shapes that
 
 from __future__ import annotations
 
+import heapq
 import types
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from composer import catalogue
+from composer.catalogue import rules
 from composer.catalogue.base import NodeType
 from composer.errors import DataError
-from composer.graph import Graph, Node
+from composer.graph import Edge, Graph, Node
 
 BATCH = 2  # the batch size inference runs with; shown as B
 
@@ -69,49 +72,68 @@ class Shapes:
 
 def topological_order(graph: Graph) -> list[str]:
     """Kahn's algorithm, ties broken by file order. Nodes on a cycle are left out."""
-    indegree = {n: 0 for n in graph.nodes}
+    position = {n: i for i, n in enumerate(graph.nodes)}
+    indegree = dict.fromkeys(graph.nodes, 0)
     children: dict[str, list[str]] = {n: [] for n in graph.nodes}
     for e in graph.edges:
         if e.src in indegree and e.dst in indegree:
             indegree[e.dst] += 1
             children[e.src].append(e.dst)
-    position = {n: i for i, n in enumerate(graph.nodes)}
-    ready = sorted((n for n, d in indegree.items() if d == 0), key=position.__getitem__)
+    ready = [position[n] for n, d in indegree.items() if d == 0]
+    heapq.heapify(ready)
+    names = list(graph.nodes)
     order = []
     while ready:
-        n = ready.pop(0)
+        n = names[heapq.heappop(ready)]
         order.append(n)
         for c in children[n]:
             indegree[c] -= 1
             if indegree[c] == 0:
-                ready.append(c)
-        ready.sort(key=position.__getitem__)
+                heapq.heappush(ready, position[c])
     return order
 
 
+# Types whose output is their input's shape and dtype once the generic rules and the type's
+# own check pass. Inference skips their meta evaluation (a few tenths of a millisecond each);
+# tests/test_shapes_match_forward.py verifies every one against a real forward pass. Their
+# modules are still built, for the parameter counts. Everything else is evaluated.
+SAME_SHAPE = frozenset({
+    "layer.relu", "layer.leaky_relu", "layer.sigmoid", "layer.tanh", "layer.gelu",
+    "layer.dropout", "layer.softmax", "layer.batchnorm1d", "layer.batchnorm2d",
+    "layer.layernorm", "op.detach",
+})
+
 _torch: Any = None
+_NAMESPACE: dict[str, Any] = {}
 
 
 def _namespace() -> dict[str, Any]:
     """What emitted source may refer to. torch is imported on first use, not at start-up."""
     global _torch
-    if _torch is None:
+    if not _NAMESPACE:
         import torch
+        import torch.nn.functional as F
+        from torch import nn
+
+        from composer.runtime import layers
 
         _torch = torch
-    import torch.nn.functional as F
-    from torch import nn
-
-    from composer.runtime import layers
-
-    ns = {"torch": _torch, "nn": nn, "F": F}
-    ns.update({k: v for k, v in vars(layers).items() if not k.startswith("__")})
-    return ns
+        _NAMESPACE.update({"torch": torch, "nn": nn, "F": F})
+        _NAMESPACE.update({k: v for k, v in vars(layers).items() if not k.startswith("__")})
+    return _NAMESPACE
 
 
 _CACHE: OrderedDict[Any, Any] = OrderedDict()
 _CACHE_SIZE = 8192
 _CODE: dict[str, Any] = {}
+_DATA: dict[Any, Any] = {}
+
+
+def clear_cache() -> None:
+    """Forgets every memoised result (for measurements and tests)."""
+    _CACHE.clear()
+    _CODE.clear()
+    _DATA.clear()
 
 
 def _compiled(source: str):
@@ -125,7 +147,7 @@ def _freeze(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return tuple(_freeze(v) for v in value)
     if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
     return value
 
 
@@ -134,39 +156,60 @@ def _meta(info: TensorInfo):
     return _torch.empty(info.shape, dtype=dtype, device="meta")
 
 
+def _build(t: NodeType, params: dict[str, Any], inputs: dict[str, TensorInfo]):
+    """The node's module on the meta device and its parameter count; (None, 0) if stateless."""
+    if t.module is None:
+        return None, 0
+    source = t.module(params, {p: i.shape for p, i in inputs.items()})
+    with _torch.device("meta"):
+        module = eval(_compiled(source), _namespace())  # source built from validated literals
+    # Batch norm's meta kernel is twice as fast in eval mode; shapes are the same in both.
+    module.eval()
+    return module, sum(p.numel() for p in module.parameters())
+
+
 def _run_node(t: NodeType, params: dict[str, Any],
               inputs: dict[str, TensorInfo]) -> tuple[TensorInfo, int]:
-    """Output info and parameter count of one node; raises with a readable message."""
-    ns = _namespace()
-    module = None
-    count = 0
-    if t.module is not None:
-        source = t.module(params, {p: i.shape for p, i in inputs.items()})
-        with _torch.device("meta"):
-            module = eval(_compiled(source), ns)  # source built from validated literals
-        count = sum(p.numel() for p in module.parameters())
+    """Output info and parameter count of one node; raises with torch's message."""
+    module, count = _build(t, params, inputs)
+    if t.id in SAME_SHAPE:
+        info = next(iter(inputs.values()))
+        return TensorInfo(info.shape, info.dtype), count
     args = {port: f"_in_{port}" for port in inputs}
     expr = t.forward(params, args, "_m")
     local = {f"_in_{port}": _meta(info) for port, info in inputs.items()}
     local["_m"] = module
     local["self"] = types.SimpleNamespace(training=True)
-    out = eval(_compiled(expr), ns, local)
+    out = eval(_compiled(expr), _namespace(), local)
     return TensorInfo(tuple(out.shape), str(out.dtype).removeprefix("torch.")), count
 
 
-def infer_node(t: NodeType, params: dict[str, Any],
-               inputs: dict[str, TensorInfo]) -> tuple[TensorInfo | None, int, str | None, str | None]:
-    """(output, parameter count, problem port, problem message), memoised.
+def precheck(t: NodeType, params: dict[str, Any],
+             inputs: Mapping[str, TensorInfo]) -> tuple[str | None, str] | None:
+    """(port, detail) of the first problem the port kinds' rules or the type's own check find;
+    works on some inputs only, so a wire can be tried before the node is complete."""
+    problem = rules.inputs_problem(t.input_ports(params), inputs)
+    if problem is None and t.check is not None:
+        problem = t.check(params, inputs)
+    return problem
 
-    The declaration's `check` runs first, for messages in the user's terms; evaluation on meta
-    tensors catches whatever it does not foresee.
+
+Inferred = tuple[TensorInfo | None, int, str | None, str | None]
+
+
+def infer_node(t: NodeType, params: dict[str, Any], inputs: dict[str, TensorInfo]) -> Inferred:
+    """(output, parameter count, problem port, problem detail), memoised.
+
+    The port kinds' rules and the declaration's `check` run first, for messages in the user's
+    terms; evaluation on meta tensors catches whatever they do not foresee.
     """
-    key = (t.id, _freeze(params), _freeze({p: (i.shape, i.dtype) for p, i in inputs.items()}))
+    key = (t.id, _freeze(params), tuple((p, i.shape, i.dtype, i.classes)
+                                         for p, i in sorted(inputs.items())))
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)
         return hit
-    problem = t.check(params, inputs) if t.check else None
+    problem = precheck(t, params, inputs)
     if problem:
         result = (None, 0, problem[0], problem[1])
     else:
@@ -183,47 +226,102 @@ def infer_node(t: NodeType, params: dict[str, Any],
     return result
 
 
+def phrase(type_id: str, node_id: str, detail: str) -> str:
+    """`merge.concat c1: in1 is ...` or `layer.conv2d c1 expects ...`: a problem as one line."""
+    glue = " " if detail.startswith("expects ") else ": "
+    return f"{type_id} {node_id}{glue}{detail}"
+
+
+def _data_key(t: NodeType, params: dict[str, Any], base_dir: Path) -> Any:
+    """Memo key of a data node's outputs: its file's size and time stamp, when it has one."""
+    stamp = None
+    path = params.get("path")
+    if isinstance(path, str):
+        try:
+            stat = (base_dir / path).stat()
+            stamp = (stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            stamp = "missing"
+    return t.id, _freeze(params), str(base_dir), stamp
+
+
 def _data_outputs(node: Node, t: NodeType, graph: Graph, shapes: Shapes) -> None:
-    try:
-        outs = t.data(node.resolved_params(), graph.base_dir)
-    except DataError as e:
-        shapes.problems.append(ShapeProblem(node.id, None, str(e)))
+    params = node.resolved_params()
+    key = _data_key(t, params, graph.base_dir)
+    outs = _DATA.get(key)
+    if outs is None:
+        try:
+            outs = t.data(params, graph.base_dir)
+        except DataError as e:
+            outs = e
+        _DATA[key] = outs
+    if isinstance(outs, DataError):
+        param = "path" if t.param("path") else None
+        shapes.problems.append(ShapeProblem(node.id, None, phrase(t.id, node.id, str(outs)),
+                                            param))
         return
     for port, out in outs.items():
         shapes.outputs[(node.id, port)] = TensorInfo((BATCH, *out.shape), out.dtype, out.classes)
 
 
+def _node_inputs(graph: Graph, t: NodeType, node_id: str, params: dict[str, Any],
+                 wires: dict[tuple[str, str], Edge],
+                 shapes: Shapes) -> dict[str, TensorInfo] | None:
+    """What arrives at each wired input; None while a wired or required input is unknown."""
+    inputs: dict[str, TensorInfo] = {}
+    for port in t.input_ports(params):
+        edge = wires.get((node_id, port.name))
+        info = shapes.outputs.get((edge.src, edge.src_port)) if edge else None
+        if info is not None:
+            inputs[port.name] = info
+        elif edge is not None or not port.optional:
+            return None
+    return inputs
+
+
+def _infer_one(graph: Graph, node: Node, t: NodeType, wires: dict[tuple[str, str], Edge],
+               shapes: Shapes) -> None:
+    if t.is_data:
+        _data_outputs(node, t, graph, shapes)
+        return
+    params = node.resolved_params()
+    inputs = _node_inputs(graph, t, node.id, params, wires, shapes)
+    if inputs is None:
+        return
+    shapes.inputs[node.id] = inputs
+    info, count, port, detail = infer_node(t, params, inputs)
+    if info is None:
+        shapes.problems.append(ShapeProblem(node.id, port,
+                                            phrase(t.id, node.id, detail or "cannot infer")))
+        return
+    shapes.outputs[(node.id, t.outputs[0].name)] = info
+    if node.shares is None:
+        shapes.param_counts[node.id] = count
+
+
+def wires_into(graph: Graph) -> dict[tuple[str, str], Edge]:
+    """The first edge into each (node, input port), in file order."""
+    wires: dict[tuple[str, str], Edge] = {}
+    for e in graph.edges:
+        wires.setdefault((e.dst, e.dst_port), e)
+    return wires
+
+
 def infer(graph: Graph) -> Shapes:
     """Shapes of every output that can be inferred. Unwired or broken upstream nodes are
-    skipped quietly: their own problem is reported once, where it is."""
+    skipped quietly: their own problem is reported once, where it is. Never raises for a
+    graph's content: a node whose inference fails for any reason becomes a problem."""
     _namespace()
     shapes = Shapes()
+    wires = wires_into(graph)
     for node_id in topological_order(graph):
         node = graph.nodes[node_id]
         t = catalogue.get(node.type)
         if t is None:
             continue
-        if t.is_data:
-            _data_outputs(node, t, graph, shapes)
-            continue
-        params = node.resolved_params()
-        inputs: dict[str, TensorInfo] = {}
-        complete = True
-        for port in t.input_ports(params):
-            edge = graph.edge_into(node_id, port.name)
-            info = shapes.output(edge.src, edge.src_port) if edge else None
-            if info is not None:
-                inputs[port.name] = info
-            elif edge is not None or not port.optional:
-                complete = False
-        if not complete:
-            continue
-        shapes.inputs[node_id] = inputs
-        info, count, port, message = infer_node(t, params, inputs)
-        if info is None:
-            shapes.problems.append(ShapeProblem(node_id, port, message or "cannot infer"))
-            continue
-        shapes.outputs[(node_id, t.outputs[0].name)] = info
-        if node.shares is None:
-            shapes.param_counts[node_id] = count
+        try:
+            _infer_one(graph, node, t, wires, shapes)
+        except Exception as e:  # parameters set to anything by a program or a widget
+            shapes.problems.append(ShapeProblem(
+                node.id, None, phrase(t.id, node.id, f"cannot infer shapes: {e}")))
     return shapes

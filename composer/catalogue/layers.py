@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from composer.catalogue import rules
 from composer.catalogue.base import NodeType, Port, Source, call
 from composer.params import Bool, Choice, Float, Int, IntList
 
@@ -37,6 +38,70 @@ def _pool_kw(p) -> dict:
     return kw
 
 
+# --- checks: problems in the user's terms before inference runs (see rules.py) -----------------
+
+def _check_conv(p, inputs):
+    span = p["dilation"] * (p["kernel_size"] - 1) + 1
+    what = "kernel_size" if span == p["kernel_size"] else f"kernel_size {p['kernel_size']} " \
+        f"with dilation {p['dilation']} spans"
+    return rules.window("in", inputs.get("in"), span, p["padding"], what)
+
+
+def _check_conv_transpose(p, inputs):
+    if p["output_padding"] >= p["stride"]:
+        return None, (f"output_padding is {p['output_padding']} but it must be smaller than "
+                      f"stride ({p['stride']})")
+    return None
+
+
+def _check_pool(p, inputs):
+    if p["padding"] > p["kernel_size"] // 2:
+        return None, (f"padding is {p['padding']} but it can be at most half of kernel_size "
+                      f"({p['kernel_size']} // 2 = {p['kernel_size'] // 2})")
+    return rules.window("in", inputs.get("in"), p["kernel_size"], p["padding"], "kernel_size")
+
+
+def _check_linear(p, inputs):
+    return rules.ranks("in", inputs.get("in"), (2, 3, 4, 5), "vectors [B,F]",
+                       "add a layer.reshape before it")
+
+
+def _check_batchnorm1d(p, inputs):
+    info = inputs.get("in")
+    fix = ("use layer.batchnorm2d for feature maps" if info is not None and info.rank == 4
+           else "add a layer.reshape before it")
+    return rules.ranks("in", info, (2, 3), "vectors [B,F] or sequences [B,C,L]", fix)
+
+
+def _check_at_least_2d(p, inputs):
+    return rules.ranks("in", inputs.get("in"), (2, 3, 4, 5), "at least [B,F]",
+                       "add a layer.reshape before it")
+
+
+def _check_reshape(p, inputs):
+    info = inputs.get("in")
+    if info is None:
+        return None
+    have, want = 1, 1
+    for d in info.shape[1:]:
+        have *= d
+    for d in p["shape"]:
+        want *= d
+    if have != want:
+        shape = "[B," + ",".join(str(d) for d in p["shape"]) + "]"
+        return "in", (f"in is {info}, {have} values per sample, but shape {shape} holds {want}; "
+                      "the counts must be equal")
+    return None
+
+
+def _check_softmax(p, inputs):
+    info = inputs.get("in")
+    if info is not None and p["dim"] >= info.rank:
+        return None, (f"dim is {p['dim']} but in is {info} with {info.rank} dims; choose a dim "
+                      f"from 1 to {info.rank - 1}")
+    return None
+
+
 TYPES = [
     NodeType(
         "layer.conv2d", "layer", "2-D convolution over feature maps.",
@@ -50,6 +115,7 @@ TYPES = [
         module=lambda p, s: call("nn.Conv2d", _features(s["in"]), p["out_channels"],
                                  kernel_size=p["kernel_size"],
                                  **_kw(p, stride=1, padding=0, dilation=1, bias=True)),
+        check=_check_conv,
         forward=_module_call, key_params=("out_channels", "kernel_size", "stride", "padding"),
     ),
     NodeType(
@@ -64,6 +130,7 @@ TYPES = [
         module=lambda p, s: call("nn.ConvTranspose2d", _features(s["in"]), p["out_channels"],
                                  kernel_size=p["kernel_size"],
                                  **_kw(p, stride=1, padding=0, output_padding=0, bias=True)),
+        check=_check_conv_transpose,
         forward=_module_call, key_params=("out_channels", "kernel_size", "stride"),
     ),
     NodeType(
@@ -73,6 +140,7 @@ TYPES = [
                 Bool("bias", True, "learn an additive bias")),
         module=lambda p, s: call("nn.Linear", s["in"][-1], p["out_features"],
                                  **_kw(p, bias=True)),
+        check=_check_linear,
         forward=_module_call, key_params=("out_features",),
     ),
     NodeType(
@@ -82,6 +150,7 @@ TYPES = [
                 Float("momentum", 0.1, "running-statistics update rate", min=0.0, max=1.0)),
         module=lambda p, s: call("nn.BatchNorm1d", _features(s["in"]),
                                  **_kw(p, eps=1e-5, momentum=0.1)),
+        check=_check_batchnorm1d,
         forward=_module_call,
     ),
     NodeType(
@@ -98,6 +167,7 @@ TYPES = [
         inputs=ANY_IN,
         params=(Float("eps", 1e-5, "added to the variance", min=0.0, min_exclusive=True),),
         module=lambda p, s: call("nn.LayerNorm", list(s["in"][1:]), **_kw(p, eps=1e-5)),
+        check=_check_at_least_2d,
         forward=_module_call,
     ),
     NodeType(
@@ -107,6 +177,7 @@ TYPES = [
                 Int("stride", None, "step; empty means the window size", min=1, max=32,
                     optional=True),
                 Int("padding", 0, "padding on each side", min=0, max=16)),
+        check=_check_pool,
         forward=lambda p, a, m: call("F.max_pool2d", Source(a["in"]), **_pool_kw(p)),
         key_params=("kernel_size",),
     ),
@@ -117,6 +188,7 @@ TYPES = [
                 Int("stride", None, "step; empty means the window size", min=1, max=32,
                     optional=True),
                 Int("padding", 0, "padding on each side", min=0, max=16)),
+        check=_check_pool,
         forward=lambda p, a, m: call("F.avg_pool2d", Source(a["in"]), **_pool_kw(p)),
         key_params=("kernel_size",),
     ),
@@ -137,12 +209,14 @@ TYPES = [
     NodeType(
         "layer.flatten", "layer", "Flattens everything but the batch: maps become vectors.",
         inputs=ANY_IN, outputs=(Port("out", "vector"),),
+        check=_check_at_least_2d,
         forward=_unary("torch.flatten({x}, 1)"),
     ),
     NodeType(
         "layer.reshape", "layer", "Reshapes each sample to `shape` (without the batch).",
         inputs=ANY_IN, outputs=(Port("out", "tensor"),),
         params=(IntList("shape", [1, 8, 8], "the new shape without the batch"),),
+        check=_check_reshape,
         forward=lambda p, a, m: f"{a['in']}.reshape({a['in']}.shape[0], "
                                 f"{', '.join(str(d) for d in p['shape'])})",
         key_params=("shape",),
@@ -174,6 +248,7 @@ TYPES = [
         "layer.softmax", "layer", "Normalises to probabilities along `dim`.",
         inputs=ANY_IN,
         params=(Int("dim", 1, "dimension that sums to one", min=1, max=3),),
+        check=_check_softmax,
         forward=lambda p, a, m: f"F.softmax({a['in']}, dim={p['dim']})",
     ),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from composer.catalogue import rules
 from composer.catalogue.base import NodeType, Port
 from composer.params import Float
 
@@ -19,6 +20,19 @@ def _bce(p, a, m) -> str:
     return f"F.binary_cross_entropy_with_logits({a['pred']}, {target})"
 
 
+def _check_cross_entropy(p, inputs):
+    pred, target = inputs.get("pred"), inputs.get("target")
+    problem = rules.ranks("pred", pred, (2,), "logits [B,classes] at pred",
+                          "add a layer.flatten and a layer.linear before it")
+    if problem or pred is None or target is None:
+        return problem
+    if target.classes is not None and target.classes > pred.shape[1]:
+        return "pred", (f"target has {target.classes} classes but pred is {pred}, "
+                        f"{pred.shape[1]} logits; give the layer before it "
+                        f"{target.classes} outputs")
+    return None
+
+
 TYPES = [
     NodeType(
         "loss.cross_entropy", "loss",
@@ -31,6 +45,7 @@ TYPES = [
         forward=lambda p, a, m: (
             f"F.cross_entropy({a['pred']}, {a['target']}"
             + (f", label_smoothing={p['label_smoothing']!r})" if p["label_smoothing"] else ")")),
+        check=_check_cross_entropy,
         key_params=("weight",),
     ),
     NodeType(
@@ -41,16 +56,19 @@ TYPES = [
         params=(_WEIGHT, Float("target_value", 1.0, "used when target is unwired: 1 real, 0 fake",
                                min=0.0, max=1.0)),
         forward=_bce, key_params=("weight", "target_value"),
+        check=lambda p, inputs: rules.loss_pair("bce", inputs, broadcasts=False),
     ),
     NodeType(
         "loss.mse", "loss", "Mean squared error between same-shaped tensors.",
         inputs=(_PRED, Port("target", "tensor")), outputs=_OUT, params=(_WEIGHT,),
         forward=_pair("F.mse_loss"), key_params=("weight",),
+        check=lambda p, inputs: rules.loss_pair("mse", inputs),
     ),
     NodeType(
         "loss.l1", "loss", "Mean absolute error between same-shaped tensors.",
         inputs=(_PRED, Port("target", "tensor")), outputs=_OUT, params=(_WEIGHT,),
         forward=_pair("F.l1_loss"), key_params=("weight",),
+        check=lambda p, inputs: rules.loss_pair("l1", inputs),
     ),
     NodeType(
         "loss.smooth_l1", "loss", "Huber-like loss: quadratic near zero, linear beyond beta.",
@@ -58,5 +76,6 @@ TYPES = [
         params=(_WEIGHT, Float("beta", 1.0, "where the loss turns linear", min=0.0,
                                min_exclusive=True)),
         forward=_pair("F.smooth_l1_loss", ", beta={beta!r}"), key_params=("weight",),
+        check=lambda p, inputs: rules.loss_pair("smooth_l1", inputs),
     ),
 ]

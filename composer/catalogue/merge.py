@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from composer.catalogue import rules
 from composer.catalogue.base import NodeType, Port
 from composer.params import Int
 
@@ -21,28 +22,60 @@ def _feature_dim(shape: tuple[int, ...]) -> int:
     return shape[1] if len(shape) == 4 else shape[-1]
 
 
+def _positions(shape: tuple[int, ...]) -> int:
+    """How many vectors attention reads from a tensor: H*W for maps, L for [B,L,F], 1 for [B,F]."""
+    if len(shape) == 4:
+        return shape[2] * shape[3]
+    return shape[1] if len(shape) == 3 else 1
+
+
+def _check_attention(p, inputs):
+    for port in ("query", "value", "key"):
+        problem = rules.ranks(port, inputs.get(port), (2, 3, 4),
+                              "vectors [B,F], sequences [B,L,F] or maps [B,C,H,W]",
+                              "add a layer.reshape before it")
+        if problem:
+            return problem
+    query = inputs.get("query")
+    if query is not None and _feature_dim(query.shape) % p["heads"]:
+        features = _feature_dim(query.shape)
+        return "query", (f"heads is {p['heads']} but the query has {features} features; heads "
+                         f"must divide them ({rules.divisors(features)})")
+    value, key = inputs.get("value"), inputs.get("key")
+    if value is not None and key is not None and \
+            _positions(key.shape) != _positions(value.shape):
+        return "key", (f"key is {key} ({_positions(key.shape)} positions) but value is {value} "
+                       f"({_positions(value.shape)}); key and value need as many positions")
+    return None
+
+
 TYPES = [
     NodeType(
         "merge.concat", "merge", "Joins inputs along `dim` (1: channels or features).",
         inputs=_numbered,
         params=(_INPUTS, Int("dim", 1, "dimension to join along", min=1, max=3)),
         forward=lambda p, a, m: f"torch.cat([{', '.join(_args(p, a))}], dim={p['dim']})",
+        check=lambda p, inputs: rules.all_but(inputs, p["dim"]),
         key_params=("dim",),
     ),
     NodeType(
         "merge.add", "merge", "Element-wise sum of same-shaped inputs.",
         inputs=_numbered, params=(_INPUTS,),
         forward=lambda p, a, m: " + ".join(_args(p, a)),
+        check=lambda p, inputs: rules.same_shapes(inputs, "add would broadcast them"),
     ),
     NodeType(
         "merge.multiply", "merge", "Element-wise product of same-shaped inputs (gating).",
         inputs=_numbered, params=(_INPUTS,),
         forward=lambda p, a, m: " * ".join(_args(p, a)),
+        check=lambda p, inputs: rules.same_shapes(inputs, "a gate of size 1 may broadcast",
+                                                  broadcast=True),
     ),
     NodeType(
         "merge.mean", "merge", "Element-wise mean of same-shaped inputs.",
         inputs=_numbered, params=(_INPUTS,),
         forward=lambda p, a, m: f"({' + '.join(_args(p, a))}) / {p['inputs']}",
+        check=lambda p, inputs: rules.same_shapes(inputs, "mean would broadcast them"),
     ),
     NodeType(
         "merge.attention", "merge",
@@ -58,6 +91,7 @@ TYPES = [
             f"heads={p['heads']})"),
         forward=lambda p, a, m: (f"{m}({a['query']}, {a['value']}"
                                  + (f", {a['key']})" if "key" in a else ")")),
+        check=_check_attention,
         runtime=("Attention", "_as_sequence"), key_params=("heads",),
     ),
 ]

@@ -1,0 +1,251 @@
+"""Every problem of a graph at once, as diagnostics that name the node (and port or parameter).
+
+Structure is checked with networkx (cycles, reachability, gradient flow), shapes and dtypes by
+`composer.shapes.infer`. A graph may have been edited by a program or a widget, so nothing is
+assumed: unknown nodes, ports, types and any parameter value are reported, never raised.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+
+from composer import catalogue, fileformat
+from composer.diagnostics import ERROR, Diagnostic
+from composer.errors import GraphFormatError, ParamError
+from composer.graph import Edge, Graph, Node
+from composer.group_checks import group_diagnostics
+from composer.shapes import Shapes, infer
+
+
+def check(graph: Graph, shapes: Shapes | None = None) -> list[Diagnostic]:
+    """All problems of `graph`, in file order (nodes, then groups, then the whole graph).
+
+    `shapes` may be passed when already inferred for this very graph (the GUI infers once
+    per edit to show shapes and to check).
+    """
+    found = structure_diagnostics(graph)
+    # A node with a bad parameter value gets no shape problems on top: its own is enough.
+    broken = {d.node for d in found if d.is_error and d.param not in (None, "shares")}
+    shapes = infer(graph) if shapes is None else shapes
+    for p in shapes.problems:
+        if p.node not in broken:
+            found.append(Diagnostic(ERROR, p.node, p.port, p.message, p.param))
+    found.extend(shared_module_diagnostics(graph, shapes))
+    return _in_file_order(graph, found)
+
+
+def structure_diagnostics(graph: Graph) -> list[Diagnostic]:
+    """Everything that needs no shapes: nodes, parameters, ties, wires, cycles and groups."""
+    found: list[Diagnostic] = []
+    for node in graph.nodes.values():
+        found.extend(node_diagnostics(graph, node))
+    found.extend(edge_diagnostics(graph))
+    dag = _digraph(graph)
+    found.extend(cycle_diagnostics(graph, dag))
+    found.extend(group_diagnostics(graph, dag))
+    return found
+
+
+def _in_file_order(graph: Graph, found: list[Diagnostic]) -> list[Diagnostic]:
+    """Stable sort: by node in file order, then groups in file order, then the graph."""
+    rank = {n: i for i, n in enumerate(graph.nodes)}
+    for i, g in enumerate(graph.groups):
+        rank.setdefault(g.id, len(graph.nodes) + i)
+    last = len(graph.nodes) + len(graph.groups)
+    return sorted(found, key=lambda d: rank.get(d.node, last) if d.node is not None else last)
+
+
+def _digraph(graph: Graph) -> nx.DiGraph:
+    """Nodes in file order; an edge for every wire between two existing nodes."""
+    dag = nx.DiGraph()
+    dag.add_nodes_from(graph.nodes)
+    dag.add_edges_from((e.src, e.dst) for e in graph.edges
+                       if e.src in graph.nodes and e.dst in graph.nodes)
+    return dag
+
+
+# --- nodes and parameters ---------------------------------------------------------------------
+
+def node_diagnostics(graph: Graph, node: Node) -> list[Diagnostic]:
+    """Id, type, every parameter re-validated against its declaration, and `shares`."""
+    found = []
+    try:
+        fileformat.check_node_id(node.id)
+    except GraphFormatError as e:
+        found.append(Diagnostic(ERROR, node.id, None, e.detail))
+    t = catalogue.get(node.type)
+    if t is None:
+        hint = fileformat.suggest(str(node.type), catalogue.type_ids())
+        found.append(Diagnostic(ERROR, node.id, None, f"unknown node type \"{node.type}\"{hint}"))
+        return found
+    if not isinstance(node.params, dict):
+        return [*found, Diagnostic(ERROR, node.id, None, "params must be an object of name: "
+                                   f"value, got {type(node.params).__name__}")]
+    for name, value in node.params.items():
+        found.extend(_param_diagnostics(t, node, name, value))
+    found.extend(_shares_diagnostics(graph, node))
+    return found
+
+
+def _param_diagnostics(t: catalogue.NodeType, node: Node, name: Any,
+                       value: Any) -> list[Diagnostic]:
+    decl = t.param(name) if isinstance(name, str) else None
+    if decl is None:
+        known = [p.name for p in t.params]
+        hint = fileformat.suggest(str(name), known) or (
+            f"; it takes {', '.join(known)}" if known else "; it takes none")
+        return [Diagnostic(ERROR, node.id, None, f"{name}: unknown parameter of {t.id}{hint}",
+                           str(name))]
+    try:
+        decl.validate(value)
+    except ParamError as e:
+        return [Diagnostic(ERROR, node.id, None, f"{name}: {e}", name)]
+    except Exception as e:  # a value no declaration foresaw (a set, an object)
+        return [Diagnostic(ERROR, node.id, None, f"{name}: expected {decl.describe()}, got "
+                           f"{type(value).__name__} ({e})", name)]
+    return []
+
+
+def _shares_diagnostics(graph: Graph, node: Node) -> list[Diagnostic]:
+    """A tie must point at another node of the same type and parameters, never at a tie."""
+    if node.shares is None:
+        return []
+
+    def problem(message: str) -> list[Diagnostic]:
+        return [Diagnostic(ERROR, node.id, None, message, "shares")]
+
+    other = graph.nodes.get(node.shares) if isinstance(node.shares, str) else None
+    if other is None:
+        return problem(f"shares \"{node.shares}\", which is not a node"
+                       f"{fileformat.suggest(str(node.shares), list(graph.nodes))}")
+    if other is node:
+        return problem("shares itself: clear shares, or name the node whose weights it uses")
+    t = node.node_type
+    if t.module is None:
+        return problem(f"shares {other.id}, but a {t.id} has no weights to share: clear shares")
+    if other.type != node.type:
+        return problem(f"shares {other.id}, a {other.type}, but is a {node.type}: tied weights "
+                       "need the same type")
+    if other.shares is not None:
+        return problem(f"shares {other.id}, which itself shares {other.shares}: make "
+                       f"{node.id} share {other.shares} directly")
+    mine, theirs = node.resolved_params(), other.resolved_params()
+    differ = [n for n in mine if mine[n] != theirs.get(n)]
+    if differ:
+        what = ", ".join(f"{n} is {mine[n]!r} here but {theirs.get(n)!r} there" for n in differ)
+        return problem(f"shares {other.id} but {what}: tied weights need the same parameters; "
+                       f"copy them from {other.id}")
+    return []
+
+
+def shared_module_diagnostics(graph: Graph, shapes: Shapes) -> list[Diagnostic]:
+    """Tied nodes must build one module: their inputs must have the sizes it was made for."""
+    found = []
+    for node in graph.nodes.values():
+        t = node.node_type
+        other = graph.nodes.get(node.shares) if isinstance(node.shares, str) else None
+        if t is None or t.module is None or other is None or other.type != node.type:
+            continue
+        mine, theirs = shapes.inputs.get(node.id), shapes.inputs.get(other.id)
+        if mine is None or theirs is None:
+            continue
+        try:
+            params = node.resolved_params()
+            same = (t.module(params, {p: i.shape for p, i in mine.items()})
+                    == t.module(params, {p: i.shape for p, i in theirs.items()}))
+        except Exception:  # parameters already reported
+            continue
+        if not same:
+            arrived = ", ".join(f"{p} is {i}" for p, i in mine.items())
+            there = ", ".join(f"{p} is {i}" for p, i in theirs.items())
+            found.append(Diagnostic(ERROR, node.id, None, (
+                f"shares {other.id}, but here {arrived} while at {other.id} {there}: one "
+                "module cannot take both; tied weights need inputs of the same size"),
+                "shares"))
+    return found
+
+
+# --- wires and cycles -------------------------------------------------------------------------
+
+def _port_names(graph: Graph, node_id: str, output: bool) -> list[str] | None:
+    """The node's output or input port names; None for an unknown node or type."""
+    node = graph.nodes.get(node_id)
+    t = node.node_type if node is not None else None
+    if t is None:
+        return None
+    if output:
+        return [p.name for p in t.outputs]
+    try:
+        return [p.name for p in t.input_ports(node.resolved_params())]
+    except Exception:  # a port count set to anything: reported with the parameters
+        return None
+
+
+def _wire_end_problem(graph: Graph, e: Edge, output: bool) -> Diagnostic | None:
+    node_id, port = (e.src, e.src_port) if output else (e.dst, e.dst_port)
+    side = "output" if output else "input"
+    if node_id not in graph.nodes:
+        other, other_port = (e.dst, e.dst_port) if output else (e.src, e.src_port)
+        if other not in graph.nodes:
+            return Diagnostic(ERROR, None, None, f"wire {e} joins two nodes that do not exist")
+        way = "from" if output else "to"
+        return Diagnostic(ERROR, other, other_port, f"{other_port} is wired {way} {node_id}."
+                          f"{port}, but there is no node {node_id}: remove that wire")
+    names = _port_names(graph, node_id, output)
+    if names is None or port in names:
+        return None
+    t = graph.nodes[node_id].node_type
+    fix = "remove that wire"
+    if not output and t.param("inputs") and port.startswith("in") and port[2:].isdigit():
+        fix += f" or set inputs to {int(port[2:]) + 1}"
+    return Diagnostic(ERROR, node_id, port, f"{t.id} {node_id} has no {side} port {port} (its "
+                      f"{side}s: {', '.join(names) or 'none'}); wire {e}: {fix}")
+
+
+def edge_diagnostics(graph: Graph) -> list[Diagnostic]:
+    """Wires to unknown nodes or ports, inputs wired twice, required inputs left unwired."""
+    found = []
+    into: dict[tuple[str, str], list[Edge]] = {}
+    for e in graph.edges:
+        problems = [_wire_end_problem(graph, e, output=True),
+                    _wire_end_problem(graph, e, output=False)]
+        found.extend(p for p in problems if p is not None)
+        into.setdefault((e.dst, e.dst_port), []).append(e)
+    for (dst, port), edges in into.items():
+        if len(edges) > 1 and dst in graph.nodes:
+            sources = " and ".join(e.source for e in edges)
+            found.append(Diagnostic(ERROR, dst, port, f"{port} is wired {len(edges)} times "
+                                    f"(from {sources}); an input takes one wire: remove all "
+                                    "but one"))
+    for node in graph.nodes.values():
+        t = node.node_type
+        if t is None:
+            continue
+        try:
+            ports = t.input_ports(node.resolved_params())
+        except Exception:
+            continue
+        for port in ports:
+            if not port.optional and (node.id, port.name) not in into:
+                takes = f" (it takes {port.doc})" if port.doc else ""
+                found.append(Diagnostic(ERROR, node.id, port.name,
+                                        f"input {port.name} is not wired{takes}"))
+    return found
+
+
+def cycle_diagnostics(graph: Graph, dag: nx.DiGraph) -> list[Diagnostic]:
+    """One error per cycle, on its first node in file order, naming every node on it."""
+    rank = {n: i for i, n in enumerate(graph.nodes)}
+    found = []
+    for component in nx.strongly_connected_components(dag):
+        first = min(component, key=rank.__getitem__)
+        if len(component) == 1 and not dag.has_edge(first, first):
+            continue
+        cycle = [u for u, _ in nx.find_cycle(dag.subgraph(component), source=first)]
+        path = " -> ".join([*cycle, cycle[0]])
+        found.append(Diagnostic(ERROR, first, None, f"on a cycle: {path}; data cannot flow in "
+                                "a loop: remove one of these wires"))
+    return sorted(found, key=lambda d: rank[d.node])
+

@@ -1,0 +1,251 @@
+"""Checks of what trains: optimiser groups, their losses and schedules, and gradient flow.
+
+Gradient flows back along wires except through `op.detach`. A parameter is trained by the
+groups that list its node (or the node it `shares`); a group learns from a loss only if the
+loss's gradient reaches one of those parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import networkx as nx
+
+from composer import fileformat
+from composer.diagnostics import ERROR, HINT, WARNING, Diagnostic
+from composer.graph import DEFAULT_SCHEDULE, Graph, Group
+from composer.shapes import topological_order
+
+
+def group_diagnostics(graph: Graph, dag: nx.DiGraph) -> list[Diagnostic]:
+    found = []
+    for group in graph.groups:
+        found.extend(_settings(graph, group))
+        found.extend(_membership(graph, group))
+    found.extend(_loss_ownership(graph))
+    found.extend(_frozen(graph))
+    found.extend(_reach(graph, dag))
+    found.extend(_gradients(graph, dag))
+    return found
+
+
+def _has_weights(graph: Graph, node_id: str) -> bool:
+    node = graph.nodes.get(node_id)
+    t = node.node_type if node is not None else None
+    return t is not None and t.module is not None
+
+
+def _is_loss(graph: Graph, node_id: str) -> bool:
+    node = graph.nodes.get(node_id)
+    t = node.node_type if node is not None else None
+    return t is not None and t.is_loss
+
+
+def _owner(graph: Graph, node_id: str) -> str:
+    """The node whose module `node_id` uses: the one it shares, else itself."""
+    shares = graph.nodes[node_id].shares
+    return shares if isinstance(shares, str) and shares in graph.nodes else node_id
+
+
+def _owners(graph: Graph, group: Group) -> set[str]:
+    return {_owner(graph, m) for m in _listed(graph, group.members) if _has_weights(graph, m)}
+
+
+def _listed(graph: Graph, ids: Iterable[str]) -> list[str]:
+    return [i for i in ids if isinstance(i, str) and i in graph.nodes]
+
+
+def _names(ids: Iterable[str], limit: int = 4) -> str:
+    ids = list(ids)
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+# --- settings and membership ------------------------------------------------------------------
+
+def _settings(graph: Graph, group: Group) -> list[Diagnostic]:
+    found = [Diagnostic(ERROR, group.id, None, f"{e.where}: {e.detail}", e.where.split(".")[0])
+             for e in fileformat.group_settings_problems(group)]
+    if found:
+        return found
+    schedule = {**DEFAULT_SCHEDULE, **group.schedule}
+    every, offset = schedule["every"], schedule["offset"]
+    if offset >= every:
+        found.append(Diagnostic(ERROR, group.id, None, (
+            f"schedule offset is {offset} but every is {every}: step % {every} is never "
+            f"{offset}, so group {group.id} never updates; use an offset from 0 to {every - 1}"),
+            "schedule"))
+    first, epochs = schedule["epochs"][0], graph.training.epochs
+    if isinstance(epochs, int) and first >= epochs:
+        found.append(Diagnostic(WARNING, group.id, None, (
+            f"schedule starts at epoch {first} but training runs epochs 0 to {epochs - 1}: "
+            f"group {group.id} never updates in this run"), "schedule"))
+    return found
+
+
+def _membership(graph: Graph, group: Group) -> list[Diagnostic]:
+    found = []
+    for field in ("members", "losses"):
+        for item in getattr(group, field):
+            if not isinstance(item, str) or item not in graph.nodes:
+                found.append(Diagnostic(ERROR, group.id, None, f"{field} lists {item!r}, which "
+                                        f"is not a node: remove it", field))
+    for item in _listed(graph, group.losses):
+        if not _is_loss(graph, item):
+            found.append(Diagnostic(ERROR, group.id, None, (
+                f"losses lists {item}, a {graph.nodes[item].type}, which is not a loss node; "
+                "list it in members if the group should train it"), "losses"))
+    members = _listed(graph, group.members)
+    if not group.members:
+        found.append(Diagnostic(ERROR, group.id, None, f"group {group.id} has no members: add "
+                                "the nodes whose parameters it should train", "members"))
+    elif not any(_has_weights(graph, m) for m in members):
+        found.append(Diagnostic(ERROR, group.id, None, (
+            f"none of the members of group {group.id} ({_names(members)}) has parameters: "
+            "it has nothing to train"), "members"))
+    else:
+        found.extend(Diagnostic(WARNING, m, None, f"is a member of group {group.id} but has "
+                                "no parameters: nothing to train there; remove it from members")
+                     for m in members if not _has_weights(graph, m))
+    if not group.losses:
+        found.append(Diagnostic(ERROR, group.id, None, f"group {group.id} has no losses: add "
+                                "the loss nodes it should minimise", "losses"))
+    return found
+
+
+def _loss_ownership(graph: Graph) -> list[Diagnostic]:
+    """Each loss node is listed by exactly one group (FORMAT: at most one; none trains nothing)."""
+    listed: dict[str, list[str]] = {}
+    for group in graph.groups:
+        for item in dict.fromkeys(_listed(graph, group.losses)):
+            listed.setdefault(item, []).append(group.id)
+    found = []
+    for node_id in graph.nodes:
+        if not _is_loss(graph, node_id):
+            continue
+        groups = listed.get(node_id, [])
+        if len(groups) > 1:
+            found.append(Diagnostic(ERROR, node_id, None, (
+                f"is listed in the losses of groups {_names(groups)}; a loss belongs to at "
+                "most one group: to train both, wire a second loss node")))
+        elif not groups:
+            found.append(Diagnostic(WARNING, node_id, None, (
+                "is in no group's losses: nothing minimises it (it is only evaluated on the "
+                "validation split); list it in a group's losses")))
+    return found
+
+
+def _frozen(graph: Graph) -> list[Diagnostic]:
+    """Parameters in no group stay frozen: usually a forgotten member."""
+    trained = set()
+    for group in graph.groups:
+        trained |= _owners(graph, group)
+    return [Diagnostic(WARNING, n, None, "has parameters but is in no group's members: they "
+                       "stay frozen at their initial values; add it to a group to train it")
+            for n in graph.nodes if _has_weights(graph, n) and _owner(graph, n) not in trained]
+
+
+def _reach(graph: Graph, dag: nx.DiGraph) -> list[Diagnostic]:
+    """Nodes whose output reaches no loss are computed for nothing."""
+    losses = [n for n in graph.nodes if _is_loss(graph, n)]
+    if not losses:
+        if not graph.nodes:
+            return []
+        return [Diagnostic(WARNING, None, None, "the graph has no loss node: nothing can train; "
+                           "add a loss.* node and list it in a group's losses")]
+    useful = set(losses)
+    for loss in losses:
+        if loss in useful and loss in dag:
+            useful |= nx.ancestors(dag, loss)
+    return [Diagnostic(WARNING, n, None, "reaches no loss: its output is never used in "
+                       "training; wire it towards a loss or delete it")
+            for n in graph.nodes if n not in useful]
+
+
+# --- gradient flow ----------------------------------------------------------------------------
+
+def _gradient_dag(graph: Graph, dag: nx.DiGraph) -> nx.DiGraph:
+    """The wires gradient flows back along: all but those into an op.detach."""
+    grad = nx.DiGraph()
+    grad.add_nodes_from(dag)
+    grad.add_edges_from((u, v) for u, v in dag.edges if graph.nodes[v].type != "op.detach")
+    return grad
+
+
+def _gradients(graph: Graph, dag: nx.DiGraph) -> list[Diagnostic]:
+    grad = _gradient_dag(graph, dag)
+    order = {n: i for i, n in enumerate(topological_order(graph))}
+    trained_by: dict[str, list[str]] = {}
+    for group in graph.groups:
+        for owner in _owners(graph, group):
+            trained_by.setdefault(owner, []).append(group.id)
+    found = []
+    for group in graph.groups:
+        owners = _owners(graph, group)
+        if not owners:
+            continue
+        for loss in dict.fromkeys(_listed(graph, group.losses)):
+            if not _is_loss(graph, loss):
+                continue
+            upstream = nx.ancestors(grad, loss)
+            if not any(_owner(graph, n) in owners for n in upstream if _has_weights(graph, n)):
+                found.append(_unreached(graph, dag, group, loss, owners))
+            else:
+                hint = _wasted(graph, grad, order, group, loss, upstream, trained_by)
+                found.extend([hint] if hint else [])
+    return found
+
+
+def _unreached(graph: Graph, dag: nx.DiGraph, group: Group, loss: str,
+               owners: set[str]) -> Diagnostic:
+    """A loss whose value its group's parameters cannot change, and why."""
+    before = nx.ancestors(dag, loss)
+    stops = [n for n in graph.nodes if n in before and graph.nodes[n].type == "op.detach"
+             and any(_owner(graph, a) in owners for a in nx.ancestors(dag, n)
+                     if _has_weights(graph, a))]
+    if stops:
+        why = f"op.detach {_names(stops)} stops the gradient on the way"
+    else:
+        why = f"it depends on none of {group.id}'s members"
+    return Diagnostic(ERROR, loss, None, (
+        f"is a loss of group {group.id}, but {why}: {group.id} can never learn from it; wire "
+        f"it from {group.id}'s nodes, or list it in the group that trains what it depends on"))
+
+
+def _wasted(graph: Graph, grad: nx.DiGraph, order: dict[str, int], group: Group, loss: str,
+            upstream: set[str], trained_by: dict[str, list[str]]) -> Diagnostic | None:
+    """A hint when the loss's gradient flows into parameters only other groups train, through
+    a region no member of its own group lies above: an op.detach there saves the backward."""
+    owners = _owners(graph, group)
+    mine: dict[str, bool] = {}  # a node of this group lies upstream (or is the node)
+    other: dict[str, bool] = {}  # a node trained only by other groups lies upstream
+    for n in sorted((n for n in upstream if n in order), key=order.__getitem__):
+        weights = _has_weights(graph, n)
+        owner = _owner(graph, n) if weights else None
+        preds = list(grad.predecessors(n))
+        mine[n] = owner in owners or any(mine.get(p, False) for p in preds)
+        other[n] = (owner is not None and owner not in owners and owner in trained_by) or \
+            any(other.get(p, False) for p in preds)
+    region = {n for n in mine if not mine[n] and other[n]}
+    if not region:
+        return None
+    cuts = [_cut(graph, grad, n, s) for n in graph.nodes if n in region
+            for s in grad.successors(n) if s == loss or (s in upstream and s not in region)]
+    wasted = [n for n in graph.nodes if n in region and _has_weights(graph, n)
+              and _owner(graph, n) not in owners and _owner(graph, n) in trained_by]
+    others = sorted({g for n in wasted for g in trained_by[_owner(graph, n)]})
+    where = "; ".join(f"after {a} (on its wire to {b})" for a, b in dict.fromkeys(cuts))
+    return Diagnostic(HINT, loss, None, (
+        f"the gradient of {loss} also flows into {_names(wasted)}, which only group"
+        f"{'s' if len(others) > 1 else ''} {_names(others)} train"
+        f"{'' if len(others) > 1 else 's'}: an op.detach {where} saves that work, as in a "
+        "GAN's discriminator step"))
+
+
+def _cut(graph: Graph, grad: nx.DiGraph, src: str, dst: str) -> tuple[str, str]:
+    """The wire to detach, moved back along a plain chain of weightless nodes: detaching
+    `g_img -> flat` reads better than `flat -> fc`, and changes nothing else."""
+    while (not _has_weights(graph, src) and grad.in_degree(src) == 1
+           and grad.out_degree(src) == 1 and not graph.nodes[src].node_type.is_data):
+        src, dst = next(iter(grad.predecessors(src))), src
+    return src, dst

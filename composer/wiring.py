@@ -1,0 +1,154 @@
+"""Whether a wire the user is dragging can be made, and what flows through each port.
+
+The GUI asks `connection_problem` while a wire is dragged and refuses it with the reason; it
+colours ports by `port_kind`. An input that is already wired is not a refusal: the new wire
+replaces the old one, so the trial below runs with the new wire in its place.
+"""
+
+from __future__ import annotations
+
+from composer.catalogue.base import NodeType
+from composer.graph import Graph
+from composer.shapes import Shapes, TensorInfo, infer_node, phrase, precheck
+
+
+def kind_of(info: TensorInfo) -> str:
+    """map for 4-D float, vector for 2-D float, label for int64 [B], loss for a scalar."""
+    if info.rank == 0:
+        return "loss"
+    if info.is_float and info.rank == 4:
+        return "map"
+    if info.is_float and info.rank == 2:
+        return "vector"
+    if not info.is_float and info.rank == 1:
+        return "label"
+    return "tensor"
+
+
+def port_kind(graph: Graph, shapes: Shapes | None, node: str, port: str) -> str:
+    """What flows through a port, for its colour: the declared kind, or for "same"/"tensor"
+    ports the kind of the inferred shape there ("tensor" while unknown)."""
+    n = graph.nodes.get(node)
+    t = n.node_type if n is not None else None
+    if t is None:
+        return "tensor"
+    declared = t.output_port(port) or t.input_port(n.resolved_params(), port)
+    if declared is None:
+        return "tensor"
+    if declared.kind not in ("same", "tensor") or shapes is None:
+        return "tensor" if declared.kind == "same" else declared.kind
+    if t.output_port(port) is not None:
+        info = shapes.output(node, port)
+    else:
+        info = shapes.inputs.get(node, {}).get(port)
+    return kind_of(info) if info is not None else "tensor"
+
+
+def _ports(graph: Graph, src: str, src_port: str, dst: str,
+           dst_port: str) -> tuple[NodeType | None, NodeType | None, str | None]:
+    """Both ends' types, or a reason the wire names something that is not there."""
+    for node_id in (src, dst):
+        if node_id not in graph.nodes:
+            return None, None, f"there is no node {node_id}"
+        if graph.nodes[node_id].node_type is None:
+            return None, None, f"{node_id} has an unknown type ({graph.nodes[node_id].type})"
+    ts, td = graph.nodes[src].node_type, graph.nodes[dst].node_type
+    if src == dst:
+        return ts, td, "a node cannot feed itself"
+    if ts.output_port(src_port) is None:
+        if ts.input_port(graph.nodes[src].resolved_params(), src_port) is not None:
+            return ts, td, f"{src}.{src_port} is an input: drag from an output to an input"
+        outs = ", ".join(p.name for p in ts.outputs) or "none"
+        return ts, td, f"{ts.id} {src} has no output {src_port} (its outputs: {outs})"
+    if td.input_port(graph.nodes[dst].resolved_params(), dst_port) is None:
+        if td.output_port(dst_port) is not None:
+            return ts, td, f"{dst}.{dst_port} is an output: drag from an output to an input"
+        ins = ", ".join(p.name for p in td.input_ports(graph.nodes[dst].resolved_params()))
+        return ts, td, f"{td.id} {dst} has no input {dst_port} (its inputs: {ins or 'none'})"
+    return ts, td, None
+
+
+def _makes_cycle(graph: Graph, src: str, dst: str) -> bool:
+    """True when src is reachable from dst: the new wire would close a loop."""
+    children: dict[str, list[str]] = {}
+    for e in graph.edges:
+        children.setdefault(e.src, []).append(e.dst)
+    seen, todo = {dst}, [dst]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child == src:
+                return True
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return False
+
+
+def _kinds_problem(src_kind: str, td: NodeType, dst: str, dst_port: str,
+                   dst_kind: str) -> str | None:
+    """Kinds that can never fit, whatever the shapes."""
+    if src_kind == "loss":
+        return ("a loss's scalar output feeds nothing: it belongs in an optimiser group's "
+                "losses")
+    if src_kind == "label" and dst_kind != "label":
+        return (f"labels (class ids) cannot feed {td.id} {dst}.{dst_port}: it takes float "
+                "values; wire them to a loss's target")
+    if dst_kind == "label" and src_kind in ("map", "vector", "boxes"):
+        return f"{td.id} {dst}.{dst_port} takes class ids [B] int64, not {src_kind}s"
+    if dst_kind == "vector" and src_kind == "map":
+        return (f"{td.id} {dst}.{dst_port} takes vectors [B,F], not feature maps: add a "
+                "layer.flatten between")
+    if dst_kind == "map" and src_kind in ("vector", "boxes"):
+        return (f"{td.id} {dst}.{dst_port} takes feature maps [B,C,H,W], not vectors: add a "
+                "layer.reshape between")
+    return None
+
+
+def connection_problem(graph: Graph, src: str, src_port: str, dst: str, dst_port: str,
+                       shapes: Shapes | None = None) -> str | None:
+    """Why the wire src.src_port -> dst.dst_port cannot be made, or None when it can.
+
+    `src_port` is taken as an output and `dst_port` as an input. With `shapes` (inferred for
+    this graph), the destination's inference is tried with the new wire in place.
+    """
+    ts, td, problem = _ports(graph, src, src_port, dst, dst_port)
+    if problem:
+        return problem
+    if _makes_cycle(graph, src, dst):
+        return f"{src} -> {dst} would close a cycle: {dst} already feeds {src}"
+    src_kind = port_kind(graph, shapes, src, src_port)
+    dst_kind = td.input_port(graph.nodes[dst].resolved_params(), dst_port).kind
+    problem = _kinds_problem(src_kind, td, dst, dst_port, dst_kind)
+    if problem or shapes is None:
+        return problem
+    return _trial(graph, shapes, src, src_port, dst, dst_port, td)
+
+
+def _trial(graph: Graph, shapes: Shapes, src: str, src_port: str, dst: str, dst_port: str,
+           td: NodeType) -> str | None:
+    """Would the destination's inference fail with this wire (replacing any old one)?"""
+    arriving = shapes.output(src, src_port)
+    if arriving is None:
+        return None
+    params = graph.nodes[dst].resolved_params()
+    inputs: dict[str, TensorInfo] = {}
+    complete = True
+    for port in td.input_ports(params):
+        if port.name == dst_port:
+            inputs[port.name] = arriving
+            continue
+        edge = graph.edge_into(dst, port.name)
+        info = shapes.output(edge.src, edge.src_port) if edge else None
+        if info is not None:
+            inputs[port.name] = info
+        elif edge is not None or not port.optional:
+            complete = False
+    try:
+        problem = precheck(td, params, inputs)
+        if problem is None and complete:
+            info, _, port, detail = infer_node(td, params, inputs)
+            problem = None if info is not None else (port, detail or "cannot infer")
+    except Exception:  # parameters that are themselves broken: checks report them
+        return None
+    return phrase(td.id, dst, problem[1]) if problem else None
+
