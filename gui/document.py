@@ -192,6 +192,8 @@ class Document(QObject):
         """Connects an output to an input; returns why not, or None once connected."""
         if not self._editable():
             return READ_ONLY_MESSAGE
+        if self._timer.isActive() or self.shapes is None:
+            self.analyse_now()  # the trial of the new wire needs this graph's shapes
         problem = analysis.connection_problem(self.graph, self.shapes, src, src_port,
                                               dst, dst_port)
         if problem:
@@ -287,11 +289,11 @@ class Document(QObject):
         return self.paste(self.copy_nodes(node_ids), tied=tied)
 
     def auto_layout(self, node_ids: list[str] | None = None) -> None:
-        """Places nodes left to right by topological generation (networkx)."""
-        positions = editing.layout_positions(self.graph)
-        if node_ids is not None:
-            positions = {n: p for n, p in positions.items() if n in node_ids}
-        self.move_nodes(positions)
+        """Places nodes left to right by topological generation, as one undo step."""
+        # The canvas's layout knows each node's drawn size, so nothing overlaps.
+        from gui.canvas.layout import layout_positions
+
+        self.move_nodes(layout_positions(self.graph, node_ids))
 
     # --- groups --------------------------------------------------------------------------
     def add_group(self, members: list[str]) -> str | None:

@@ -1,4 +1,4 @@
-"""Plain helpers behind the Document's edits: validation, clipboard, layout, memberships.
+"""Plain helpers behind the Document's edits: validation, clipboard, group memberships.
 
 Nothing here changes the graph; the Document turns what these compute into undo commands.
 """
@@ -13,10 +13,6 @@ from composer import catalogue, fileformat
 from composer.catalogue.base import NodeType
 from composer.errors import GraphFormatError, ParamError
 from composer.graph import Edge, Graph, Group, Node
-
-COLUMN_WIDTH = 280.0  # horizontal distance between layout generations
-ROW_HEIGHT = 190.0  # vertical distance between nodes of one generation
-MARGIN = 40.0
 
 
 def validated(node_type: NodeType, name: str, value: Any) -> Any:
@@ -94,43 +90,6 @@ def paste_plan(graph: Graph, data: Any, offset: tuple[float, float],
         x, y = node.ui.get("pos", [0.0, 0.0])
         node.ui["pos"] = [round(x + offset[0], 1), round(y + offset[1], 1)]
     return nodes, list(parsed.edges)
-
-
-# --- layout ----------------------------------------------------------------------------------
-def generations(graph: Graph) -> list[list[str]]:
-    """Nodes by topological generation (networkx), ties in file order; a cycle's nodes last."""
-    import networkx as nx
-
-    dag = nx.DiGraph()
-    dag.add_nodes_from(graph.nodes)
-    dag.add_edges_from((e.src, e.dst) for e in graph.edges)
-    order = {n: i for i, n in enumerate(graph.nodes)}
-    try:
-        gens = [sorted(g, key=order.__getitem__) for g in nx.topological_generations(dag)]
-    except nx.NetworkXUnfeasible:
-        from composer.shapes import topological_order
-
-        ordered = topological_order(graph)
-        rest = [n for n in graph.nodes if n not in set(ordered)]
-        gens = [[n] for n in ordered] + ([rest] if rest else [])
-    return gens
-
-
-def layout_positions(graph: Graph) -> dict[str, tuple[float, float]]:
-    """Left to right by generation; within one, nodes sit near the mean row of their inputs."""
-    rows: dict[str, float] = {}
-    positions = {}
-    for column, gen in enumerate(generations(graph)):
-        def wish(n: str) -> float:
-            ups = [rows[e.src] for e in graph.edges_into(n) if e.src in rows]
-            return sum(ups) / len(ups) if ups else float(len(rows))
-        placed: list[float] = []
-        for n in sorted(gen, key=wish):
-            row = max(wish(n), placed[-1] + 1 if placed else 0.0)
-            placed.append(row)
-            rows[n] = row
-            positions[n] = (MARGIN + column * COLUMN_WIDTH, MARGIN + row * ROW_HEIGHT)
-    return positions
 
 
 # --- groups ----------------------------------------------------------------------------------

@@ -119,3 +119,29 @@ def kind_color(kind: str | None) -> QColor:
 
 def severity_color(severity: str) -> QColor:
     return {"error": ERROR_COLOR, "warning": WARNING_COLOR}.get(severity, HINT_COLOR)
+
+
+def apply_to_application(dark: bool) -> None:
+    """Gives the widgets (docks, lists, fields) the same light or dark surfaces."""
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        return
+    app.setStyle("Fusion")
+    if not dark:
+        app.setPalette(app.style().standardPalette())
+        return
+    p = QPalette()
+    role = QPalette.ColorRole
+    base, window, text = QColor("#24272e"), QColor("#2d323b"), QColor("#e6e8eb")
+    for r, c in ((role.Window, window), (role.WindowText, text), (role.Base, base),
+                 (role.AlternateBase, window), (role.Text, text), (role.Button, window),
+                 (role.ButtonText, text), (role.ToolTipBase, window), (role.ToolTipText, text),
+                 (role.Highlight, DARK.selection), (role.HighlightedText, QColor("#0d1117")),
+                 (role.PlaceholderText, QColor("#8b949e")), (role.Link, DARK.selection)):
+        p.setColor(r, c)
+    p.setColor(QPalette.ColorGroup.Disabled, role.Text, QColor("#6e7681"))
+    p.setColor(QPalette.ColorGroup.Disabled, role.ButtonText, QColor("#6e7681"))
+    app.setPalette(p)

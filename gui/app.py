@@ -1,0 +1,93 @@
+"""`composer-gui [FILE]` and `python -m gui FILE --screenshot OUT.png [--train-steps N]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+SCREENSHOT_SIZE = (1600, 1000)
+log = logging.getLogger("gui")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="composer-gui",
+                                     description="Model Composer, the desktop application.")
+    parser.add_argument("file", nargs="?", help="a graph file (*.graph.json) to open")
+    parser.add_argument("--screenshot", metavar="OUT.png",
+                        help="open FILE, save a picture of the whole window, and exit")
+    parser.add_argument("--train-steps", type=int, default=0, metavar="N",
+                        help="with --screenshot: train N steps first")
+    return parser
+
+
+def install_excepthook(window) -> None:
+    """Unexpected errors in slots are shown in the window and logged; the app carries on."""
+    previous = sys.excepthook
+
+    def hook(exc_type, exc, tb) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            previous(exc_type, exc, tb)
+            return
+        try:
+            window.report_exception(exc_type, exc, tb)
+        except Exception:  # reporting itself failed: fall back to stderr
+            previous(exc_type, exc, tb)
+
+    sys.excepthook = hook
+
+
+def screenshot(window, out: str, train_steps: int) -> int:
+    """Renders the window at a fixed size with the graph fitted and analysed; saves a PNG."""
+    app = QApplication.instance()
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    app.processEvents()
+    window.document.analyse_now()
+    if train_steps > 0:
+        print("training from the window is not available yet; the picture shows the "
+              "untrained graph", file=sys.stderr)
+    app.processEvents()
+    window.view.fit_all()
+    app.processEvents()
+    if not window.grab().save(out):
+        print(f"error: cannot write {out}", file=sys.stderr)
+        return 1
+    print(f"saved {out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("Model Composer")
+    app.setOrganizationName("ModelComposer")
+    from composer.errors import ComposerError
+    from gui.main_window import MainWindow
+
+    window = MainWindow()
+    install_excepthook(window)
+    if args.screenshot:
+        if args.file:
+            try:
+                window.document.open(args.file)
+            except (ComposerError, OSError) as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 1
+        return screenshot(window, args.screenshot, args.train_steps)
+    window.show()
+    if args.file:
+        QTimer.singleShot(0, lambda: window.open_file(Path(args.file)))
+    else:
+        window.document.schedule_analysis()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

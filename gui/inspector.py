@@ -1,0 +1,270 @@
+"""The inspector: the selected node's label, parameters, shapes and problems.
+
+Its fields are generated from the catalogue's parameter declarations. With nothing selected
+it edits the graph's name and description; with several nodes it sums them up.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from composer.shapes import format_shape
+from gui import theme
+from gui.document import Document
+from gui.param_widgets import ParamEditor, form_label
+
+
+def _muted(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: palette(placeholder-text);")
+    return label
+
+
+def describe_count(document: Document, node_id: str) -> str:
+    """`4,640 parameters`, or why there is no count, in words a user can act on."""
+    node = document.graph.nodes[node_id]
+    if node.shares:
+        return f"shares the weights of {node.shares}"
+    counts = document.shapes.param_counts if document.shapes else {}
+    if node_id not in counts:
+        return "parameters: not known until the inputs are wired and valid"
+    n = counts[node_id]
+    return f"{n:,} parameters" if n else "no parameters"
+
+
+class Inspector(QScrollArea):
+    """Shows one node, several nodes, or the graph; edits go through the Document."""
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.node_ids: list[str] = []
+        self.editors: dict[str, ParamEditor] = {}
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        document.graph_replaced.connect(self._on_graph_replaced)
+        document.analysed.connect(self._refresh_analysis)
+        self._subscribed = None
+        self._on_graph_replaced()
+
+    # --- following the document ----------------------------------------------------------
+    def _on_graph_replaced(self) -> None:
+        if self._subscribed is not None:
+            self._subscribed.events.unsub(self._on_event)
+        self._subscribed = self.document.graph
+        self._subscribed.events.sub(self._on_event)
+        self.show_nodes([])
+
+    def _on_event(self, name: str, **payload: Any) -> None:
+        node = payload.get("node")
+        if name == "node_removed" and node is not None and node.id in self.node_ids:
+            self.show_nodes([n for n in self.node_ids if n != node.id])
+        elif name == "node_changed" and node is not None and self.node_ids == [node.id]:
+            self._sync_values()
+        elif name == "node_added" and node is not None and node.id in self.node_ids:
+            self.show_nodes(self.node_ids)
+        elif name == "graph_changed" and not self.node_ids:
+            self._sync_graph_fields()
+        elif name.startswith("group") and len(self.node_ids) == 1:
+            self._refresh_groups()
+
+    def show_nodes(self, node_ids: list[str]) -> None:
+        """Rebuilds the panel for a new selection."""
+        self.node_ids = [n for n in node_ids if n in self.document.graph.nodes]
+        self.editors = {}
+        page = QWidget()
+        self.layout_ = QVBoxLayout(page)
+        self.layout_.setAlignment(Qt.AlignmentFlag.AlignTop)
+        if len(self.node_ids) == 1:
+            self._build_node(self.node_ids[0])
+        elif self.node_ids:
+            self._build_many()
+        else:
+            self._build_graph()
+        self.setWidget(page)
+        self._refresh_analysis()
+
+    # --- one node ------------------------------------------------------------------------
+    def _build_node(self, node_id: str) -> None:
+        node = self.document.graph.nodes[node_id]
+        t = node.node_type
+        color = theme.category_color(t.category).name()
+        title = QLabel(f"<b>{theme.CATEGORY_GLYPHS.get(t.category, '')} {t.id}</b>")
+        title.setStyleSheet(f"background: {color}; color: white; padding: 4px; "
+                            "border-radius: 3px;")
+        self.layout_.addWidget(title)
+        self.layout_.addWidget(_muted(t.summary))
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        ident = QLineEdit(node.id)
+        ident.setReadOnly(True)
+        ident.setToolTip("The node's id: its name in the exported code")
+        form.addRow("id", ident)
+        self.label_edit = QLineEdit(node.label or "")
+        self.label_edit.setObjectName("node_label")
+        self.label_edit.setPlaceholderText(node.id)
+        self.label_edit.textEdited.connect(lambda text: self.document.set_label(node_id, text))
+        form.addRow("label", self.label_edit)
+        resolved = node.resolved_params()
+        for param in t.params:
+            editor = ParamEditor(param, resolved.get(param.name),
+                                 lambda v, name=param.name: self._commit(node_id, name, v))
+            self.editors[param.name] = editor
+            form.addRow(form_label(param), editor)
+        self.shares_combo = self._shares_combo(node_id)
+        if self.shares_combo is not None:
+            form.addRow("tied to", self.shares_combo)
+        self.layout_.addLayout(form)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("param_count")
+        self.shapes_label = QLabel()
+        self.shapes_label.setObjectName("node_shapes")
+        self.shapes_label.setTextFormat(Qt.TextFormat.RichText)
+        self.groups_label = QLabel()
+        self.problems_label = QLabel()
+        self.problems_label.setWordWrap(True)
+        for w in (self.count_label, self.shapes_label, self.groups_label, self.problems_label):
+            self.layout_.addWidget(w)
+        self._refresh_groups()
+
+    def _commit(self, node_id: str, name: str, value: Any) -> None:
+        try:
+            self.document.set_param(node_id, name, value)
+        except ValueError as e:
+            self.editors[name].set_error(str(e))
+
+    def _shares_combo(self, node_id: str) -> QComboBox | None:
+        """Which node of the same type this one takes its weights from (tied weights)."""
+        graph = self.document.graph
+        node = graph.nodes[node_id]
+        if node.node_type.module is None:
+            return None
+        same = [n.id for n in graph.nodes.values()
+                if n.type == node.type and n.id != node_id and not n.shares]
+        if not same and not node.shares:
+            return None
+        combo = QComboBox()
+        combo.setObjectName("node_shares")
+        combo.addItem("(own weights)", None)
+        for other in same:
+            combo.addItem(other, other)
+        combo.setCurrentIndex(max(0, combo.findData(node.shares)))
+        combo.currentIndexChanged.connect(
+            lambda i: self.document.set_shares(node_id, combo.itemData(i)))
+        return combo
+
+    def _sync_values(self) -> None:
+        node = self.document.graph.nodes[self.node_ids[0]]
+        resolved = node.resolved_params()
+        for name, editor in self.editors.items():
+            editor.set_value(resolved.get(name))
+        if self.label_edit.text() != (node.label or ""):
+            self.label_edit.setText(node.label or "")
+        if self.shares_combo is not None:
+            self.shares_combo.blockSignals(True)
+            self.shares_combo.setCurrentIndex(max(0, self.shares_combo.findData(node.shares)))
+            self.shares_combo.blockSignals(False)
+
+    def _refresh_groups(self) -> None:
+        node_id = self.node_ids[0]
+        chips = []
+        for g in self.document.graph.groups:
+            if node_id in g.members or node_id in g.losses:
+                color = g.ui.get("color", "#888888")
+                chips.append(f"<span style='color:{color}'>\u25a0</span> {g.id}")
+        self.groups_label.setText("groups: " + (", ".join(chips) if chips else "none"))
+
+    # --- several nodes, or none ----------------------------------------------------------
+    def _build_many(self) -> None:
+        self.layout_.addWidget(QLabel(f"<b>{len(self.node_ids)} nodes selected</b>"))
+        self.count_label = QLabel()
+        self.count_label.setObjectName("param_count")
+        self.layout_.addWidget(self.count_label)
+        self.layout_.addWidget(_muted(", ".join(self.node_ids)))
+
+    def _build_graph(self) -> None:
+        graph = self.document.graph
+        self.layout_.addWidget(QLabel("<b>Graph</b>"))
+        form = QFormLayout()
+        self.name_edit = QLineEdit(graph.name)
+        self.name_edit.setObjectName("graph_name")
+        self.name_edit.textEdited.connect(lambda text: self.document.set_meta(name=text))
+        self.description_edit = QPlainTextEdit(graph.description)
+        self.description_edit.setObjectName("graph_description")
+        self.description_edit.setMaximumHeight(90)
+        self.description_edit.textChanged.connect(self._description_typed)
+        form.addRow("name", self.name_edit)
+        form.addRow("description", self.description_edit)
+        self.layout_.addLayout(form)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("param_count")
+        self.layout_.addWidget(self.count_label)
+        self.layout_.addWidget(_muted("Select a node to edit its parameters. Drag blocks from "
+                                      "the palette; wire outputs (right) to inputs (left)."))
+
+    def _description_typed(self) -> None:
+        text = self.description_edit.toPlainText()
+        if text != self.document.graph.description:
+            self.document.set_meta(description=text)
+
+    def _sync_graph_fields(self) -> None:
+        graph = self.document.graph
+        if self.name_edit.text() != graph.name:
+            self.name_edit.setText(graph.name)
+        if self.description_edit.toPlainText() != graph.description:
+            self.description_edit.blockSignals(True)
+            self.description_edit.setPlainText(graph.description)
+            self.description_edit.blockSignals(False)
+
+    # --- analysis ------------------------------------------------------------------------
+    def _refresh_analysis(self) -> None:
+        doc = self.document
+        counts = doc.shapes.param_counts if doc.shapes else {}
+        if len(self.node_ids) == 1:
+            self._refresh_node_analysis(self.node_ids[0])
+        elif self.node_ids:
+            total = sum(counts.get(n, 0) for n in self.node_ids)
+            self.count_label.setText(f"{total:,} parameters in all")
+        else:
+            self.count_label.setText(f"{len(doc.graph.nodes)} nodes, "
+                                     f"{sum(counts.values()):,} parameters")
+
+    def _refresh_node_analysis(self, node_id: str) -> None:
+        doc = self.document
+        self.count_label.setText(describe_count(doc, node_id))
+        lines = []
+        if doc.shapes is not None:
+            for port, info in doc.shapes.inputs.get(node_id, {}).items():
+                lines.append(f"{port} \u2190 {format_shape(info.shape)}")
+            t = doc.graph.nodes[node_id].node_type
+            for port in t.outputs:
+                info = doc.shapes.output(node_id, port.name)
+                shown = format_shape(info.shape) if info else "?"
+                lines.append(f"{port.name} \u2192 {shown}")
+        mono = theme.MONO_FONT
+        self.shapes_label.setText(f"<span style='font-family:{mono}'>" + "<br>".join(lines)
+                                  + "</span>")
+        problems = doc.node_diagnostics(node_id)
+        for name, editor in self.editors.items():
+            if not editor.error.text() or editor.error.property("from_check"):
+                msg = next((d.message for d in problems if d.param == name), None)
+                editor.set_error(msg)
+                editor.error.setProperty("from_check", bool(msg))
+        self.problems_label.setText("<br>".join(
+            f"<span style='color:{theme.severity_color(d.severity).name()}'>"
+            f"{d.severity}</span>: {html.escape(d.message)}" for d in problems if not d.param))

@@ -1,0 +1,186 @@
+"""The main window: canvas in the middle, palette, inspector, groups and problems docked.
+
+Wiring only: every edit goes through the Document, every view follows it.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
+
+from gui import menus, theme
+from gui.canvas import CanvasScene, CanvasView, Minimap
+from gui.diagnostics import DiagnosticsPanel
+from gui.document import Document
+from gui.files import FileActions
+from gui.find import FindBox
+from gui.groups_panel import GroupsPanel
+from gui.inspector import Inspector
+from gui.palette import Palette
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "Model Composer"
+MESSAGE_MS = 6000
+
+
+def default_settings() -> QSettings:
+    return QSettings("ModelComposer", "Model Composer")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings or default_settings()
+        self.document = Document(self)
+        self.files = FileActions(self, self.document, self.settings)
+        self.scene = CanvasScene(self.document)
+        self.view = CanvasView(self.scene)
+        self.setCentralWidget(self.view)
+        self.minimap = Minimap(self.view, parent=self.view)
+        self.view.installEventFilter(self)
+        self.palette = Palette()
+        self.inspector = Inspector(self.document)
+        self.groups = GroupsPanel(self.document)
+        self.diagnostics = DiagnosticsPanel(self.document)
+        self.find_box = FindBox(self.document)
+        self._build_docks()
+        self.actions = menus.build(self)
+        self._build_status_bar()
+        self._connect()
+        self.set_dark(self.settings.value("dark", False, type=bool))
+        self.resize(1400, 900)
+        self._update_title()
+
+    # --- layout --------------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower()}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        self.palette_dock = self._dock("Blocks", self.palette, left)
+        self.inspector_dock = self._dock("Inspector", self.inspector, right)
+        self.groups_dock = self._dock("Groups", self.groups, right)
+        self.diagnostics_dock = self._dock("Problems", self.diagnostics,
+                                           Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.inspector_dock, self.groups_dock, Qt.Orientation.Vertical)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [200, 330],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.diagnostics_dock], [130], Qt.Orientation.Vertical)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.view and event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
+            self._place_minimap()
+        return super().eventFilter(watched, event)
+
+    def _place_minimap(self) -> None:
+        """The minimap floats in the canvas's bottom-right corner."""
+        size = self.minimap.sizeHint()
+        margin = 12
+        self.minimap.setGeometry(self.view.width() - size.width() - margin,
+                                 self.view.height() - size.height() - margin,
+                                 size.width(), size.height())
+        self.minimap.raise_()
+
+    def _build_status_bar(self) -> None:
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("status_summary")
+        self.statusBar().addPermanentWidget(self.summary_label)
+
+    def _connect(self) -> None:
+        doc = self.document
+        doc.message.connect(self.show_message)
+        doc.dirty_changed.connect(self._update_title)
+        doc.path_changed.connect(self._update_title)
+        doc.graph_replaced.connect(self._graph_replaced)
+        doc.analysed.connect(self._update_summary)
+        doc.read_only_changed.connect(self._read_only_changed)
+        self.scene.node_selection_changed.connect(self.inspector.show_nodes)
+        self.scene.node_selection_changed.connect(self.groups.set_selection)
+        self.palette.add_requested.connect(self.add_at_centre)
+
+    # --- reactions -----------------------------------------------------------------------
+    def _update_title(self, *_: object) -> None:
+        star = "*" if self.document.dirty else ""
+        self.setWindowTitle(f"{self.document.title}{star} \u2014 {APP_NAME}")
+
+    def _graph_replaced(self) -> None:
+        self._update_title()
+        QTimer.singleShot(0, self.view.fit_all)
+
+    def _update_summary(self) -> None:
+        doc = self.document
+        diags = doc.diagnostics
+        errors = sum(d.severity == "error" for d in diags)
+        warnings = sum(d.severity == "warning" for d in diags)
+        params = sum(doc.shapes.param_counts.values()) if doc.shapes else 0
+        g = doc.graph
+        self.summary_label.setText(
+            f"{len(g.nodes)} nodes · {len(g.edges)} edges · {len(g.groups)} groups · "
+            f"{params:,} parameters · {errors} errors · {warnings} warnings")
+
+    def _read_only_changed(self, read_only: bool) -> None:
+        for name in menus.EDITING_ACTIONS:
+            self.actions[name].setEnabled(not read_only)
+        stack = self.document.undo_stack
+        self.actions["undo"].setEnabled(not read_only and stack.canUndo())
+        self.actions["redo"].setEnabled(not read_only and stack.canRedo())
+        if read_only:
+            self.show_message("Training: the graph is read-only")
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, MESSAGE_MS)
+
+    def add_at_centre(self, type_id: str) -> str | None:
+        """Adds a node of the type at the middle of the visible canvas."""
+        centre = self.view.mapToScene(self.view.viewport().rect().center())
+        return self.view.add_node_at(type_id, centre)
+
+    def set_dark(self, dark: bool) -> None:
+        theme.set_dark(dark)
+        theme.apply_to_application(dark)
+        self.settings.setValue("dark", dark)
+        if "dark" in getattr(self, "actions", {}):
+            self.actions["dark"].setChecked(dark)
+        self.scene.apply_theme()
+        self.view.resetCachedContent()
+        self.view.viewport().update()
+        self.minimap.update()
+
+    def check_now(self) -> None:
+        self.document.analyse_now()
+        self.diagnostics_dock.raise_()
+        self.show_message(self.diagnostics.summary.text())
+
+    # --- files ---------------------------------------------------------------------------
+    def open_file(self, path: str | Path) -> bool:
+        return self.files.open(path)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        if self.files.maybe_save():
+            event.accept()
+        else:
+            event.ignore()
+
+    # --- errors --------------------------------------------------------------------------
+    def report_exception(self, exc_type, exc, tb) -> None:
+        """Shows an unexpected error without closing the window; logs the traceback."""
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        log.error("unexpected error\n%s", text)
+        self.show_message(f"Error: {exc_type.__name__}: {exc}")
+        box = QMessageBox(QMessageBox.Icon.Critical, "Something went wrong",
+                          f"{exc_type.__name__}: {exc}\n\nThe window stays open; the details "
+                          "below are also in the log.", parent=self)
+        box.setDetailedText(text)
+        box.setModal(False)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()
