@@ -31,13 +31,13 @@ def _noise(p, base_dir: Path) -> dict[str, DataOutput]:
 
 
 def _tensors(p, base_dir: Path) -> dict[str, DataOutput]:
-    from composer.runtime.data import peek_tensor_file
+    from composer.datafiles import peek_tensor_file
 
     return peek_tensor_file(base_dir / p["path"], p["x_key"], p["y_key"])
 
 
 def _image_folder(p, base_dir: Path) -> dict[str, DataOutput]:
-    from composer.runtime.data import peek_image_folder
+    from composer.datafiles import peek_image_folder
 
     classes = peek_image_folder(base_dir / p["path"])
     channels = 1 if p["grayscale"] else 3

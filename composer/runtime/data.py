@@ -1,70 +1,235 @@
-"""Data sources for training: torch, numpy and scikit-learn only."""
+"""Data sources: arrays from each kind of data node, split by the seed, drawn as batches.
+
+Every batch is a pure function of (seed, node, draw number), so a resumed run draws exactly
+what an uninterrupted one would.
+"""
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from composer.errors import DataError
+from composer.runtime.errors import DataSourceError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm")
+
+
+def seed_for(seed: int, *parts: object) -> int:
+    """A 32-bit seed mixed from the run's seed and names, the same in every process."""
+    return zlib.crc32(repr((seed, *parts)).encode())
 
 
 def load_arrays(path: Path, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]:
     """The x and y arrays of a .npz or .pt file, with messages that say what is missing."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(None, f"data file {str(path)!r} does not exist")
+        raise DataSourceError(None, f"data file {str(path)!r} does not exist")
     if path.suffix == ".npz":
         try:
             with np.load(path, allow_pickle=False) as f:
                 arrays = {k: f[k] for k in f.files}
         except Exception as e:
-            raise DataError(None, f"cannot read {str(path)!r} as .npz: {e}") from e
+            raise DataSourceError(None, f"cannot read {str(path)!r} as .npz: {e}") from e
     elif path.suffix == ".pt":
-        import torch
-
         try:
             loaded = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:
-            raise DataError(None, f"cannot read {str(path)!r} as a tensor file: {e}") from e
+            raise DataSourceError(None, f"cannot read {str(path)!r} as a tensor file: {e}") from e
         if not isinstance(loaded, dict):
-            raise DataError(None, f"{str(path)!r} holds a {type(loaded).__name__}, "
-                                  "expected a dict of tensors")
+            raise DataSourceError(None, f"{str(path)!r} holds a {type(loaded).__name__}, "
+                                        "expected a dict of tensors")
         arrays = {k: np.asarray(v) for k, v in loaded.items()}
     else:
-        raise DataError(None, f"{str(path)!r}: expected a .npz or .pt file")
+        raise DataSourceError(None, f"{str(path)!r}: expected a .npz or .pt file")
     for key in (x_key, y_key):
         if key not in arrays:
             have = ", ".join(sorted(arrays)) or "nothing"
-            raise DataError(None, f"{str(path)!r} has no array {key!r}; it has: {have}")
+            raise DataSourceError(None, f"{str(path)!r} has no array {key!r}; it has: {have}")
     x, y = arrays[x_key], arrays[y_key]
     if len(x) != len(y):
-        raise DataError(None, f"{str(path)!r}: {x_key} has {len(x)} rows but {y_key} has "
-                              f"{len(y)}")
+        raise DataSourceError(None, f"{str(path)!r}: {x_key} has {len(x)} rows but {y_key} "
+                                    f"has {len(y)}")
     return x, y
 
 
-def peek_tensor_file(path: Path, x_key: str, y_key: str):
-    """Shapes and dtypes of a tensor file's arrays, for shape inference."""
-    from composer.catalogue.base import DataOutput
-
-    x, y = load_arrays(path, x_key, y_key)
-    if np.issubdtype(y.dtype, np.integer):
-        classes = int(y.max()) + 1 if y.size else 0
-        y_out = DataOutput(tuple(y.shape[1:]), "int64", classes=classes)
-    else:
-        y_out = DataOutput(tuple(y.shape[1:]))
-    return {"x": DataOutput(tuple(x.shape[1:])), "y": y_out}
+def tensor_arrays(node: str, path: Path, x_key: str, y_key: str) -> dict[str, np.ndarray]:
+    """x as float32; y as int64 class ids when it holds integers, else float32 targets."""
+    try:
+        x, y = load_arrays(path, x_key, y_key)
+    except DataSourceError as e:
+        raise DataSourceError(node, e.detail) from e
+    integer = np.issubdtype(y.dtype, np.integer)
+    return {"x": x.astype(np.float32), "y": y.astype(np.int64 if integer else np.float32)}
 
 
-def peek_image_folder(path: Path) -> int:
-    """How many classes (sub-folders holding images) an image folder has."""
+def digits_arrays(node: str) -> dict[str, np.ndarray]:
+    """scikit-learn's 1,797 handwritten digits: x [N,1,8,8] in [0,1], y [N] in 0..9."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as e:
+        raise DataSourceError(node, "data.digits needs scikit-learn: pip install scikit-learn"
+                              ) from e
+    digits = load_digits()
+    x = (digits.images / 16.0).astype(np.float32)[:, None]
+    return {"x": x, "y": digits.target.astype(np.int64)}
+
+
+def shapes_arrays(node: str, seed: int, size: int, count: int) -> dict[str, np.ndarray]:
+    """One filled circle (0), square (1) or triangle (2) per image, with its box in [0,1]."""
+    rng = np.random.default_rng(seed_for(seed, "shapes", size, count))
+    label = rng.integers(0, 3, count)
+    half = rng.uniform(0.15, 0.35, count) * size  # radius, or half the side
+    cx = rng.uniform(half, size - half)
+    cy = rng.uniform(half, size - half)
+    centres = np.arange(size, dtype=np.float64) + 0.5
+    dx = centres[None, None, :] - cx[:, None, None]
+    dy = centres[None, :, None] - cy[:, None, None]
+    r = half[:, None, None]
+    circle = dx**2 + dy**2 <= r**2
+    square = (np.abs(dx) <= r) & (np.abs(dy) <= r)
+    triangle = (np.abs(dy) <= r) & (np.abs(dx) <= (dy + r) / 2)  # apex at the top
+    kind = label[:, None, None]
+    image = np.where(kind == 0, circle, np.where(kind == 1, square, triangle))
+    box = np.stack([cx - half, cy - half, cx + half, cy + half], axis=1) / size
+    return {"x": image.astype(np.float32)[:, None], "y": label.astype(np.int64),
+            "box": box.astype(np.float32)}
+
+
+def image_folder_classes(node: str | None, path: Path) -> list[Path]:
+    """The class sub-folders of an image folder, in name order."""
     path = Path(path)
     if not path.is_dir():
-        raise DataError(None, f"image folder {str(path)!r} does not exist")
+        raise DataSourceError(node, f"image folder {str(path)!r} does not exist")
     classes = [d for d in sorted(path.iterdir()) if d.is_dir()]
     if not classes:
-        raise DataError(None, f"image folder {str(path)!r} has no class sub-folders")
-    return len(classes)
+        raise DataSourceError(node, f"image folder {str(path)!r} has no class sub-folders")
+    return classes
+
+
+def image_folder_arrays(node: str, path: Path, size: int, grayscale: bool
+                        ) -> dict[str, np.ndarray]:
+    """Every image of every class folder, resized to size x size, as x in [0,1] and y."""
+    try:
+        from PIL import Image
+    except ImportError as e:
+        raise DataSourceError(node, "data.image_folder needs Pillow to read images: "
+                                    "pip install pillow") from e
+    images, labels = [], []
+    for label, folder in enumerate(image_folder_classes(node, path)):
+        for file in sorted(folder.iterdir()):
+            if file.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            try:
+                with Image.open(file) as im:
+                    im = im.convert("L" if grayscale else "RGB").resize((size, size))
+                    pixels = np.asarray(im, dtype=np.float32) / 255.0
+            except OSError as e:
+                raise DataSourceError(node, f"cannot read image {str(file)!r}: {e}") from e
+            images.append(pixels[None] if grayscale else pixels.transpose(2, 0, 1))
+            labels.append(label)
+    if not images:
+        raise DataSourceError(node, f"image folder {str(path)!r} holds no images")
+    return {"x": np.stack(images), "y": np.asarray(labels, dtype=np.int64)}
+
+
+class Batches:
+    """One data node: its train/val/test split (fixed by the seed) and its training batches.
+
+    Batch k is a pure function of the draw number k: pass k // batches_per_pass, shuffled by
+    (seed, node, pass). A pass drops the last partial batch, so every batch has batch_size rows.
+    """
+
+    def __init__(self, node: str, seed: int, arrays: dict[str, np.ndarray], batch_size: int,
+                 split: tuple[float, float, float], shuffle: bool = True,
+                 augment: tuple | list = ()) -> None:
+        self.node, self.seed, self.batch_size, self.shuffle = node, seed, batch_size, shuffle
+        self.augment = list(augment)
+        n = len(arrays["x"])
+        order = np.random.default_rng(seed_for(seed, "split", n)).permutation(n)
+        n_val, n_test = int(n * split[1]), int(n * split[2])
+        n_train = n - n_val - n_test
+        if n_train < 1:
+            raise DataSourceError(node, f"the training split of {n} samples is empty")
+        self.train = self._take(arrays, order[:n_train])
+        self.val = self._take(arrays, order[n_train:n_train + n_val])
+        self.test = self._take(arrays, order[n_train + n_val:])
+        self.n_train, self.n_val = n_train, n_val
+        self.batches_per_pass = max(1, n_train // batch_size)
+        self.val_count = -(-n_val // batch_size)  # batches, the last one partial
+        self._order: tuple[int, torch.Tensor] | None = None
+        if self.augment:
+            self._augment({k: t[:2] for k, t in self.train.items()}, -1)  # fail early
+
+    def _take(self, arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, torch.Tensor]:
+        return {f"{self.node}.{port}": torch.from_numpy(np.ascontiguousarray(a[rows]))
+                for port, a in arrays.items()}
+
+    def to(self, device: torch.device) -> Batches:
+        for split in (self.train, self.val, self.test):
+            for key, t in split.items():
+                split[key] = t.to(device)
+        self._order = None
+        return self
+
+    def _pass_order(self, p: int) -> torch.Tensor:
+        device = next(iter(self.train.values())).device
+        if not self.shuffle:
+            return torch.arange(self.n_train, device=device)
+        perm = np.random.default_rng(seed_for(self.seed, self.node, "pass", p))
+        return torch.from_numpy(perm.permutation(self.n_train)).to(device)
+
+    def draw(self, k: int) -> dict[str, torch.Tensor]:
+        """The k-th training batch of the run (k counts this node's draws from 0)."""
+        p, i = divmod(k, self.batches_per_pass)
+        if self._order is None or self._order[0] != p:
+            self._order = (p, self._pass_order(p))
+        rows = self._order[1][i * self.batch_size:(i + 1) * self.batch_size]
+        batch = {key: t[rows] for key, t in self.train.items()}
+        return self._augment(batch, k) if self.augment else batch
+
+    def _augment(self, batch: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
+        key = f"{self.node}.x"
+        g = torch.Generator().manual_seed(seed_for(self.seed, self.node, "augment", k))
+        x = batch[key]
+        try:
+            for op in self.augment:
+                x = op(x, g)
+        except DataSourceError as e:
+            raise DataSourceError(self.node, f"augment: {e.detail}") from e
+        batch[key] = x
+        return batch
+
+    def val_batch(self, i: int, rows: int | None = None) -> dict[str, torch.Tensor]:
+        """The i-th validation batch (cycling); `rows` is for noise and ignored here."""
+        start = (i % self.val_count) * self.batch_size
+        return {key: t[start:start + self.batch_size] for key, t in self.val.items()}
+
+
+class Noise:
+    """Standard normal vectors: draw k is seeded by (seed, node, k); validation has its own."""
+
+    val_count = 0  # as many validation batches as the data it is combined with
+
+    def __init__(self, node: str, seed: int, dim: int, batch_size: int) -> None:
+        self.node, self.seed, self.dim, self.batch_size = node, seed, dim, batch_size
+        self.key = f"{node}.z"
+        self.device = torch.device("cpu")
+        self.batches_per_pass = 0  # endless: it sets no epoch length
+
+    def to(self, device: torch.device) -> Noise:
+        self.device = torch.device(device)
+        return self
+
+    def _normal(self, rows: int, *where: object) -> dict[str, torch.Tensor]:
+        g = torch.Generator().manual_seed(seed_for(self.seed, self.node, *where))
+        z = torch.randn(rows, self.dim, generator=g)
+        return {self.key: z.to(self.device)}
+
+    def draw(self, k: int) -> dict[str, torch.Tensor]:
+        return self._normal(self.batch_size, k)
+
+    def val_batch(self, i: int, rows: int | None = None) -> dict[str, torch.Tensor]:
+        return self._normal(rows or self.batch_size, "val", i)

@@ -1,0 +1,71 @@
+"""Checkpoints and the metrics file: what a run leaves behind, and how it picks up again."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from composer.runtime.errors import TrainingFailure
+
+CHECKPOINT_FORMAT = "composer-checkpoint"
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> Path:
+    """Writes atomically (a temporary file, then a rename), so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save({"format": CHECKPOINT_FORMAT, "version": 1, **state}, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint's contents, read without executing anything (weights_only)."""
+    try:
+        state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError as e:
+        raise TrainingFailure(f"checkpoint {str(path)!r} does not exist") from e
+    except Exception as e:
+        raise TrainingFailure(f"cannot read checkpoint {str(path)!r}: {e}") from e
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise TrainingFailure(f"{str(path)!r} is not a training checkpoint")
+    return state
+
+
+def rng_state() -> dict[str, Any]:
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return {"cpu": torch.get_rng_state(), "cuda": cuda}
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["cpu"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class MetricsWriter:
+    """One JSON object a line: a record per step and one per validation."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.file = None
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.file = open(path, "w", encoding="utf-8")
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self.file is not None:
+            self.file.write(json.dumps(record) + "\n")
+
+    def flush(self) -> None:
+        if self.file is not None:
+            self.file.flush()
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None

@@ -1,0 +1,60 @@
+"""Optimiser groups: what each one updates, what it minimises, and when."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from composer.runtime.schedules import Schedule
+
+
+class Group:
+    """One optimiser group: its optimiser (over its members' parameters), its weighted losses,
+    its schedule, its learning-rate schedule and its gradient clipping."""
+
+    def __init__(self, id: str, optimizer: torch.optim.Optimizer, losses: dict[str, float],
+                 schedule: Schedule, lr_at: Callable[..., float] | None = None,
+                 clip_grad_norm: float | None = None) -> None:
+        self.id = id
+        self.optimizer = optimizer
+        self.losses = dict(losses)  # loss node -> weight
+        self.schedule = schedule
+        self.lr_at = lr_at
+        self.clip_grad_norm = clip_grad_norm
+        self.outputs = tuple(f"{node}.loss" for node in losses)
+        self.params = [p for pg in optimizer.param_groups for p in pg["params"]]
+        self.base_lr = float(optimizer.defaults["lr"])
+        self.lr = self.base_lr
+        self.updates = 0  # over the whole run, resumed ones included
+        self.planned = 0  # updates this run will make in all; set before training
+        self.data_nodes: list[str] = []  # data nodes its losses read; set before training
+
+    def set_lr(self, k: int) -> None:
+        """The learning rate for update k, from the LR schedule (constant: unchanged)."""
+        if self.lr_at is None:
+            return
+        self.lr = float(self.lr_at(k, self.base_lr, self.planned))
+        for pg in self.optimizer.param_groups:
+            pg["lr"] = self.lr
+
+
+@dataclass(frozen=True)
+class Program:
+    """Everything a generated file defines for training: the model and how to train it."""
+
+    name: str
+    model: Callable[[], nn.Module]
+    make_data: Callable[[int, Path], dict[str, Any]]
+    make_groups: Callable[[Any], list[Group]]
+    losses: tuple[str, ...]  # every loss node, in file order
+    accuracy: dict[str, tuple[str, str]]  # cross-entropy loss -> (logits, labels) outputs
+    epochs: int
+    seed: int
+    device: str
+    steps_per_epoch: int | None = None
+    data_dir: Path | None = None  # where relative data paths start

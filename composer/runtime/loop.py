@@ -1,0 +1,295 @@
+"""The training loop: each step draws every data node's next batch, then runs the groups that
+are active, in file order, each zero-grad, forward, backward, clip, step, LR step."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from composer.runtime.checkpoint import (
+    MetricsWriter,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from composer.runtime.errors import TrainingFailure
+from composer.runtime.groups import Group, Program
+from composer.runtime.model import failing_node
+from composer.runtime.schedules import count_updates, is_active
+from composer.runtime.validation import validate, validation_sets
+
+Callback = Callable[[dict[str, Any]], Any]
+NOISE_ONLY_EPOCH = 100  # steps per epoch when every data node is endless noise
+
+
+@dataclass
+class Run:
+    """A run in progress: what it trains, where it is, and what it has recorded."""
+
+    program: Program
+    model: nn.Module
+    data: dict[str, Any]
+    groups: list[Group]
+    device: torch.device
+    steps_per_epoch: int
+    total_steps: int
+    frozen: list[nn.Parameter]
+    step: int = 0  # steps done, counted from 0 across resumes
+    draws: dict[str, int] = field(default_factory=dict)  # batches drawn per data node
+    history: list[dict[str, Any]] = field(default_factory=list)
+    val: dict[str, float] = field(default_factory=dict)
+    accuracy: dict[str, float] = field(default_factory=dict)
+    validated_at: int | None = None
+    checkpoint: Path | None = None  # the latest checkpoint.pt
+    saved_at: int | None = None  # step of the latest checkpoint.pt
+    val_sets: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
+    writer: MetricsWriter = field(default_factory=lambda: MetricsWriter(None))
+
+    def record(self, record: dict[str, Any]) -> None:
+        self.history.append(record)
+        self.writer.write(record)
+
+
+@dataclass
+class RunSummary:
+    model: nn.Module
+    history: list[dict[str, Any]]
+    val: dict[str, float]
+    accuracy: dict[str, float]
+    checkpoint: Path | None
+    steps: int
+    status: str  # "finished" or "stopped"
+
+
+def pick_device(name: str) -> torch.device:
+    """`auto` is CUDA when available, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise TrainingFailure(f"device {name!r} was asked for but CUDA is not available")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise TrainingFailure("device 'mps' was asked for but it is not available")
+    return torch.device(name)
+
+
+def setup(program: Program, epochs: int | None, steps: int | None, seed: int | None,
+          device: str | None, data_dir: Path | None) -> Run:
+    """Seeds, data, model and groups: everything before the first step."""
+    seed = program.seed if seed is None else seed
+    where = pick_device(device or program.device)
+    torch.manual_seed(seed)
+    base = Path(data_dir if data_dir is not None else program.data_dir or ".")
+    data = {node: source.to(where) for node, source in program.make_data(seed, base).items()}
+    lengths = [s.batches_per_pass for s in data.values() if s.batches_per_pass]
+    spe = program.steps_per_epoch or (max(lengths) if lengths else NOISE_ONLY_EPOCH)
+    total = steps if steps is not None else (epochs or program.epochs) * spe
+    model = program.model().to(where)
+    model.train()
+    groups = program.make_groups(model)
+    listed = {id(p) for g in groups for p in g.params}
+    frozen = [p for p in model.parameters() if id(p) not in listed and p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)  # in no group: never updated, so no gradient is needed
+    for g in groups:
+        g.planned = count_updates(g.schedule, total, spe)
+        g.data_nodes = model.needed.data_nodes(g.outputs)
+        g.set_lr(0)
+    return Run(program, model, data, groups, where, spe, total, frozen,
+               draws=dict.fromkeys(data, 0))
+
+
+def restore(run: Run, path: Path) -> None:
+    """Puts a run back where a checkpoint left it: weights, optimisers, LR, RNG, data."""
+    state = load_checkpoint(path)
+    try:
+        run.model.load_state_dict(state["model"])
+        for g in run.groups:
+            g.optimizer.load_state_dict(state["optimizers"][g.id])
+    except (KeyError, RuntimeError, ValueError) as e:
+        raise TrainingFailure(f"checkpoint {str(path)!r} does not fit this model: {e}") from e
+    for g in run.groups:
+        g.updates = state["updates"][g.id]
+        g.set_lr(g.updates)
+    set_rng_state(state["rng"])
+    run.step = state["step"]
+    run.draws.update(state["draws"])
+
+
+def checkpoint(run: Run, path: Path) -> Path:
+    """Saves weights, optimisers, LR schedule positions, RNG, step and data positions."""
+    return save_checkpoint(path, {
+        "model": run.model.state_dict(),
+        "optimizers": {g.id: g.optimizer.state_dict() for g in run.groups},
+        "updates": {g.id: g.updates for g in run.groups},
+        "rng": rng_state(), "step": run.step, "epoch": run.step // run.steps_per_epoch,
+        "draws": dict(run.draws),
+    })
+
+
+def draw(run: Run, nodes: Any) -> dict[str, torch.Tensor]:
+    """The next batch of each of these data nodes, merged into one dict keyed "node.port"."""
+    batch: dict[str, torch.Tensor] = {}
+    for node in nodes:
+        batch.update(run.data[node].draw(run.draws[node]))
+        run.draws[node] += 1
+    return batch
+
+
+def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int) -> list[float]:
+    """One update of one group: zero grads, forward its losses, backward, clip, step, LR."""
+    group.optimizer.zero_grad(set_to_none=True)
+    try:
+        outs = run.model(batch, group.outputs)
+    except Exception as e:
+        node = failing_node(e, run.model)
+        where = f"node {node}" if node else "the forward pass"
+        raise TrainingFailure(f"{where} failed at step {step} (group {group.id}): "
+                              f"{type(e).__name__}: {e}", node, group.id, step) from e
+    total = None
+    for weight, loss in zip(group.losses.values(), outs.values(), strict=True):
+        term = loss if weight == 1.0 else weight * loss
+        total = term if total is None else total + term
+    values = [outs[group.outputs[0]].item()] if len(outs) == 1 else \
+        torch.stack(list(outs.values())).tolist()
+    for name, value in zip(group.losses, values, strict=True):
+        if not math.isfinite(value):
+            raise TrainingFailure(f"loss {name} is {value} at step {step} (group {group.id}); "
+                                  "training stopped before this update", name, group.id, step)
+    if not total.requires_grad:
+        raise TrainingFailure(f"the losses of group {group.id} depend on none of its "
+                              "parameters", None, group.id, step)
+    try:
+        total.backward()
+    except RuntimeError as e:
+        raise TrainingFailure(f"backward pass of group {group.id} failed at step {step}: {e}",
+                              None, group.id, step) from e
+    if group.clip_grad_norm is not None:
+        torch.nn.utils.clip_grad_norm_(group.params, group.clip_grad_norm)
+    group.optimizer.step()
+    group.updates += 1
+    group.set_lr(group.updates)
+    return values
+
+
+def run_step(run: Run, step: int, epoch: int) -> tuple[dict[str, float], dict[str, float], list]:
+    """One global step: every loss value computed and each active group's weighted loss."""
+    batch = draw(run, run.data)
+    losses: dict[str, float] = {}
+    group_loss: dict[str, float] = {}
+    active = []
+    for group in run.groups:
+        if not is_active(group.schedule, step, epoch):
+            continue
+        active.append(group.id)
+        repeat = group.schedule.repeat
+        sums = [0.0] * len(group.losses)
+        for r in range(repeat):
+            fresh = batch if r == 0 else {**batch, **draw(run, group.data_nodes)}
+            values = update(run, group, fresh, step)
+            sums = [a + b for a, b in zip(sums, values, strict=True)]
+        means = [v / repeat for v in sums]
+        losses.update(zip(group.losses, means, strict=True))
+        group_loss[group.id] = sum(w * v for w, v in zip(group.losses.values(), means,
+                                                          strict=True))
+    return losses, group_loss, active
+
+
+def end_of_epoch(run: Run, epoch: int, unfinished: bool = False) -> dict[str, Any]:
+    """Validation after an epoch (or after the last, unfinished one)."""
+    run.val, run.accuracy = validate(run.model, run.data, run.program, run.val_sets)
+    run.validated_at = run.step
+    record = {"epoch": epoch, "step": run.step - 1, "val": run.val, "accuracy": run.accuracy}
+    if unfinished:
+        record["partial"] = True
+    run.record(record)
+    run.writer.flush()
+    return record
+
+
+def start_event(run: Run) -> dict[str, Any]:
+    schedule = {g.id: {"every": g.schedule.every, "offset": g.schedule.offset,
+                       "epochs": list(g.schedule.epochs), "repeat": g.schedule.repeat}
+                for g in run.groups}
+    return {"kind": "start", "total_steps": run.total_steps,
+            "steps_per_epoch": run.steps_per_epoch,
+            "epochs": -(-run.total_steps // run.steps_per_epoch),
+            "losses": list(run.program.losses), "groups": [g.id for g in run.groups],
+            "schedule": schedule, "step": run.step}
+
+
+def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
+          checkpoint_every: int | None) -> str:
+    """Steps until the run's end or a "stop" from the callback; returns the status."""
+    started = time.perf_counter()
+    spe = run.steps_per_epoch
+    while run.step < run.total_steps:
+        step = run.step
+        epoch = step // spe
+        losses, group_loss, active = run_step(run, step, epoch)
+        run.step = step + 1
+        run.record({"epoch": epoch, "step": step, "loss": losses})
+        stop = callback is not None and callback({
+            "kind": "step", "epoch": epoch, "step": step, "loss": losses,
+            "group_loss": group_loss, "lr": {g.id: g.lr for g in run.groups},
+            "active": active, "elapsed": time.perf_counter() - started}) == "stop"
+        if run.step % spe == 0:
+            record = end_of_epoch(run, epoch)
+            if out_dir is not None:
+                save_latest(run, out_dir)
+            if callback is not None and callback({"kind": "epoch", **record}) == "stop":
+                stop = True
+        if checkpoint_every and out_dir is not None and run.step % checkpoint_every == 0:
+            checkpoint(run, out_dir / f"checkpoint_step{run.step}.pt")
+        if stop:
+            return "stopped"
+    return "finished"
+
+
+def save_latest(run: Run, out_dir: Path) -> None:
+    run.checkpoint = checkpoint(run, out_dir / "checkpoint.pt")
+    run.saved_at = run.step
+
+
+def train(program: Program, *, epochs: int | None = None, steps: int | None = None,
+          seed: int | None = None, device: str | None = None, data_dir: Path | None = None,
+          out_dir: Path | None = None, metrics_out: Path | None = None,
+          resume: Path | None = None, checkpoint_every: int | None = None,
+          callback: Callback | None = None) -> RunSummary:
+    """Trains a generated program. Raises TrainingFailure or DataSourceError when it can't."""
+    run = setup(program, epochs, steps, seed, device, data_dir)
+    if resume is not None:
+        restore(run, Path(resume))
+    run.val_sets = validation_sets(run.model, program)
+    out = Path(out_dir) if out_dir is not None else None
+    run.writer = MetricsWriter(metrics_out)
+    try:
+        status = "stopped"
+        if callback is None or callback(start_event(run)) != "stop":
+            status = run_steps(run, callback, out, checkpoint_every)
+        finish(run, out)
+    finally:
+        run.writer.close()
+        for p in run.frozen:
+            p.requires_grad_(True)
+    if callback is not None:
+        callback({"kind": "end", "status": status, "step": run.step})
+    return RunSummary(run.model, run.history, run.val, run.accuracy, run.checkpoint, run.step,
+                      status)
+
+
+
+def finish(run: Run, out_dir: Path | None) -> None:
+    """Validates the last, unfinished epoch and writes the final checkpoint."""
+    if run.step and run.validated_at != run.step:
+        end_of_epoch(run, (run.step - 1) // run.steps_per_epoch,
+                     unfinished=run.step % run.steps_per_epoch != 0)
+    if out_dir is not None and run.saved_at != run.step:
+        save_latest(run, out_dir)

@@ -1,0 +1,53 @@
+"""The command line of an exported training script: the options `composer train` has."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from composer.runtime.errors import DataSourceError, TrainingFailure
+from composer.runtime.groups import Program
+from composer.runtime.loop import train
+
+
+def script_parser(program: Program) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=f"Trains {program.name!r} as Model Composer "
+                                                 "does; metrics are one JSON object a line.")
+    parser.add_argument("--epochs", type=int, help=f"epochs to train (default {program.epochs})")
+    parser.add_argument("--steps", type=int, help="stop after this many steps in all")
+    parser.add_argument("--seed", type=int, help=f"random seed (default {program.seed})")
+    parser.add_argument("--device", help=f"cpu, cuda, mps or auto (default {program.device})")
+    parser.add_argument("--metrics-out", type=Path, help="write metrics here (JSON lines)")
+    parser.add_argument("--resume", type=Path, help="continue from this checkpoint")
+    parser.add_argument("--out", type=Path, default=Path("run"),
+                        help="folder for checkpoints (default ./run)")
+    parser.add_argument("--checkpoint-every", type=int, metavar="N",
+                        help="also keep a checkpoint every N steps")
+    parser.add_argument("--data-dir", type=Path, help="where relative data paths start")
+    return parser
+
+
+def print_epoch(event: dict[str, Any]) -> None:
+    """One line on stderr per validation: the mean loss (and accuracy) of each loss node."""
+    if event["kind"] != "epoch":
+        return
+    parts = [f"{node} {value:.4f}" for node, value in event["val"].items()]
+    parts += [f"{node} acc {value:.3f}" for node, value in event["accuracy"].items()]
+    print(f"epoch {event['epoch']} (step {event['step']}): {', '.join(parts)}", file=sys.stderr)
+
+
+def command_line(program: Program, argv: list[str] | None = None) -> int:
+    """Parses the options, trains, and returns the exit status (1 with a message on failure)."""
+    args = script_parser(program).parse_args(argv)
+    try:
+        run = train(program, epochs=args.epochs, steps=args.steps, seed=args.seed,
+                    device=args.device, data_dir=args.data_dir, out_dir=args.out,
+                    metrics_out=args.metrics_out, resume=args.resume,
+                    checkpoint_every=args.checkpoint_every, callback=print_epoch)
+    except (TrainingFailure, DataSourceError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}", file=sys.stderr)
+    return 0

@@ -1,0 +1,79 @@
+"""Validation after each epoch: every loss node on the validation split of the data it reads,
+and accuracy for cross-entropy losses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from composer.runtime.errors import TrainingFailure
+from composer.runtime.model import failing_node
+
+NOISE_VAL_BATCHES = 4  # validation batches of a loss that reads only noise
+
+ValSets = list[tuple[tuple[str, ...], tuple[str, ...]]]
+
+
+def validation_sets(model: nn.Module, program: Any) -> ValSets:
+    """Loss nodes grouped by the data nodes they read; each set is validated in one pass."""
+    sets: dict[tuple[str, ...], list[str]] = {}
+    for loss in program.losses:
+        nodes = tuple(model.needed.data_nodes((f"{loss}.loss",)))
+        sets.setdefault(nodes, []).append(loss)
+    return [(nodes, tuple(losses)) for nodes, losses in sets.items()]
+
+
+def validate(model: nn.Module, data: dict[str, Any], program: Any,
+             sets: ValSets) -> tuple[dict[str, float], dict[str, float]]:
+    """(mean loss per loss node, accuracy per cross-entropy node), in eval mode, no gradients."""
+    val: dict[str, float] = {}
+    accuracy: dict[str, float] = {}
+    model.eval()
+    try:
+        with torch.no_grad():
+            for nodes, losses in sets:
+                sources = sorted((data[n] for n in nodes), key=lambda s: s.batches_per_pass == 0)
+                pairs = {loss: program.accuracy[loss] for loss in losses
+                         if loss in program.accuracy}
+                _validate_set(model, sources, losses, pairs, val, accuracy)
+    finally:
+        model.train()
+    return val, accuracy
+
+
+def _validate_set(model: nn.Module, sources: list[Any], losses: tuple[str, ...],
+                  pairs: dict[str, tuple[str, str]], val: dict[str, float],
+                  accuracy: dict[str, float]) -> None:
+    counts = [s.val_count for s in sources if s.batches_per_pass]  # noise has no split
+    if 0 in counts:
+        return  # a data node without validation samples
+    outputs = tuple(f"{loss}.loss" for loss in losses) + tuple(r for p in pairs.values() for r in p)
+    sums = dict.fromkeys(losses, 0.0)
+    correct = dict.fromkeys(pairs, 0)
+    labels = dict.fromkeys(pairs, 0)
+    seen = 0
+    for i in range(max(counts, default=NOISE_VAL_BATCHES)):
+        batch: dict[str, torch.Tensor] = {}
+        rows = None
+        for source in sources:  # finite data first: noise then matches its rows
+            part = source.val_batch(i, rows)
+            batch.update(part)
+            rows = rows or len(next(iter(part.values())))
+        try:
+            outs = model(batch, outputs)
+        except Exception as e:
+            node = failing_node(e, model)
+            raise TrainingFailure(f"{'node ' + node if node else 'the forward pass'} failed "
+                                  f"in validation: {type(e).__name__}: {e}", node) from e
+        for loss in losses:
+            sums[loss] += outs[f"{loss}.loss"].item() * rows
+        seen += rows
+        for loss, (pred, target) in pairs.items():
+            t = outs[target]
+            if not t.is_floating_point():
+                correct[loss] += int((outs[pred].argmax(1) == t).sum())
+                labels[loss] += t.numel()
+    val.update({loss: sums[loss] / seen for loss in losses})
+    accuracy.update({loss: correct[loss] / labels[loss] for loss in pairs if labels[loss]})

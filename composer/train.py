@@ -1,0 +1,73 @@
+"""`composer.train`: runs the graph's generated program, the very source `export` writes.
+
+The callback contract (the GUI's worker drives training through it):
+`callback(event: dict) -> str | None`, called on the training thread. Returning "stop" ends
+the run after the current step, keeping the trained weights; blocking inside the callback
+pauses training. Events, in order:
+
+- `{"kind": "start", "total_steps", "steps_per_epoch", "epochs", "losses": [loss node ids],
+  "groups": [group ids], "schedule": {group: {"every", "offset", "epochs", "repeat"}},
+  "step": first step (0, or where a resumed run picks up)}`
+- `{"kind": "step", "epoch", "step", "loss": {node: float}, "group_loss": {group: float},
+  "lr": {group: float}, "active": [group ids], "elapsed": seconds}` after every step
+- `{"kind": "epoch", "epoch", "step", "val": {node: float}, "accuracy": {node: float}}` after
+  each epoch's validation (with `"partial": True` for a last, unfinished epoch)
+- `{"kind": "end", "status": "finished" | "stopped", "step": steps done}`
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from composer.compile import graph_program
+from composer.errors import DataError, TrainingError
+from composer.graph import Graph
+
+
+@dataclass
+class RunResult:
+    model: Any  # the trained torch.nn.Module
+    history: list[dict[str, Any]]  # the metrics records, as written to --metrics-out
+    val: dict[str, float]  # the last validation: mean loss per loss node
+    accuracy: dict[str, float]  # the last validation: accuracy per cross-entropy node
+    checkpoint: Path | None  # the final checkpoint, when out_dir was given
+    steps: int  # steps done, counted from 0 across resumes
+    status: str  # "finished" or "stopped" (by the callback)
+
+
+def train(graph: Graph, *, epochs: int | None = None, steps: int | None = None,
+          seed: int | None = None, device: str | None = None,
+          out_dir: str | Path | None = None, metrics_out: str | Path | None = None,
+          resume: str | Path | None = None, checkpoint_every: int | None = None,
+          callback: Callable[[dict[str, Any]], str | None] | None = None) -> RunResult:
+    """Trains the graph as FORMAT.md describes and returns the model and its metrics.
+
+    `epochs`, `seed` and `device` override the graph's training settings; `steps` stops after
+    that many steps in all. With `out_dir`, a checkpoint is written at every epoch's end and
+    at the end (plus every `checkpoint_every` steps); `resume` continues from one.
+    Raises CompileError, DataError or TrainingError (naming node, group and step).
+    """
+    for name, value, low in (("epochs", epochs, 1), ("steps", steps, 0), ("seed", seed, 0),
+                             ("checkpoint_every", checkpoint_every, 1)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < low):
+            raise TrainingError(f"{name} must be an integer >= {low}, got {value!r}")
+    program = graph_program(graph)
+    try:
+        summary = program.train(
+            program.PROGRAM, epochs=epochs, steps=steps, seed=seed, device=device,
+            data_dir=graph.base_dir, out_dir=_path(out_dir), metrics_out=_path(metrics_out),
+            resume=_path(resume), checkpoint_every=checkpoint_every, callback=callback)
+    except program.TrainingFailure as e:
+        raise TrainingError(str(e), node=e.node, group=e.group, step=e.step) from e
+    except program.DataSourceError as e:
+        raise DataError(e.node, e.detail) from e
+    return RunResult(summary.model, summary.history, summary.val, summary.accuracy,
+                     summary.checkpoint, summary.steps, summary.status)
+
+
+def _path(value: str | Path | None) -> Path | None:
+    return None if value is None else Path(value)
