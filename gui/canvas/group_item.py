@@ -1,0 +1,157 @@
+"""An optimiser group as a translucent halo, in the group's colour, around its nodes.
+
+Members that sit near one another share one rounded frame; a member dragged far away gets a
+frame of its own instead of stretching the halo over unrelated nodes. The label names the group
+and its optimiser, and carries a badge when the group itself has a problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from composer.diagnostics import Diagnostic
+from composer.graph import Group
+from gui import theme
+from gui.canvas.badge_item import BadgeItem
+from gui.canvas.metrics import format_value
+from gui.canvas.node_item import DETAIL_LOD
+from gui.canvas.style import faded, style
+
+MARGIN = 16.0
+LABEL_H = 24.0  # room above the top members for the label
+JOIN = 70.0  # frames closer than this merge into one
+NEST = 8.0  # a group sharing nodes with an earlier one draws this much further out
+RADIUS = 14.0
+_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+
+
+def clusters(rects: Iterable[QRectF], join: float = JOIN) -> list[QRectF]:
+    """Bounding rectangles of rects that lie within `join` of one another."""
+    merged: list[QRectF] = []
+    for rect in sorted(rects, key=lambda r: (r.left(), r.top())):
+        merged.append(QRectF(rect))
+        changed = True
+        while changed:  # a grown frame may now reach an earlier one
+            changed = False
+            last = merged[-1]
+            grown = last.adjusted(-join, -join, join, join)
+            for other in merged[:-1]:
+                if grown.intersects(other):
+                    merged.remove(other)
+                    merged[-1] = last.united(other)
+                    changed = True
+                    break
+    return merged
+
+
+def group_color(group: Group, index: int) -> QColor:
+    color = group.ui.get("color") if isinstance(group.ui, dict) else None
+    return QColor(color) if color and QColor(color).isValid() else \
+        QColor(theme.GROUP_PALETTE[index % len(theme.GROUP_PALETTE)])
+
+
+def _optimizer_text(group: Group) -> str:
+    opt = group.optimizer or {}
+    lr = opt.get("lr")
+    return f"{opt.get('type', '?')} \u00b7 lr {format_value(lr)}" if lr is not None else \
+        str(opt.get("type", ""))
+
+
+class GroupItem(QGraphicsItem):
+    """The halo of one group. It takes no clicks: a press on it starts a rubber band."""
+
+    def __init__(self, group: Group, index: int) -> None:
+        super().__init__()
+        self.group_id = group.id
+        self.members: list[str] = []
+        self.depth = 0  # how many earlier groups share nodes with this one
+        self._frames: list[QRectF] = []
+        self._rect = QRectF()
+        self.setZValue(-10)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.badge = BadgeItem(self)
+        self.set_group(group, index)
+
+    def set_group(self, group: Group, index: int) -> None:
+        self.group_id = group.id
+        self.members = list(dict.fromkeys([*group.members, *group.losses]))
+        self.color = group_color(group, index)
+        self.detail = _optimizer_text(group)
+        self.setToolTip(f"Group {group.id}: {self.detail}; {len(group.members)} member(s), "
+                        f"{len(group.losses)} loss(es)")
+        self.update()
+
+    def set_diagnostics(self, diagnostics: list[Diagnostic]) -> None:
+        self.badge.set_diagnostics(diagnostics)
+
+    def relayout(self, member_rects: list[QRectF]) -> None:
+        """Frames around the members' current rectangles (scene coordinates)."""
+        side = MARGIN + NEST * self.depth
+        top = MARGIN + LABEL_H * (1 + self.depth)  # nested labels stack, never collide
+        padded = [r.adjusted(-side, -top, side, side) for r in member_rects]
+        frames = clusters(padded)
+        self.prepareGeometryChange()
+        self._frames = frames
+        rect = QRectF()
+        for frame in frames:
+            rect = rect.united(frame)
+        label = QFontMetricsF(style().overview_font).horizontalAdvance(self.group_id)
+        self._rect = rect.adjusted(-2, -38, 2, 2)  # the zoomed-out label sits above
+        if frames:
+            self._rect = self._rect.united(QRectF(rect.left(), rect.top() - 38, label + 12, 40))
+        self.setVisible(bool(frames))
+        if frames:
+            first = min(frames, key=lambda f: (f.top(), f.left()))
+            label_w = self._label_width()
+            self.badge.setPos(first.left() + 12 + label_w + 12, first.top() + LABEL_H / 2 + 1)
+
+    def _label_width(self) -> float:
+        s = style()
+        return (QFontMetricsF(s.group_font).horizontalAdvance(self.group_id) + 8
+                + QFontMetricsF(s.type_font).horizontalAdvance(self.detail))
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        if not self._frames:
+            return
+        s = style()
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        painter.setBrush(faded(self.color, 0.16 if s.dark else 0.11))
+        painter.setPen(QPen(faded(self.color, 0.7), 1.6))
+        for frame in self._frames:
+            painter.drawRoundedRect(frame, RADIUS, RADIUS)
+        first = min(self._frames, key=lambda f: (f.top(), f.left()))
+        label = self.color.lighter(135) if s.dark else self.color.darker(125)
+        id_width = QFontMetricsF(s.group_font).horizontalAdvance(self.group_id)
+        for frame in self._frames:  # every frame says whose it is; the first says more
+            x, y = frame.left() + 12, frame.top() + 3
+            painter.setPen(label)
+            if lod < DETAIL_LOD:  # zoomed out: the name alone, large, above the frame
+                painter.setFont(s.overview_font)
+                painter.drawText(QRectF(frame.left() + 4, frame.top() - 34, frame.width() * 2,
+                                        32), _LEFT | Qt.AlignmentFlag.AlignBottom,
+                                 self.group_id)
+                continue
+            painter.setFont(s.group_font)
+            painter.drawText(QRectF(x, y, frame.width() - 24, LABEL_H - 4), _LEFT,
+                             self.group_id)
+            if frame is first:
+                x += id_width + 8
+                painter.setFont(s.type_font)
+                painter.setPen(s.dim_text)
+                painter.drawText(QRectF(x, y, max(0.0, frame.right() - 12 - x), LABEL_H - 4),
+                                 _LEFT, self.detail)
+
+    def frames(self) -> list[QRectF]:
+        return list(self._frames)
+
+    def label_point(self) -> QPointF:
+        first = min(self._frames, key=lambda f: (f.top(), f.left()))
+        return first.topLeft()

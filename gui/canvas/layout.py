@@ -1,0 +1,199 @@
+"""Where nodes go when the file does not say: layers left to right, wires kept straight.
+
+Layers are topological generations (longest path from a source); a source sits just before its
+first consumer, so a label input does not wait at the far left. Within a layer each node wishes
+to sit where its input wires arrive level, and a wire that skips layers reserves a narrow lane
+in each layer it crosses, so it runs between nodes rather than under them. The wishes of one
+layer are then reconciled without overlap by isotonic regression (pool adjacent violators):
+every node moves as little as it can, up or down, and lanes hold their place harder than nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from composer.graph import Graph
+from composer.shapes import topological_order
+from gui.canvas.metrics import NODE_WIDTH, node_face
+
+COLUMN_GAP = 96.0
+ROW_GAP = 40.0
+LANE_H = 14.0  # the room a passing wire keeps in a layer
+LANE_GAP = 10.0
+LANE_WEIGHT = 20.0  # a lane hardly moves: the nodes step aside
+
+
+@dataclass
+class _Entry:
+    key: object  # a node id, or ("lane", edge index) for a passing wire
+    wish: float | None  # the top it would like
+    height: float
+    weight: float = 1.0
+    level: float = 0.0  # the height of the wire it lines up with: the column's order
+
+    @property
+    def is_node(self) -> bool:
+        return isinstance(self.key, str)
+
+
+def _links(graph: Graph) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    preds: dict[str, list[str]] = {n: [] for n in graph.nodes}
+    succs: dict[str, list[str]] = {n: [] for n in graph.nodes}
+    for e in graph.edges:
+        if e.src in preds and e.dst in preds and e.src not in preds[e.dst]:
+            preds[e.dst].append(e.src)
+            succs[e.src].append(e.dst)
+    return preds, succs
+
+
+def node_layers(graph: Graph) -> dict[str, int]:
+    """Column of every node. Nodes on a cycle follow the acyclic part."""
+    preds, succs = _links(graph)
+    order = topological_order(graph)
+    layer: dict[str, int] = {}
+    for n in order:
+        layer[n] = max((layer[p] + 1 for p in preds[n]), default=0)
+    for n in reversed(order):
+        if not preds[n] and succs[n]:
+            layer[n] = max(0, min(layer[s] for s in succs[n]) - 1)
+    end = max(layer.values(), default=-1) + 1
+    for n in graph.nodes:
+        if n not in layer:
+            layer[n] = max((layer[p] + 1 for p in preds[n] if p in layer), default=end)
+    return layer
+
+
+def _settle(entries: list[_Entry]) -> dict[object, float]:
+    """Tops for entries in this order, none overlapping, as near their wishes as can be."""
+    offsets, c = [], 0.0
+    for i, entry in enumerate(entries):
+        offsets.append(c)
+        nxt = entries[i + 1] if i + 1 < len(entries) else None
+        gap = ROW_GAP if entry.is_node and nxt is not None and nxt.is_node else LANE_GAP
+        c += entry.height + gap
+    blocks: list[list[float]] = []  # [weighted sum, weight, count]
+    for entry, offset in zip(entries, offsets, strict=True):
+        blocks.append([(entry.wish - offset) * entry.weight, entry.weight, 1])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
+            s, w, n = blocks.pop()
+            blocks[-1][0] += s
+            blocks[-1][1] += w
+            blocks[-1][2] += n
+    tops, i = {}, 0
+    for s, w, n in blocks:
+        for _ in range(int(n)):
+            tops[entries[i].key] = s / w + offsets[i]
+            i += 1
+    return tops
+
+
+class _Layout:
+    """One run of the layered layout over a graph."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.preds, self.succs = _links(graph)
+        self.layer = node_layers(graph)
+        faces = {n: node_face(graph, node) for n, node in graph.nodes.items()}
+        self.height = {n: f.height for n, f in faces.items()}
+        self.in_y = {n: {p.name: f.port_y(i) for i, p in enumerate(f.inputs)}
+                     for n, f in faces.items()}
+        self.out_y = {n: {p.name: f.port_y(i) for i, p in enumerate(f.outputs)}
+                      for n, f in faces.items()}
+        self.edges = [e for e in graph.edges if e.src in self.layer and e.dst in self.layer
+                      and self.layer[e.dst] > self.layer[e.src]]
+        self.incoming: dict[str, list] = {}
+        for e in self.edges:
+            self.incoming.setdefault(e.dst, []).append(e)
+        self.columns: dict[int, list[str]] = {}
+        for n in graph.nodes:  # file order: ties keep the author's order
+            self.columns.setdefault(self.layer[n], []).append(n)
+        self.tops: dict[str, float] = {}
+
+    def _port_level(self, node: str, port: str, table: dict) -> float:
+        return self.tops[node] + table[node].get(port, self.height[node] / 2)
+
+    def _wish(self, n: str, fixed: dict[str, float]) -> tuple[float, float] | None:
+        """(top, level of the wires it lines up with). A wire that crossed several layers in
+        a lane weighs by the square of the layers it crossed: it is the one that would slant
+        across the most nodes."""
+        if n in fixed:
+            return fixed[n], fixed[n] + self.height[n] / 2
+        total = weight = level = 0.0
+        for e in self.incoming.get(n, ()):
+            if e.src in self.tops:
+                span = (self.layer[n] - self.layer[e.src]) ** 2
+                at = self._port_level(e.src, e.src_port, self.out_y)
+                total += span * (at - self.in_y[n].get(e.dst_port, self.height[n] / 2))
+                level += span * at
+                weight += span
+        return (total / weight, level / weight) if weight else None
+
+    def _column(self, index: int, fixed: dict[str, float]) -> None:
+        entries, loose = [], []
+        for n in self.columns[index]:
+            wish = self._wish(n, fixed)
+            if wish is None:
+                loose.append(_Entry(n, None, self.height[n]))
+            else:
+                entries.append(_Entry(n, wish[0], self.height[n], level=wish[1]))
+        for i, e in enumerate(self.edges):
+            if self.layer[e.src] < index < self.layer[e.dst] and e.src in self.tops:
+                level = self._port_level(e.src, e.src_port, self.out_y)
+                entries.append(_Entry(("lane", i), level - LANE_H / 2, LANE_H, LANE_WEIGHT,
+                                      level))
+        entries.sort(key=lambda x: (x.level, not x.is_node))  # a node goes above a lane
+        tops = _settle(entries) if entries else {}
+        bottom = max((tops[x.key] + x.height for x in entries), default=-ROW_GAP)
+        for x in loose:  # nothing to line up with: below the rest
+            tops[x.key] = bottom + ROW_GAP
+            bottom += x.height + ROW_GAP
+        self.tops.update({k: v for k, v in tops.items() if isinstance(k, str)})
+
+    def sweep(self, fixed: dict[str, float]) -> None:
+        self.tops = {}
+        for index in sorted(self.columns):
+            self._column(index, fixed)
+
+    def source_wishes(self) -> dict[str, float]:
+        """Tops that put each source level with the next layer's inputs it feeds (its longer
+        wires run in lanes that follow it)."""
+        fixed = {}
+        for n in self.graph.nodes:
+            if self.preds[n] or not self.succs[n]:
+                continue
+            out = [e for e in self.edges if e.src == n]
+            near = [e for e in out if self.layer[e.dst] == self.layer[n] + 1] or out
+            wishes = [self.tops[e.dst] + self.in_y[e.dst].get(e.dst_port, 0.0)
+                      - self.out_y[n].get(e.src_port, 0.0) for e in near]
+            if wishes:
+                fixed[n] = sum(wishes) / len(wishes)
+        return fixed
+
+
+def layout_positions(graph: Graph, node_ids: list[str] | None = None) -> dict[str, tuple]:
+    """Top-left positions for `node_ids` (default: all) from a layered layout of the graph."""
+    run = _Layout(graph)
+    run.sweep({})
+    run.sweep(run.source_wishes())
+    top = min(run.tops.values(), default=0.0)
+    wanted = list(graph.nodes) if node_ids is None else node_ids
+    return {n: (run.layer[n] * (NODE_WIDTH + COLUMN_GAP), round(run.tops[n] - top, 1))
+            for n in wanted}
+
+
+def missing_positions(graph: Graph) -> dict[str, tuple]:
+    """Positions for the nodes whose `ui` has none, below the ones that are placed."""
+    missing = [n for n, node in graph.nodes.items() if "pos" not in node.ui]
+    if not missing:
+        return {}
+    laid = layout_positions(graph, missing)
+    placed = [n for n in graph.nodes if n not in laid]
+    if not placed:
+        return laid
+    bottom = max(graph.nodes[n].ui["pos"][1] + node_face(graph, graph.nodes[n]).height
+                 for n in placed)
+    left = min(graph.nodes[n].ui["pos"][0] for n in placed)
+    shift_y = bottom + 2 * ROW_GAP - min(y for _, y in laid.values())
+    shift_x = left - min(x for x, _ in laid.values())
+    return {n: (x + shift_x, y + shift_y) for n, (x, y) in laid.items()}

@@ -1,0 +1,114 @@
+"""The quick-add search at the cursor: type a few letters, Enter, and the node is there.
+
+Every word typed must appear in the type's id or its one-line doc; types whose short name
+starts with the first word come first. Up and Down move through the list without leaving the
+search box, Escape closes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from composer import catalogue
+from gui import theme
+
+TYPE_ROLE = Qt.ItemDataRole.UserRole
+_ICONS: dict[str, QIcon] = {}
+
+
+def _icon(category: str) -> QIcon:
+    """A dot in the category's header colour, drawn once per category."""
+    if category not in _ICONS:
+        pixmap = QPixmap(12, 12)
+        pixmap.fill(QColor(0, 0, 0, 0))
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.category_color(category))
+        painter.drawEllipse(1, 1, 10, 10)
+        painter.end()
+        _ICONS[category] = QIcon(pixmap)
+    return _ICONS[category]
+
+
+def matching_types(text: str) -> list[str]:
+    """Type ids matching every word of `text`, best first (catalogue order breaks ties)."""
+    words = text.lower().split()
+    ranked = []
+    for index, t in enumerate(catalogue.all_types()):
+        short = t.id.split(".", 1)[-1]
+        haystack = f"{t.id} {t.summary}".lower()
+        if all(w in haystack for w in words):
+            first = words[0] if words else ""
+            rank = 0 if short.startswith(first) else 1 if first in t.id else 2
+            ranked.append((rank, index, t.id))
+    return [type_id for _, _, type_id in sorted(ranked)]
+
+
+class QuickAdd(QFrame):
+    """A popup: a search box over a list of node types. `on_choose(type_id)` adds it."""
+
+    def __init__(self, parent: QWidget, on_choose: Callable[[str], object]) -> None:
+        super().__init__(parent, Qt.WindowType.Popup)
+        self.on_choose = on_choose
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Add a node\u2026")
+        self.search.setClearButtonEnabled(True)
+        self.list = QListWidget(self)
+        self.list.setUniformItemSizes(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addWidget(self.search)
+        layout.addWidget(self.list)
+        self.resize(340, 300)
+        self.search.textChanged.connect(self.filter)
+        self.search.returnPressed.connect(self.choose)
+        self.list.itemActivated.connect(lambda _: self.choose())
+        self.search.installEventFilter(self)
+        self.filter("")
+
+    def filter(self, text: str) -> None:
+        self.list.clear()
+        for type_id in matching_types(text):
+            t = catalogue.get(type_id)
+            item = QListWidgetItem(_icon(t.category), f"{type_id}    {t.summary}")
+            item.setData(TYPE_ROLE, type_id)
+            item.setToolTip(t.doc)
+            self.list.addItem(item)
+        if self.list.count():
+            self.list.setCurrentRow(0)
+
+    def visible_type_ids(self) -> list[str]:
+        return [self.list.item(i).data(TYPE_ROLE) for i in range(self.list.count())]
+
+    def choose(self) -> str | None:
+        item = self.list.currentItem()
+        self.close()
+        if item is None:
+            return None
+        type_id = item.data(TYPE_ROLE)
+        self.on_choose(type_id)
+        return type_id
+
+    def popup(self, global_pos: QPoint) -> None:
+        self.move(global_pos)
+        self.show()
+        self.search.setFocus()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.search and event.type() == QEvent.Type.KeyPress:
+            step = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1}.get(event.key())
+            if step and self.list.count():
+                row = (self.list.currentRow() + step) % self.list.count()
+                self.list.setCurrentRow(row)
+                return True
+            if event.key() == Qt.Key.Key_Escape:
+                self.close()
+                return True
+        return super().eventFilter(watched, event)

@@ -1,0 +1,405 @@
+"""The canvas scene: one item per node, edge and group of the document's graph.
+
+It rebuilds when the document loads another graph, follows the graph's events one by one
+otherwise (an edit touches only the items it concerns), and shows the latest analysis (shapes,
+kinds, parameter counts, badges) when the document says it is fresh. Items move live while the
+user drags; the document hears of the move once, at the end of the drag.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt, QTimer, Signal
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
+
+from composer.graph import Edge
+from gui.canvas import style as canvas_style
+from gui.canvas.bubble import Bubble
+from gui.canvas.edge_item import EdgeItem
+from gui.canvas.group_item import GroupItem
+from gui.canvas.kinds import port_kinds
+from gui.canvas.layout import missing_positions
+from gui.canvas.node_item import NodeItem
+from gui.canvas.port_item import PortItem
+from gui.canvas.wire_drag import WireDrag
+
+BUBBLE_MS = 3500
+
+
+class CanvasScene(QGraphicsScene):
+    """The document's graph as items. Built with `CanvasScene(document)`."""
+
+    node_selection_changed = Signal(list)
+
+    def __init__(self, document: Any, parent=None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self._nodes: dict[str, NodeItem] = {}
+        self._edges: dict[Edge, EdgeItem] = {}
+        self._groups: dict[str, GroupItem] = {}
+        self._groups_of: dict[str, list[GroupItem]] = defaultdict(list)
+        self._dirty_groups: set[GroupItem] = set()
+        self._graph = None
+        self._wire: WireDrag | None = None
+        self._press_positions: dict[str, QPointF] = {}
+        self._quiet_selection = False
+        self.bubble = Bubble()
+        self._bubble_timer = QTimer(self, singleShot=True, interval=BUBBLE_MS)
+        self._bubble_timer.timeout.connect(self.bubble.hide)
+        self.selectionChanged.connect(self._selection_changed)
+        document.graph_replaced.connect(self.rebuild)
+        document.analysed.connect(self.apply_analysis)
+        if hasattr(document, "read_only_changed"):
+            document.read_only_changed.connect(self._read_only_changed)
+        self.rebuild()
+
+    # --- queries -----------------------------------------------------------------------
+    def node_item(self, node_id: str) -> NodeItem | None:
+        return self._nodes.get(node_id)
+
+    def node_items(self) -> list[NodeItem]:
+        return list(self._nodes.values())
+
+    def edge_item(self, edge: Edge) -> EdgeItem | None:
+        return self._edges.get(edge)
+
+    def edge_items(self) -> list[EdgeItem]:
+        return list(self._edges.values())
+
+    def group_item(self, group_id: str) -> GroupItem | None:
+        return self._groups.get(group_id)
+
+    def edge_into(self, node_id: str, port: str) -> EdgeItem | None:
+        edge = self.document.graph.edge_into(node_id, port)
+        return self._edges.get(edge) if edge is not None else None
+
+    def selected_node_ids(self) -> list[str]:
+        """Selected nodes in the graph's file order (deterministic for copy and groups)."""
+        chosen = {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
+        return [n for n in self._nodes if n in chosen]
+
+    def selected_edges(self) -> list[Edge]:
+        return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def nodes_rect(self) -> QRectF:
+        """The rectangle around every node and halo (not the bubble or a wire preview)."""
+        rect = QRectF()
+        for item in self._nodes.values():
+            rect = rect.united(item.sceneBoundingRect())
+        for group in self._groups.values():
+            rect = rect.united(group.sceneBoundingRect())
+        return rect
+
+    def visible_rect(self) -> QRectF | None:
+        views = self.views()
+        if not views:
+            return None
+        view = views[0]
+        return view.mapToScene(view.viewport().rect()).boundingRect()
+
+    # --- selection ---------------------------------------------------------------------
+    def select_nodes(self, node_ids: list[str]) -> None:
+        """Selects exactly these nodes; one selection signal for the lot."""
+        self._quiet_selection = True
+        try:
+            self.clearSelection()
+            for node_id in node_ids:
+                item = self._nodes.get(node_id)
+                if item is not None:
+                    item.setSelected(True)
+        finally:
+            self._quiet_selection = False
+        self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        if not self._quiet_selection:
+            self.node_selection_changed.emit(self.selected_node_ids())
+
+    # --- building ----------------------------------------------------------------------
+    def rebuild(self) -> None:
+        """Drops every item and builds them again from `document.graph`."""
+        if self._wire is not None:
+            self._wire.cancel()
+            self._wire = None
+        if self._graph is not None:
+            self._graph.events.unsub(self._on_graph_event)
+        self._quiet_selection = True
+        if self.bubble.scene() is self:
+            self.removeItem(self.bubble)
+        self.clear()
+        self._quiet_selection = False
+        self._nodes.clear()
+        self._edges.clear()
+        self._groups.clear()
+        self._groups_of.clear()
+        self._dirty_groups.clear()
+        self.addItem(self.bubble)
+        self.bubble.hide()
+        graph = self._graph = self.document.graph
+        graph.events.sub(self._on_graph_event)
+        placed = missing_positions(graph)
+        for node in graph.nodes.values():
+            self._add_node(node, placed.get(node.id))
+        for edge in graph.edges:
+            self._add_edge(edge)
+        self._rebuild_groups()
+        self._read_only_changed(getattr(self.document, "read_only", False))
+        if getattr(self.document, "shapes", None) is not None:
+            self.apply_analysis()
+        self.node_selection_changed.emit([])
+
+    def _add_node(self, node, fallback=None) -> NodeItem:
+        item = NodeItem(self._graph, node)
+        pos = node.ui.get("pos") if isinstance(node.ui, dict) else None
+        if pos is None:
+            pos = fallback or missing_positions(self._graph).get(node.id, (0.0, 0.0))
+        item.setPos(float(pos[0]), float(pos[1]))
+        if getattr(self.document, "read_only", False):
+            item.setFlag(NodeItem.GraphicsItemFlag.ItemIsMovable, False)
+        self.addItem(item)
+        self._nodes[node.id] = item
+        return item
+
+    def _add_edge(self, edge: Edge) -> None:
+        src, dst = self._nodes.get(edge.src), self._nodes.get(edge.dst)
+        if src is None or dst is None or edge in self._edges:
+            return
+        item = EdgeItem(edge, src, dst)
+        source = src.port(edge.src_port, True)
+        if source is not None:
+            item.set_kind(source.kind)
+        self.addItem(item)
+        self._edges[edge] = item
+        self._refresh_connected(src)
+        self._refresh_connected(dst)
+
+    def _remove_edge(self, edge: Edge) -> None:
+        item = self._edges.pop(edge, None)
+        if item is None:
+            return
+        item.detach()
+        self.removeItem(item)
+        self._refresh_connected(item.src)
+        self._refresh_connected(item.dst)
+
+    @staticmethod
+    def _refresh_connected(item: NodeItem) -> None:
+        wired_in = {e.edge.dst_port for e in item.edges if e.dst is item}
+        wired_out = {e.edge.src_port for e in item.edges if e.src is item}
+        for name, port in item.inputs.items():
+            port.set_connected(name in wired_in)
+        for name, port in item.outputs.items():
+            port.set_connected(name in wired_out)
+
+    def _rebuild_groups(self) -> None:
+        for item in self._groups.values():
+            self.removeItem(item)
+        self._groups.clear()
+        self._groups_of.clear()
+        levels: dict[str, set[int]] = defaultdict(set)  # halo levels taken, per node
+        for index, group in enumerate(self._graph.groups):
+            item = GroupItem(group, index)
+            taken = set().union(*(levels[m] for m in item.members))
+            item.depth = next(d for d in range(len(taken) + 1) if d not in taken)
+            for member in item.members:
+                levels[member].add(item.depth)
+            self.addItem(item)
+            self._groups[group.id] = item
+            for member in item.members:
+                self._groups_of[member].append(item)
+            self._relayout_group(item)
+        if getattr(self.document, "diagnostics", None):
+            self._show_group_diagnostics()
+
+    def _relayout_group(self, item: GroupItem) -> None:
+        rects = [QRectF(n.pos(), QSizeF(n.width, n.height))
+                 for n in (self._nodes.get(m) for m in item.members) if n is not None]
+        item.relayout(rects)
+
+    # --- following the graph -----------------------------------------------------------
+    def _on_graph_event(self, name: str, **payload: Any) -> None:
+        handler = getattr(self, f"_on_{name}", None)
+        if handler is not None:
+            handler(**payload)
+        self.flush_groups()
+
+    def _on_node_added(self, node) -> None:
+        self._add_node(node)
+        for group in self._groups_of.get(node.id, ()):
+            self._dirty_groups.add(group)
+
+    def _on_node_removed(self, node) -> None:
+        item = self._nodes.pop(node.id, None)
+        if item is None:
+            return
+        for edge in [e.edge for e in item.edges]:
+            self._remove_edge(edge)
+        self.removeItem(item)
+        self._dirty_groups.update(self._groups_of.get(node.id, ()))
+
+    def _on_node_changed(self, node, what: str = "") -> None:
+        item = self._nodes.get(node.id)
+        if item is None:
+            return
+        item.rebuild(self._graph, node)
+        for edge in item.edges:
+            edge.update_path()
+            edge.update()
+        self._refresh_connected(item)
+        self._dirty_groups.update(self._groups_of.get(node.id, ()))
+
+    def _on_node_moved(self, node) -> None:
+        item = self._nodes.get(node.id)
+        pos = node.ui.get("pos")
+        if item is not None and pos is not None:
+            if (item.pos().x(), item.pos().y()) != (pos[0], pos[1]):
+                item.setPos(pos[0], pos[1])
+
+    def _on_edge_added(self, edge) -> None:
+        self._add_edge(edge)
+
+    def _on_edge_removed(self, edge) -> None:
+        self._remove_edge(edge)
+
+    def _on_group_added(self, group) -> None:
+        self._rebuild_groups()
+
+    _on_group_removed = _on_group_added
+    _on_group_changed = _on_group_added
+
+    def node_moved_live(self, item: NodeItem) -> None:
+        """A node item moved (drag or undo): its halos follow at the next flush."""
+        groups = self._groups_of.get(item.node_id)
+        if groups:
+            self._dirty_groups.update(groups)
+
+    def flush_groups(self) -> None:
+        for item in self._dirty_groups:
+            if item.scene() is self:
+                self._relayout_group(item)
+        self._dirty_groups.clear()
+
+    # --- analysis ----------------------------------------------------------------------
+    def apply_analysis(self) -> None:
+        """Shapes, kinds, parameter counts and badges from the document's latest analysis."""
+        shapes = self.document.shapes
+        graph = self._graph
+        by_node: dict[str, list] = defaultdict(list)
+        for d in self.document.diagnostics or ():
+            by_node[d.node].append(d)
+        for node_id, item in self._nodes.items():
+            out = {}
+            if shapes is not None:
+                for port in item.outputs:
+                    info = shapes.output(node_id, port)
+                    if info is not None:
+                        out[port] = str(info)
+            ins, outs = port_kinds(graph, shapes, node_id) if node_id in graph.nodes else ({}, {})
+            for name, kind in ins.items():
+                if name in item.inputs:
+                    item.inputs[name].set_kind(kind)
+            for name, kind in outs.items():
+                if name in item.outputs:
+                    item.outputs[name].set_kind(kind)
+            count = shapes.param_counts.get(node_id) if shapes is not None else None
+            item.set_analysis(out, count, by_node.get(node_id, []))
+        for edge_item in self._edges.values():
+            source = edge_item.src.port(edge_item.edge.src_port, True)
+            if source is not None:
+                edge_item.set_kind(source.kind)
+        self._show_group_diagnostics(by_node)
+
+    def _show_group_diagnostics(self, by_node: dict | None = None) -> None:
+        if by_node is None:
+            by_node = defaultdict(list)
+            for d in self.document.diagnostics or ():
+                by_node[d.node].append(d)
+        for group_id, item in self._groups.items():
+            item.set_diagnostics(by_node.get(group_id, []))
+
+    # --- theme and state ---------------------------------------------------------------
+    def apply_theme(self) -> None:
+        """Re-reads gui.theme (after `theme.set_dark`) and repaints everything."""
+        canvas_style.refresh()
+        for item in self._nodes.values():
+            item.refresh_texts()
+            for port in [*item.inputs.values(), *item.outputs.values()]:
+                port.set_kind(port.kind)
+                port.update()
+        for view in self.views():
+            view.resetCachedContent()
+        self.update()
+
+    def _read_only_changed(self, read_only: bool) -> None:
+        for item in self._nodes.values():
+            item.setFlag(NodeItem.GraphicsItemFlag.ItemIsMovable, not read_only)
+        for view in self.views():
+            view.viewport().update()
+
+    def show_refusal(self, reason: str, pos: QPointF) -> None:
+        """Shows why a wire was refused, beside the cursor, for a few seconds."""
+        self.bubble.show_text(reason, pos)
+        self._bubble_timer.start()
+
+    # --- mouse: wiring and the end of a drag --------------------------------------------
+    def _port_at(self, pos: QPointF) -> PortItem | None:
+        for item in self.items(pos):
+            if isinstance(item, PortItem):
+                return item
+            if isinstance(item, NodeItem):
+                return None
+        return None
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and self._wire is None:
+            port = self._port_at(event.scenePos())
+            if port is not None:
+                if getattr(self.document, "read_only", False):
+                    self.show_refusal("Training: the graph is read-only", event.scenePos())
+                else:
+                    self._wire = WireDrag(self, port)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press_positions = {i.node_id: i.pos() for i in self.selectedItems()
+                                     if isinstance(i, NodeItem)}
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if self._wire is not None:
+            self._wire.move(event.scenePos())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+        self.flush_groups()
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if self._wire is not None and event.button() == Qt.MouseButton.LeftButton:
+            wire, self._wire = self._wire, None
+            wire.finish(event.scenePos())
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and self._press_positions:
+            self._finish_drag()
+
+    def _finish_drag(self) -> None:
+        moves = {}
+        for node_id, before in self._press_positions.items():
+            item = self._nodes.get(node_id)
+            if item is not None and item.pos() != before:
+                moves[node_id] = (item.pos().x(), item.pos().y())
+        self._press_positions = {}
+        if moves:
+            self.document.move_nodes(moves)
+
+    def cancel_wire(self) -> bool:
+        """Drops a wire being dragged (Escape); True when there was one."""
+        if self._wire is None:
+            return False
+        self._wire.cancel()
+        self._wire = None
+        return True

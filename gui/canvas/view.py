@@ -1,0 +1,321 @@
+"""The canvas view: zoom around the cursor, pan, fit, rubber band, drops and the clipboard.
+
+Mouse: wheel zooms about the cursor; middle drag or space+drag pans; left drag on empty canvas
+draws a rubber band; double-click (or Tab) on empty canvas opens the quick-add search. The
+main window owns the QActions for copy, paste, duplicate, delete and select-all and calls the
+methods here; zoom and fit keys work on their own as well.
+"""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QCursor, QKeyEvent, QPainter, QPainterPath, QWheelEvent
+from PySide6.QtWidgets import QApplication, QGraphicsView
+
+from gui.canvas.grid import draw_grid
+from gui.canvas.metrics import HEADER_H, NODE_WIDTH
+from gui.canvas.node_item import NodeItem
+from gui.canvas.scene import CanvasScene
+from gui.canvas.style import faded, style
+
+NODE_MIME = "application/x-composer-node-type"
+CLIPBOARD_MIME = "application/x-composer-nodes"
+MIN_ZOOM, MAX_ZOOM = 0.08, 3.0
+WORLD = 200_000.0  # the canvas is, for a user, endless
+READ_ONLY_TEXT = "Training: the graph is read-only"
+
+
+class CanvasView(QGraphicsView):
+    """The window onto a CanvasScene. Built with `CanvasView(scene)`."""
+
+    def __init__(self, scene: CanvasScene, parent=None) -> None:
+        super().__init__(scene, parent)
+        self.document = scene.document
+        self._pan_from: QPoint | None = None
+        self._space = False
+        self.quick_add = None
+        self.setRenderHints(QPainter.RenderHint.Antialiasing
+                            | QPainter.RenderHint.TextAntialiasing)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSceneRect(QRectF(-WORLD / 2, -WORLD / 2, WORLD, WORLD))
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        if hasattr(self.document, "select_requested"):
+            self.document.select_requested.connect(self.center_on)
+        if hasattr(self.document, "read_only_changed"):
+            self.document.read_only_changed.connect(lambda _: self.viewport().update())
+
+    # --- zoom and framing --------------------------------------------------------------
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zooms to `factor` (1 = 100 %), keeping `anchor` (a viewport point, by default the
+        centre) over the same spot of the canvas."""
+        factor = min(max(factor, MIN_ZOOM), MAX_ZOOM)
+        ratio = factor / self.zoom()
+        if abs(ratio - 1.0) < 1e-9:
+            return
+        at = (anchor or QPointF(self.viewport().rect().center())).toPoint()
+        fixed = self.mapToScene(at)
+        self.scale(ratio, ratio)
+        drift = self.mapFromScene(fixed) - at
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
+
+    def zoom_in(self) -> None:
+        self.set_zoom(self.zoom() * 1.25)
+
+    def zoom_out(self) -> None:
+        self.set_zoom(self.zoom() / 1.25)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt's name)
+        delta = event.angleDelta().y() or event.pixelDelta().y()
+        if delta:
+            self.set_zoom(self.zoom() * 1.0015 ** delta, event.position())
+        event.accept()
+
+    def fit_all(self) -> None:
+        """Shows every node, never magnified beyond 100 % so a small graph stays crisp."""
+        self.fit_rect(self.scene().nodes_rect())
+
+    def fit_rect(self, rect: QRectF) -> None:
+        if rect.isNull():
+            self.resetTransform()
+            self.centerOn(0, 0)
+            return
+        rect = rect.adjusted(-48, -48, 48, 48)
+        self.resetTransform()
+        room = self.viewport().rect()
+        factor = min(room.width() / rect.width(), room.height() / rect.height(), 1.0)
+        self.set_zoom(factor)
+        self.centerOn(rect.center())
+
+    def center_on(self, node_ids: list[str]) -> None:
+        """Selects these nodes and brings them into view (zooming out only if needed)."""
+        scene = self.scene()
+        scene.select_nodes(node_ids)
+        items = [scene.node_item(n) for n in node_ids if scene.node_item(n) is not None]
+        if not items:
+            return
+        rect = QRectF()
+        for item in items:
+            rect = rect.united(item.sceneBoundingRect())
+        visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        if rect.width() + 96 > visible.width() or rect.height() + 96 > visible.height():
+            self.fit_rect(rect)
+        else:
+            self.centerOn(rect.center())
+
+    # --- editing (called by the main window's actions) ---------------------------------
+    def delete_selection(self) -> None:
+        scene = self.scene()
+        nodes, edges = scene.selected_node_ids(), scene.selected_edges()
+        if nodes or edges:
+            self.document.remove_items(nodes, edges)
+
+    def select_all(self) -> None:
+        self.scene().select_nodes([i.node_id for i in self.scene().node_items()])
+
+    def copy(self) -> dict | None:
+        """Puts the selected nodes (and the edges among them) on the clipboard as JSON."""
+        ids = self.scene().selected_node_ids()
+        if not ids:
+            return None
+        data = self.document.copy_nodes(ids)
+        mime = QMimeData()
+        text = json.dumps(data, indent=1)
+        mime.setData(CLIPBOARD_MIME, text.encode("utf-8"))
+        mime.setText(text)
+        QApplication.clipboard().setMimeData(mime)
+        return data
+
+    def paste(self) -> list[str]:
+        """Pastes clipboard nodes at the cursor (or offset from the originals)."""
+        data = _clipboard_nodes()
+        if not data:
+            return []
+        offset = (40.0, 40.0)
+        cursor = self.viewport().mapFromGlobal(QCursor.pos())
+        spots = [n.get("ui", {}).get("pos") for n in data["nodes"]]
+        spots = [p for p in spots if isinstance(p, list) and len(p) == 2]
+        if self.viewport().rect().contains(cursor) and spots:
+            at = self.mapToScene(cursor)
+            offset = (at.x() - min(p[0] for p in spots), at.y() - min(p[1] for p in spots))
+        new = self.document.paste(data, offset) or []
+        self.scene().select_nodes(new)
+        return new
+
+    def duplicate(self, tied: bool = False) -> list[str]:
+        ids = self.scene().selected_node_ids()
+        new = self.document.duplicate(ids, tied) if ids else []
+        self.scene().select_nodes(new or [])
+        return new or []
+
+    def add_node_at(self, type_id: str, scene_pos: QPointF) -> str | None:
+        """Adds a node whose header is centred on `scene_pos`; selects it."""
+        pos = (scene_pos.x() - NODE_WIDTH / 2, scene_pos.y() - HEADER_H / 2)
+        node_id = self.document.add_node(type_id, pos)
+        if node_id:
+            self.scene().select_nodes([node_id])
+        return node_id
+
+    def open_quick_add(self, viewport_pos: QPoint | None = None) -> None:
+        """The search popup at the cursor; the chosen type lands where it was opened."""
+        from gui.canvas.quick_add import QuickAdd
+
+        if viewport_pos is None:
+            viewport_pos = self.viewport().mapFromGlobal(QCursor.pos())
+            if not self.viewport().rect().contains(viewport_pos):
+                viewport_pos = self.viewport().rect().center()
+        scene_pos = self.mapToScene(viewport_pos)
+        self.quick_add = QuickAdd(self, lambda type_id: self.add_node_at(type_id, scene_pos))
+        self.quick_add.popup(self.viewport().mapToGlobal(viewport_pos))
+
+    # --- mouse -------------------------------------------------------------------------
+    def _empty_at(self, pos: QPoint) -> bool:
+        return not any(isinstance(i, NodeItem) or i.parentItem() is not None
+                       or i.acceptedMouseButtons() != Qt.MouseButton.NoButton
+                       for i in self.items(pos))
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        panning = event.button() == Qt.MouseButton.MiddleButton or (
+            self._space and event.button() == Qt.MouseButton.LeftButton)
+        if panning:
+            self._pan_from = event.position().toPoint()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._pan_from is not None:
+            now = event.position().toPoint()
+            delta = now - self._pan_from
+            self._pan_from = now
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if self._space
+                                      else Qt.CursorShape.ArrowCursor)
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and self._empty_at(
+                event.position().toPoint()):
+            self.open_quick_add(event.position().toPoint())
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    # --- keys --------------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        key, mods = event.key(), event.modifiers()
+        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
+        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        elif key == Qt.Key.Key_Escape:
+            if not self.scene().cancel_wire():
+                self.scene().clearSelection()
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.delete_selection()
+        elif key == Qt.Key.Key_Tab:
+            self.open_quick_add()
+        elif ctrl and key in (Qt.Key.Key_Equal, Qt.Key.Key_Plus):
+            self.zoom_in()
+        elif ctrl and key == Qt.Key.Key_Minus:
+            self.zoom_out()
+        elif ctrl and key == Qt.Key.Key_0:
+            self.set_zoom(1.0)
+        elif key == Qt.Key.Key_Home or (key == Qt.Key.Key_F and not mods):
+            ids = self.scene().selected_node_ids()
+            self.center_on(ids) if ids and key == Qt.Key.Key_F else self.fit_all()
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
+        super().keyReleaseEvent(event)
+
+    def focusNextPrevChild(self, next_: bool) -> bool:  # noqa: N802
+        return False  # Tab opens the quick-add search instead of moving the focus
+
+    # --- drops from the palette --------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(NODE_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(NODE_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        if not event.mimeData().hasFormat(NODE_MIME):
+            super().dropEvent(event)
+            return
+        type_id = bytes(event.mimeData().data(NODE_MIME)).decode("utf-8")
+        self.add_node_at(type_id, self.mapToScene(event.position().toPoint()))
+        event.acceptProposedAction()
+
+    # --- painting ----------------------------------------------------------------------
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        draw_grid(painter, rect, self.zoom())
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        if not getattr(self.document, "read_only", False):
+            return
+        painter.save()
+        painter.resetTransform()
+        s = style()
+        painter.setFont(s.banner_font)
+        width = painter.fontMetrics().horizontalAdvance(READ_ONLY_TEXT) + 32
+        box = QRectF((self.viewport().width() - width) / 2, 10, width, 28)
+        path = QPainterPath()
+        path.addRoundedRect(box, 14, 14)
+        painter.fillPath(path, faded(QColor("#b26a00"), 0.92))
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, READ_ONLY_TEXT)
+        painter.restore()
+
+
+def _clipboard_nodes() -> dict | None:
+    mime = QApplication.clipboard().mimeData()
+    if mime is None:
+        return None
+    raw = bytes(mime.data(CLIPBOARD_MIME)).decode("utf-8") if mime.hasFormat(CLIPBOARD_MIME) \
+        else mime.text()
+    try:
+        data = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    if isinstance(data, dict) and isinstance(data.get("nodes"), list) and data["nodes"]:
+        return data
+    return None

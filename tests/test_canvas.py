@@ -1,0 +1,444 @@
+"""The canvas driven by real mouse and key events on the view's viewport, offscreen."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent, QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from composer import fileformat
+from composer.graph import Edge, Node
+from gui import theme
+from gui.canvas import CanvasScene, CanvasView, Minimap
+from gui.canvas.layout import layout_positions
+from gui.canvas.metrics import NODE_WIDTH, node_face
+from gui.canvas.port_item import REFUSED, TARGET
+from gui.canvas.quick_add import matching_types
+from gui.document import Document
+from tests.conftest import SAMPLES
+from tests.graph_builder import classifier, make
+
+LEFT = Qt.MouseButton.LeftButton
+NONE = Qt.KeyboardModifier.NoModifier
+
+
+# --- driving the view ---------------------------------------------------------------------
+def _move(widget, pos: QPoint, buttons=LEFT) -> None:
+    """A mouse move with buttons held (QTest.mouseMove alone does not say which are held)."""
+    QTest.mouseMove(widget, pos)
+    event = QMouseEvent(QEvent.Type.MouseMove, QPointF(pos), QPointF(widget.mapToGlobal(pos)),
+                        Qt.MouseButton.NoButton, buttons, NONE)
+    QApplication.sendEvent(widget, event)
+
+
+def drag(view: CanvasView, start: QPoint, end: QPoint, steps: int = 8,
+         pause_at_end=None) -> None:
+    viewport = view.viewport()
+    QTest.mousePress(viewport, LEFT, NONE, start)
+    for i in range(1, steps + 1):
+        _move(viewport, start + (end - start) * i / steps)
+    if pause_at_end is not None:
+        pause_at_end()
+    QTest.mouseRelease(viewport, LEFT, NONE, end)
+
+
+def at(view: CanvasView, scene_pos: QPointF) -> QPoint:
+    return view.mapFromScene(scene_pos)
+
+
+def port_at(view: CanvasView, node: str, port: str, output: bool) -> QPoint:
+    item = view.scene().node_item(node)
+    return at(view, (item.outputs if output else item.inputs)[port].anchor())
+
+
+def header_at(view: CanvasView, node: str) -> QPoint:
+    item = view.scene().node_item(node)
+    return at(view, item.scenePos() + QPointF(item.width / 2, 12))
+
+
+@pytest.fixture
+def canvas(qtbot):
+    """A document, its scene and a shown 1000x700 view; `open(graph)` loads and analyses."""
+    doc = Document()
+    scene = CanvasScene(doc)
+    view = CanvasView(scene)
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    view.show()
+    qtbot.waitExposed(view)
+
+    def open_graph(graph, zoom=1.0):
+        doc.replace_graph(graph)
+        doc.analyse_now()
+        view.set_zoom(zoom)
+        view.centerOn(scene.nodes_rect().center())
+        QApplication.processEvents()
+        return doc, scene, view
+
+    return open_graph
+
+
+def placed(nodes: dict, wires=(), groups=None, gap: float = 260.0):
+    """A graph whose nodes sit in one row, left to right, in the given order."""
+    graph = make(nodes, list(wires), groups)
+    for i, node in enumerate(graph.nodes.values()):
+        node.ui["pos"] = [i * gap, 0.0]
+    return graph
+
+
+# --- moving -------------------------------------------------------------------------------
+def test_dragging_a_node_moves_it_live_and_tells_the_document_once(canvas, monkeypatch):
+    doc, scene, view = canvas(placed({"d": "data.digits", "c": "layer.conv2d"}, ["d.x -> c.in"]))
+    calls = []
+    real = doc.move_nodes
+    monkeypatch.setattr(doc, "move_nodes", lambda moves: (calls.append(dict(moves)),
+                                                          real(moves)))
+    edge = scene.edge_item(Edge("d", "x", "c", "in"))
+    before_path = edge.path().pointAtPercent(1.0)
+    start = header_at(view, "c")
+    seen_during = []
+    drag(view, start, start + QPoint(120, 80),
+         pause_at_end=lambda: seen_during.append(scene.node_item("c").pos()))
+    assert seen_during[0] == QPointF(380.0, 80.0)  # moved live, before the release
+    assert len(calls) == 1 and calls[0] == {"c": (380.0, 80.0)}
+    assert doc.graph.nodes["c"].ui["pos"] == [380.0, 80.0]
+    assert edge.path().pointAtPercent(1.0) == before_path + QPointF(120, 80)  # the wire followed
+    doc.undo_stack.undo()
+    assert scene.node_item("c").pos() == QPointF(260.0, 0.0)
+
+
+def test_clicking_a_node_without_moving_it_records_no_move(canvas, monkeypatch):
+    doc, scene, view = canvas(placed({"d": "data.digits"}))
+    calls = []
+    monkeypatch.setattr(doc, "move_nodes", calls.append)
+    QTest.mouseClick(view.viewport(), LEFT, NONE, header_at(view, "d"))
+    assert scene.selected_node_ids() == ["d"] and calls == []
+
+
+def test_group_halo_follows_a_dragged_member(canvas):
+    graph = placed({"d": "data.digits", "fc": "layer.linear", "ce": "loss.cross_entropy"},
+                   groups={"g": (["fc"], ["ce"])})
+    doc, scene, view = canvas(graph)
+    halo = scene.group_item("g")
+    before = halo.frames()[0]
+    drag(view, header_at(view, "ce"), header_at(view, "ce") + QPoint(0, 150))
+    after = halo.frames()
+    assert len(after) == 1 and after[0].bottom() == pytest.approx(before.bottom() + 150)
+
+
+# --- wiring -------------------------------------------------------------------------------
+def test_dragging_from_an_output_to_an_input_connects_them(canvas):
+    doc, scene, view = canvas(placed({"d": "data.digits", "c": "layer.conv2d"}))
+    drag(view, port_at(view, "d", "x", True), port_at(view, "c", "in", False))
+    assert doc.graph.edges == [Edge("d", "x", "c", "in")]
+    assert scene.edge_item(Edge("d", "x", "c", "in")) is not None
+    assert scene.node_item("c").inputs["in"].connected
+
+
+def test_dragging_from_an_input_back_to_an_output_connects_them(canvas):
+    doc, scene, view = canvas(placed({"d": "data.digits", "c": "layer.conv2d"}))
+    drag(view, port_at(view, "c", "in", False), port_at(view, "d", "x", True))
+    assert doc.graph.edges == [Edge("d", "x", "c", "in")]
+
+
+def test_a_wire_dropped_near_a_port_snaps_to_it(canvas):
+    doc, scene, view = canvas(placed({"d": "data.digits", "c": "layer.conv2d"}))
+    drag(view, port_at(view, "d", "x", True), port_at(view, "c", "in", False) + QPoint(12, 9))
+    assert doc.graph.edges == [Edge("d", "x", "c", "in")]
+
+
+def test_an_impossible_wire_is_refused_with_its_reason_beside_the_cursor(canvas, qtbot):
+    graph = placed({"d": "data.digits", "f": "layer.flatten", "c": "layer.conv2d"},
+                   ["d.x -> f.in"])
+    doc, scene, view = canvas(graph)
+    end = port_at(view, "c", "in", False)
+    with qtbot.waitSignal(doc.message) as said:
+        drag(view, port_at(view, "f", "out", True), end)
+    assert doc.graph.edges == [Edge("d", "x", "f", "in")]
+    assert "feature maps" in said.args[0] and "reshape" in said.args[0]
+    assert scene.bubble.isVisible() and scene.bubble.text == said.args[0]
+    assert (view.mapFromScene(scene.bubble.pos()) - end).manhattanLength() <= 2
+
+
+def test_while_wiring_compatible_ports_glow_and_the_others_fade(canvas):
+    graph = placed({"d": "data.digits", "c": "layer.conv2d", "fc": "layer.linear",
+                    "ce": "loss.cross_entropy"})
+    doc, scene, view = canvas(graph, zoom=0.6)
+    states = {}
+
+    def look():
+        for node in ("c", "fc", "ce"):
+            for name, port in scene.node_item(node).inputs.items():
+                states[f"{node}.{name}"] = port.wire_state
+
+    drag(view, port_at(view, "d", "y", True), at(view, QPointF(120, 400)), pause_at_end=look)
+    assert states["ce.target"] == TARGET
+    assert states["c.in"] == REFUSED and states["fc.in"] == REFUSED  # labels feed no layer
+    assert scene.node_item("ce").inputs["target"].wire_state == "idle"  # reset after the drop
+    assert doc.graph.edges == []
+
+
+def test_picking_up_a_wired_input_and_dropping_it_on_empty_canvas_removes_the_wire(canvas):
+    doc, scene, view = canvas(placed({"d": "data.digits", "c": "layer.conv2d"}, ["d.x -> c.in"]))
+    drag(view, port_at(view, "c", "in", False), at(view, QPointF(300, 400)))
+    assert doc.graph.edges == []
+    doc.undo_stack.undo()
+    assert doc.graph.edges == [Edge("d", "x", "c", "in")]
+    assert scene.edge_item(Edge("d", "x", "c", "in")).isVisible()
+
+
+def test_picking_up_a_wire_moves_it_to_another_input_in_one_undo_step(canvas):
+    graph = placed({"d": "data.digits", "a": "layer.relu", "b": "layer.relu"}, ["d.x -> a.in"])
+    doc, scene, view = canvas(graph, zoom=0.8)
+    drag(view, port_at(view, "a", "in", False), port_at(view, "b", "in", False))
+    assert doc.graph.edges == [Edge("d", "x", "b", "in")]
+    doc.undo_stack.undo()
+    assert doc.graph.edges == [Edge("d", "x", "a", "in")]
+
+
+# --- selecting, deleting, clipboard -------------------------------------------------------
+def test_rubber_band_selects_the_nodes_it_touches(canvas):
+    graph = placed({"a": "layer.relu", "b": "layer.relu", "c": "layer.relu"}, gap=240)
+    doc, scene, view = canvas(graph, zoom=0.8)
+    start = at(view, QPointF(-40, -40))
+    end = at(view, QPointF(300, 120))
+    selections = []
+    scene.node_selection_changed.connect(selections.append)
+    drag(view, start, end)
+    assert scene.selected_node_ids() == ["a", "b"]
+    assert selections[-1] == ["a", "b"]
+
+
+def test_delete_key_removes_the_selection_and_undo_brings_it_back(canvas):
+    graph = placed({"d": "data.digits", "c": "layer.conv2d", "r": "layer.relu"},
+                   ["d.x -> c.in", "c.out -> r.in"])
+    doc, scene, view = canvas(graph, zoom=0.7)
+    scene.select_nodes(["c"])
+    view.setFocus()
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Delete)
+    assert "c" not in doc.graph.nodes and scene.node_item("c") is None
+    assert doc.graph.edges == [] and scene.edge_items() == []
+    doc.undo_stack.undo()
+    assert scene.node_item("c") is not None and len(scene.edge_items()) == 2
+
+
+def test_a_selected_wire_can_be_deleted_on_its_own(canvas):
+    doc, scene, view = canvas(placed({"d": "data.digits", "c": "layer.conv2d"}, ["d.x -> c.in"]))
+    edge = scene.edge_item(Edge("d", "x", "c", "in"))
+    QTest.mouseClick(view.viewport(), LEFT, NONE, at(view, edge.path().pointAtPercent(0.5)))
+    assert edge.isSelected()
+    view.delete_selection()
+    assert doc.graph.edges == [] and set(doc.graph.nodes) == {"d", "c"}
+
+
+def test_copy_paste_and_duplicate_tied_add_selected_copies(canvas):
+    doc, scene, view = canvas(placed({"c": "layer.conv2d", "r": "layer.relu"}, ["c.out -> r.in"]))
+    scene.select_nodes(["c", "r"])
+    view.copy()
+    new = view.paste()
+    assert len(new) == 2 and scene.selected_node_ids() == new
+    assert len(doc.graph.edges) == 2  # the wire among the copies came too
+    scene.select_nodes(["c"])
+    tied = view.duplicate(tied=True)
+    assert doc.graph.nodes[tied[0]].shares == "c"
+    assert "shares" in dict(node_face(doc.graph, doc.graph.nodes[tied[0]]).params)
+
+
+def test_dropping_a_palette_entry_adds_that_node_where_it_was_dropped(canvas):
+    doc, scene, view = canvas(placed({"d": "data.digits"}))
+    mime = QMimeData()
+    mime.setData("application/x-composer-node-type", b"layer.conv2d")
+    where = at(view, QPointF(500, 300))
+    copy = Qt.DropAction.CopyAction
+    for event in (QDragEnterEvent(where, copy, mime, LEFT, NONE),
+                  QDragMoveEvent(where, copy, mime, LEFT, NONE),
+                  QDropEvent(QPointF(where), copy, mime, LEFT, NONE)):
+        QApplication.sendEvent(view.viewport(), event)
+        assert event.isAccepted()
+    (added,) = [n for n in doc.graph.nodes.values() if n.type == "layer.conv2d"]
+    item = scene.node_item(added.id)
+    assert item.sceneBoundingRect().contains(QPointF(500, 300))
+    assert scene.selected_node_ids() == [added.id]
+
+
+def test_quick_add_finds_types_by_words_and_adds_the_first_at_the_cursor(canvas, qtbot):
+    doc, scene, view = canvas(placed({"d": "data.digits"}))
+    assert matching_types("conv")[0] == "layer.conv2d"
+    assert "loss.cross_entropy" in matching_types("class loss")
+    spot = at(view, QPointF(400, 500))
+    QTest.mouseDClick(view.viewport(), LEFT, NONE, spot)
+    popup = view.quick_add
+    assert popup is not None and popup.isVisible()
+    QTest.keyClicks(popup.search, "residual")
+    QTest.keyClick(popup.search, Qt.Key.Key_Return)
+    (added,) = [n for n in doc.graph.nodes.values() if n.type == "block.residual"]
+    assert scene.node_item(added.id).sceneBoundingRect().contains(QPointF(400, 500))
+
+
+# --- zoom, pan, fit -----------------------------------------------------------------------
+def test_wheel_zooms_about_the_cursor(canvas):
+    doc, scene, view = canvas(placed({"a": "layer.relu", "b": "layer.relu"}))
+    cursor = QPoint(700, 200)
+    under = view.mapToScene(cursor)
+    wheel = QWheelEvent(QPointF(cursor), QPointF(view.viewport().mapToGlobal(cursor)),
+                        QPoint(0, 0), QPoint(0, 240), Qt.MouseButton.NoButton, NONE,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(view.viewport(), wheel)
+    assert view.zoom() > 1.3
+    after = view.mapToScene(cursor)
+    assert abs(after.x() - under.x()) < 2 and abs(after.y() - under.y()) < 2
+
+
+def test_middle_drag_pans_the_view(canvas):
+    doc, scene, view = canvas(placed({"a": "layer.relu"}))
+    before = view.mapToScene(QPoint(500, 350))
+    viewport = view.viewport()
+    QTest.mousePress(viewport, Qt.MouseButton.MiddleButton, NONE, QPoint(500, 350))
+    _move(viewport, QPoint(400, 300), Qt.MouseButton.MiddleButton)
+    QTest.mouseRelease(viewport, Qt.MouseButton.MiddleButton, NONE, QPoint(400, 300))
+    after = view.mapToScene(QPoint(500, 350))
+    assert after - before == QPointF(100, 50)
+
+
+def test_fit_all_shows_every_node_and_never_magnifies(canvas):
+    graph = placed({f"n{i}": "layer.relu" for i in range(12)}, gap=400)
+    doc, scene, view = canvas(graph, zoom=2.0)
+    view.fit_all()
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert all(visible.contains(i.sceneBoundingRect()) for i in scene.node_items())
+    assert view.zoom() < 0.3
+    doc.replace_graph(placed({"a": "layer.relu"}))
+    view.fit_all()
+    assert view.zoom() == pytest.approx(1.0)
+
+
+def test_zoom_keys_and_limits(canvas):
+    doc, scene, view = canvas(placed({"a": "layer.relu"}))
+    view.setFocus()
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    assert view.zoom() == pytest.approx(1.25)
+    for _ in range(40):
+        view.zoom_out()
+    assert view.zoom() == pytest.approx(0.08)
+
+
+def test_select_requested_centres_the_node(canvas):
+    graph = placed({f"n{i}": "layer.relu" for i in range(10)}, gap=400)
+    doc, scene, view = canvas(graph)
+    doc.select_requested.emit(["n9"])
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert scene.selected_node_ids() == ["n9"]
+    assert visible.contains(scene.node_item("n9").sceneBoundingRect())
+
+
+# --- analysis on the nodes ----------------------------------------------------------------
+def test_outputs_show_inferred_shapes_kinds_and_parameter_counts(canvas):
+    doc, scene, view = canvas(classifier())
+    c1 = scene.node_item("c1")
+    assert c1.shapes == {"out": "[B,8,8,8]"}
+    assert c1.param_count == 8 * 1 * 9 + 8
+    assert scene.node_item("d").shapes == {"x": "[B,1,8,8]", "y": "[B] int64"}
+    assert scene.node_item("f").outputs["out"].kind == "vector"
+    assert scene.edge_item(Edge("d", "y", "ce", "target")).kind == "label"
+    doc.set_param("c1", "out_channels", 4)
+    doc.analyse_now()
+    assert c1.shapes == {"out": "[B,4,8,8]"}
+
+
+def test_problems_show_as_badges_with_their_messages(canvas):
+    graph = make({"d": "data.digits", "f": "layer.flatten", "fc": "layer.linear",
+                  "ce": "loss.cross_entropy"},
+                 ["d.x -> f.in", "f.out -> fc.in", "fc.out -> ce.pred"], {"g": (["fc"], ["ce"])})
+    doc, scene, view = canvas(graph)
+    badge = scene.node_item("ce").badge
+    assert badge.isVisible() and badge.severity == "error"
+    assert any("target" in m for m in badge.messages)
+    assert "target" in badge.toolTip()
+    assert scene.node_item("ce").inputs["target"].problem
+    doc.connect("d", "y", "ce", "target")
+    doc.analyse_now()
+    assert not badge.isVisible()
+
+
+def test_changing_a_merges_inputs_adds_ports_and_keeps_wires_attached(canvas):
+    graph = placed({"a": "layer.relu", "b": "layer.relu", "m": "merge.add"},
+                   ["a.out -> m.in0", "b.out -> m.in1"])
+    doc, scene, view = canvas(graph)
+    doc.set_param("m", "inputs", 3)
+    item = scene.node_item("m")
+    assert list(item.inputs) == ["in0", "in1", "in2"]
+    edge = scene.edge_item(Edge("b", "out", "m", "in1"))
+    assert edge.path().pointAtPercent(1.0) == item.inputs["in1"].anchor()
+
+
+# --- layout, palettes, read-only, minimap -------------------------------------------------
+def _rects(graph, positions):
+    return {n: QRectF(x, y, NODE_WIDTH, node_face(graph, graph.nodes[n]).height)
+            for n, (x, y) in positions.items()}
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLES.glob("*.graph.json")), ids=lambda p: p.name)
+def test_layout_of_every_sample_has_no_overlaps_and_flows_left_to_right(path):
+    graph = fileformat.load(path)
+    positions = layout_positions(graph)
+    rects = list(_rects(graph, positions).items())
+    for i, (a, ra) in enumerate(rects):
+        for b, rb in rects[i + 1:]:
+            assert not ra.intersects(rb), f"{a} overlaps {b}"
+    for e in graph.edges:
+        assert positions[e.src][0] < positions[e.dst][0], str(e)
+
+
+def test_a_graph_without_positions_is_laid_out_when_opened(canvas):
+    doc, scene, view = canvas(classifier())
+    rects = [i.sceneBoundingRect() for i in scene.node_items()]
+    assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
+    assert doc.graph.nodes["c1"].ui == {}  # opening does not edit the file
+
+
+def test_dark_palette_repaints_the_canvas_dark(canvas):
+    doc, scene, view = canvas(placed({"a": "layer.relu"}))
+    try:
+        theme.set_dark(True)
+        scene.apply_theme()
+        dark = view.grab().toImage().pixelColor(5, 5)
+        theme.set_dark(False)
+        scene.apply_theme()
+        light = view.grab().toImage().pixelColor(5, 5)
+    finally:
+        theme.set_dark(False)
+        scene.apply_theme()
+    assert dark.lightness() < 80 < 200 < light.lightness()
+
+
+def test_read_only_refuses_wiring_and_moving(canvas):
+    graph = placed({"d": "data.digits", "c": "layer.conv2d"})
+    doc, scene, view = canvas(graph)
+    doc.set_read_only(True)
+    drag(view, port_at(view, "d", "x", True), port_at(view, "c", "in", False))
+    drag(view, header_at(view, "c"), header_at(view, "c") + QPoint(50, 50))
+    assert doc.graph.edges == [] and scene.node_item("c").pos() == QPointF(260, 0)
+    assert "read-only" in scene.bubble.text
+
+
+def test_minimap_click_moves_the_view_there(canvas):
+    graph = placed({f"n{i}": "layer.relu" for i in range(8)}, gap=500)
+    doc, scene, view = canvas(graph)
+    minimap = Minimap(view)
+    minimap.resize(220, 150)
+    minimap.show()
+    target = scene.node_item("n7").sceneBoundingRect().center()
+    scale, offset, _ = minimap._mapping()
+    QTest.mouseClick(minimap, LEFT, NONE, (target * scale + offset).toPoint())
+    centre = view.mapToScene(view.viewport().rect().center())
+    assert abs(centre.x() - target.x()) < 10 / scale
+
+
+def test_graph_replaced_rebuilds_the_scene(canvas):
+    doc, scene, view = canvas(placed({"a": "layer.relu"}))
+    doc.replace_graph(classifier())
+    assert {i.node_id for i in scene.node_items()} == set(classifier().nodes)
+    doc.graph.add_node(Node("extra", "layer.relu"))  # events of the new graph are followed
+    assert scene.node_item("extra") is not None
