@@ -12,7 +12,7 @@ from typing import Any
 import networkx as nx
 
 from composer import catalogue, fileformat
-from composer.diagnostics import ERROR, Diagnostic
+from composer.diagnostics import ERROR, HINT, WARNING, Diagnostic
 from composer.errors import GraphFormatError, ParamError
 from composer.graph import Edge, Graph, Node
 from composer.group_checks import group_diagnostics
@@ -48,13 +48,18 @@ def structure_diagnostics(graph: Graph) -> list[Diagnostic]:
     return found
 
 
+_SEVERITY_RANK = {ERROR: 0, WARNING: 1, HINT: 2}
+
+
 def _in_file_order(graph: Graph, found: list[Diagnostic]) -> list[Diagnostic]:
-    """Stable sort: by node in file order, then groups in file order, then the graph."""
+    """Stable sort: by node in file order, then groups in file order, then the graph; errors
+    before warnings before hints on each."""
     rank = {n: i for i, n in enumerate(graph.nodes)}
     for i, g in enumerate(graph.groups):
         rank.setdefault(g.id, len(graph.nodes) + i)
     last = len(graph.nodes) + len(graph.groups)
-    return sorted(found, key=lambda d: rank.get(d.node, last) if d.node is not None else last)
+    return sorted(found, key=lambda d: (rank.get(d.node, last) if d.node is not None else last,
+                                        _SEVERITY_RANK.get(d.severity, 3)))
 
 
 def _digraph(graph: Graph) -> nx.DiGraph:

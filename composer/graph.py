@@ -13,10 +13,34 @@ from typing import Any
 
 from composer import catalogue
 from composer.events import Events
+from composer.optim import LR_SCHEDULES, OPTIMIZERS
 
 DEFAULT_OPTIMIZER = {"type": "adam", "lr": 0.001}
 DEFAULT_SCHEDULE = {"every": 1, "offset": 0, "epochs": [0, None], "repeat": 1}
 DEFAULT_LR_SCHEDULE = {"type": "constant"}
+
+
+def _ordered(values: dict[str, Any], order: list[str]) -> dict[str, Any]:
+    """A copy with keys in `order`, then any others sorted: equal graphs save to equal bytes,
+    whatever order their values were set in."""
+    known = [k for k in order if k in values]
+    rest = sorted((k for k in values if k not in order), key=str)
+    return {k: copy.deepcopy(values[k]) for k in known + rest}
+
+
+def _sorted_ui(ui: Any) -> Any:
+    """GUI state with every object's keys sorted, however deep."""
+    if isinstance(ui, dict):
+        return {k: _sorted_ui(ui[k]) for k in sorted(ui, key=str)}
+    if isinstance(ui, list):
+        return [_sorted_ui(v) for v in ui]
+    return copy.deepcopy(ui)
+
+
+def _settings(values: dict[str, Any], table: dict[str, tuple]) -> dict[str, Any]:
+    """An optimizer or LR schedule: `type` first, then its arguments in declaration order."""
+    declared = table.get(values.get("type"), ()) if isinstance(values.get("type"), str) else ()
+    return _ordered(values, ["type", *(p.name for p in declared)])
 
 
 @dataclass
@@ -40,13 +64,14 @@ class Node:
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "type": self.type}
         if self.params:
-            d["params"] = copy.deepcopy(self.params)
+            t = self.node_type
+            d["params"] = _ordered(self.params, [p.name for p in t.params] if t else [])
         if self.label is not None:
             d["label"] = self.label
         if self.shares is not None:
             d["shares"] = self.shares
         if self.ui:
-            d["ui"] = copy.deepcopy(self.ui)
+            d["ui"] = _sorted_ui(self.ui)
         return d
 
 
@@ -86,13 +111,13 @@ class Group:
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "id": self.id, "members": list(self.members), "losses": list(self.losses),
-            "optimizer": copy.deepcopy(self.optimizer),
-            "schedule": copy.deepcopy(self.schedule),
-            "lr_schedule": copy.deepcopy(self.lr_schedule),
+            "optimizer": _settings(self.optimizer, OPTIMIZERS),
+            "schedule": _ordered(self.schedule, list(DEFAULT_SCHEDULE)),
+            "lr_schedule": _settings(self.lr_schedule, LR_SCHEDULES),
             "clip_grad_norm": self.clip_grad_norm,
         }
         if self.ui:
-            d["ui"] = copy.deepcopy(self.ui)
+            d["ui"] = _sorted_ui(self.ui)
         return d
 
 
@@ -292,7 +317,7 @@ class Graph:
             "edges": [e.to_dict() for e in self.edges],
             "groups": [g.to_dict() for g in self.groups],
             "training": self.training.to_dict(),
-            "ui": copy.deepcopy(self.ui),
+            "ui": _sorted_ui(self.ui),
         }
 
     def copy(self) -> Graph:

@@ -23,8 +23,14 @@ def group_diagnostics(graph: Graph, dag: nx.DiGraph) -> list[Diagnostic]:
         found.extend(_settings(graph, group))
         found.extend(_membership(graph, group))
     found.extend(_loss_ownership(graph))
-    found.extend(_frozen(graph))
-    found.extend(_reach(graph, dag))
+    useful = _reaching_a_loss(graph, dag)
+    found.extend(_frozen(graph, useful))
+    found.extend(Diagnostic(WARNING, n, None, "reaches no loss: its output is never used in "
+                            "training; wire it towards a loss or delete it")
+                 for n in graph.nodes if useful is not None and n not in useful)
+    if useful is None and graph.nodes:
+        found.append(Diagnostic(WARNING, None, None, "the graph has no loss node: nothing can "
+                                "train; add a loss.* node and list it in a group's losses"))
     found.extend(_gradients(graph, dag))
     return found
 
@@ -135,31 +141,27 @@ def _loss_ownership(graph: Graph) -> list[Diagnostic]:
     return found
 
 
-def _frozen(graph: Graph) -> list[Diagnostic]:
-    """Parameters in no group stay frozen: usually a forgotten member."""
+def _frozen(graph: Graph, useful: set[str] | None) -> list[Diagnostic]:
+    """Parameters in no group stay frozen: usually a forgotten member. (A node that reaches
+    no loss is told so instead.)"""
     trained = set()
     for group in graph.groups:
         trained |= _owners(graph, group)
     return [Diagnostic(WARNING, n, None, "has parameters but is in no group's members: they "
                        "stay frozen at their initial values; add it to a group to train it")
-            for n in graph.nodes if _has_weights(graph, n) and _owner(graph, n) not in trained]
+            for n in graph.nodes if _has_weights(graph, n) and _owner(graph, n) not in trained
+            and (useful is None or n in useful)]
 
 
-def _reach(graph: Graph, dag: nx.DiGraph) -> list[Diagnostic]:
-    """Nodes whose output reaches no loss are computed for nothing."""
+def _reaching_a_loss(graph: Graph, dag: nx.DiGraph) -> set[str] | None:
+    """The loss nodes and every node upstream of one; None when the graph has no loss."""
     losses = [n for n in graph.nodes if _is_loss(graph, n)]
     if not losses:
-        if not graph.nodes:
-            return []
-        return [Diagnostic(WARNING, None, None, "the graph has no loss node: nothing can train; "
-                           "add a loss.* node and list it in a group's losses")]
+        return None
     useful = set(losses)
     for loss in losses:
-        if loss in useful and loss in dag:
-            useful |= nx.ancestors(dag, loss)
-    return [Diagnostic(WARNING, n, None, "reaches no loss: its output is never used in "
-                       "training; wire it towards a loss or delete it")
-            for n in graph.nodes if n not in useful]
+        useful |= nx.ancestors(dag, loss)
+    return useful
 
 
 # --- gradient flow ----------------------------------------------------------------------------

@@ -171,6 +171,7 @@ def _build(t: NodeType, params: dict[str, Any], inputs: dict[str, TensorInfo]):
 def _run_node(t: NodeType, params: dict[str, Any],
               inputs: dict[str, TensorInfo]) -> tuple[TensorInfo, int]:
     """Output info and parameter count of one node; raises with torch's message."""
+    _namespace()
     module, count = _build(t, params, inputs)
     if t.id in SAME_SHAPE:
         info = next(iter(inputs.values()))

@@ -41,10 +41,14 @@ def _pool_kw(p) -> dict:
 # --- checks: problems in the user's terms before inference runs (see rules.py) -----------------
 
 def _check_conv(p, inputs):
-    span = p["dilation"] * (p["kernel_size"] - 1) + 1
-    what = "kernel_size" if span == p["kernel_size"] else f"kernel_size {p['kernel_size']} " \
-        f"with dilation {p['dilation']} spans"
-    return rules.window("in", inputs.get("in"), span, p["padding"], what)
+    k, d = p["kernel_size"], p["dilation"]
+    span = d * (k - 1) + 1
+    if d == 1:
+        what, fix = f"kernel_size {k}", "use a smaller kernel_size or fewer poolings before it"
+    else:
+        what = f"kernel_size {k} with dilation {d} ({span} wide)"
+        fix = "use a smaller kernel_size or dilation, or fewer poolings before it"
+    return rules.window("in", inputs.get("in"), span, p["padding"], what, fix)
 
 
 def _check_conv_transpose(p, inputs):
@@ -58,7 +62,9 @@ def _check_pool(p, inputs):
     if p["padding"] > p["kernel_size"] // 2:
         return None, (f"padding is {p['padding']} but it can be at most half of kernel_size "
                       f"({p['kernel_size']} // 2 = {p['kernel_size'] // 2})")
-    return rules.window("in", inputs.get("in"), p["kernel_size"], p["padding"], "kernel_size")
+    return rules.window("in", inputs.get("in"), p["kernel_size"], p["padding"],
+                        f"kernel_size {p['kernel_size']}",
+                        "use a smaller kernel_size or fewer poolings before it")
 
 
 def _check_linear(p, inputs):

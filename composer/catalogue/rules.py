@@ -134,14 +134,14 @@ def loss_pair(name: str, inputs: Mapping[str, Any], broadcasts: bool = True) -> 
     return "target", f"pred is {pred} but target is {target}; the shapes must match{why}"
 
 
-def window(port: str, info: Any, kernel: int, padding: int, what: str) -> Problem:
-    """A kernel or pooling window that does not fit in the (padded) map."""
+def window(port: str, info: Any, kernel: int, padding: int, what: str, fix: str) -> Problem:
+    """A kernel or pooling window `kernel` wide that does not fit in the (padded) map."""
     if info is None or info.rank != 4:
         return None
     height, width = info.shape[2], info.shape[3]
     if kernel > min(height, width) + 2 * padding:
-        return port, (f"{what} {kernel} is larger than {port}'s {height}x{width} map plus "
-                      f"padding {padding}: use a smaller {what} or fewer poolings before it")
+        return port, (f"{what} is larger than {port}'s {height}x{width} map plus padding "
+                      f"{padding}: {fix}")
     return None
 
 
