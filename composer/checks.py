@@ -16,7 +16,7 @@ from composer.diagnostics import ERROR, HINT, WARNING, Diagnostic
 from composer.errors import GraphFormatError, ParamError
 from composer.graph import Edge, Graph, Node
 from composer.group_checks import group_diagnostics
-from composer.shapes import Shapes, infer
+from composer.shapes import Shapes, edges_between_names, infer
 
 
 def check(graph: Graph, shapes: Shapes | None = None) -> list[Diagnostic]:
@@ -42,6 +42,9 @@ def structure_diagnostics(graph: Graph) -> list[Diagnostic]:
     for node in graph.nodes.values():
         found.extend(node_diagnostics(graph, node))
     found.extend(edge_diagnostics(graph))
+    problem = fileformat.training_problem(graph.training)
+    if problem is not None:
+        found.append(Diagnostic(ERROR, None, None, f"{problem.where}: {problem.detail}"))
     dag = _digraph(graph)
     found.extend(cycle_diagnostics(graph, dag))
     found.extend(group_diagnostics(graph, dag))
@@ -66,7 +69,7 @@ def _digraph(graph: Graph) -> nx.DiGraph:
     """Nodes in file order; an edge for every wire between two existing nodes."""
     dag = nx.DiGraph()
     dag.add_nodes_from(graph.nodes)
-    dag.add_edges_from((e.src, e.dst) for e in graph.edges
+    dag.add_edges_from((e.src, e.dst) for e in edges_between_names(graph)
                        if e.src in graph.nodes and e.dst in graph.nodes)
     return dag
 
@@ -136,6 +139,8 @@ def _shares_diagnostics(graph: Graph, node: Node) -> list[Diagnostic]:
     if other.shares is not None:
         return problem(f"shares {other.id}, which itself shares {other.shares}: make "
                        f"{node.id} share {other.shares} directly")
+    if not isinstance(other.params, dict):
+        return []  # reported on the other node
     mine, theirs = node.resolved_params(), other.resolved_params()
     differ = [n for n in mine if mine[n] != theirs.get(n)]
     if differ:
@@ -211,9 +216,10 @@ def _wire_end_problem(graph: Graph, e: Edge, output: bool) -> Diagnostic | None:
 
 def edge_diagnostics(graph: Graph) -> list[Diagnostic]:
     """Wires to unknown nodes or ports, inputs wired twice, required inputs left unwired."""
-    found = []
+    found = [Diagnostic(ERROR, None, None, f"wire {e!r} has an end that is not a name: remove it")
+             for e in graph.edges if e not in edges_between_names(graph)]
     into: dict[tuple[str, str], list[Edge]] = {}
-    for e in graph.edges:
+    for e in edges_between_names(graph):
         problems = [_wire_end_problem(graph, e, output=True),
                     _wire_end_problem(graph, e, output=False)]
         found.extend(p for p in problems if p is not None)

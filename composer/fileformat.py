@@ -285,6 +285,15 @@ def group_settings_problems(group: Group) -> list[GraphFormatError]:
     return problems
 
 
+def training_problem(training: Training) -> GraphFormatError | None:
+    """What loading would refuse in training settings a program or a widget set."""
+    try:
+        _training(training.to_dict())
+    except GraphFormatError as e:
+        return e
+    return None
+
+
 def _training(obj: Any) -> Training:
     where = "training"
     _expect(obj, dict, where, "an object")

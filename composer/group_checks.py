@@ -58,6 +58,9 @@ def _owners(graph: Graph, group: Group) -> set[str]:
 
 
 def _listed(graph: Graph, ids: Iterable[str]) -> list[str]:
+    """The ids of existing nodes in a members or losses list (which may hold anything)."""
+    if not isinstance(ids, list | tuple):
+        return []
     return [i for i in ids if isinstance(i, str) and i in graph.nodes]
 
 
@@ -92,7 +95,12 @@ def _settings(graph: Graph, group: Group) -> list[Diagnostic]:
 def _membership(graph: Graph, group: Group) -> list[Diagnostic]:
     found = []
     for field in ("members", "losses"):
-        for item in getattr(group, field):
+        items = getattr(group, field)
+        if not isinstance(items, list | tuple):
+            found.append(Diagnostic(ERROR, group.id, None, f"{field} must be a list of node "
+                                    f"ids, got {type(items).__name__}", field))
+            continue
+        for item in items:
             if not isinstance(item, str) or item not in graph.nodes:
                 found.append(Diagnostic(ERROR, group.id, None, f"{field} lists {item!r}, which "
                                         f"is not a node: remove it", field))

@@ -70,12 +70,18 @@ class Shapes:
         return self.outputs.get((node, port))
 
 
+def edges_between_names(graph: Graph) -> list[Edge]:
+    """The wires whose four ends are strings (a program may have set anything)."""
+    return [e for e in graph.edges
+            if all(isinstance(v, str) for v in (e.src, e.src_port, e.dst, e.dst_port))]
+
+
 def topological_order(graph: Graph) -> list[str]:
     """Kahn's algorithm, ties broken by file order. Nodes on a cycle are left out."""
     position = {n: i for i, n in enumerate(graph.nodes)}
     indegree = dict.fromkeys(graph.nodes, 0)
     children: dict[str, list[str]] = {n: [] for n in graph.nodes}
-    for e in graph.edges:
+    for e in edges_between_names(graph):
         if e.src in indegree and e.dst in indegree:
             indegree[e.dst] += 1
             children[e.src].append(e.dst)
@@ -303,7 +309,7 @@ def _infer_one(graph: Graph, node: Node, t: NodeType, wires: dict[tuple[str, str
 def wires_into(graph: Graph) -> dict[tuple[str, str], Edge]:
     """The first edge into each (node, input port), in file order."""
     wires: dict[tuple[str, str], Edge] = {}
-    for e in graph.edges:
+    for e in edges_between_names(graph):
         wires.setdefault((e.dst, e.dst_port), e)
     return wires
 

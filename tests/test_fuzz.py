@@ -4,6 +4,7 @@ and every graph that loads is checked without an exception."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -117,3 +118,39 @@ def test_mutated_files_load_or_are_refused_and_check_never_raises():
     print(f"\n{MUTATIONS} mutations of {len(originals)} graphs: {loaded} loaded "
           f"({problems} diagnostics), {refused} refused with GraphFormatError")
     assert loaded > MUTATIONS // 10 and refused > MUTATIONS // 10
+
+
+def _odd_edit(graph, rng: random.Random) -> None:
+    """Sets one field of a node, wire, group or the training settings to an odd value, as a
+    program or a widget might: check() must report, never raise."""
+    value = rng.choice(ODD_VALUES + [{"a": 1}, ("t",), {1, 2}, object()])
+    target = rng.choice(["node", "node_param", "edge", "group", "training"])
+    if target == "node" and graph.nodes:
+        node = rng.choice(list(graph.nodes.values()))
+        setattr(node, rng.choice(["type", "params", "shares", "label"]), value)
+    elif target == "node_param" and graph.nodes:
+        node = rng.choice(list(graph.nodes.values()))
+        t = node.node_type
+        names = [p.name for p in t.params] if t else []
+        node.params[rng.choice(names + ["bogus"])] = value
+    elif target == "edge" and graph.edges:
+        i = rng.randrange(len(graph.edges))
+        field = rng.choice(["src", "src_port", "dst", "dst_port"])
+        graph.edges[i] = dataclasses.replace(graph.edges[i], **{field: value})
+    elif target == "group" and graph.groups:
+        group = rng.choice(graph.groups)
+        setattr(group, rng.choice(["members", "losses", "optimizer", "schedule", "lr_schedule",
+                                   "clip_grad_norm"]), value)
+    else:
+        setattr(graph.training, rng.choice(["epochs", "seed", "steps_per_epoch"]), value)
+
+
+def test_graphs_edited_into_any_state_are_checked_without_raising():
+    rng = random.Random(7)
+    originals = [from_dict(data) for data in seeds()]
+    for _ in range(400):
+        graph = rng.choice(originals).copy()
+        for _ in range(rng.randint(1, 3)):
+            _odd_edit(graph, rng)
+        found = check(graph)
+        assert all(isinstance(d, Diagnostic) for d in found)

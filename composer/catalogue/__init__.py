@@ -28,7 +28,9 @@ def register(node_type: NodeType) -> None:
 
 
 def get(type_id: str) -> NodeType | None:
-    """The type for an id or one of its old aliases; None when unknown."""
+    """The type for an id or one of its old aliases; None when unknown (or not a string)."""
+    if not isinstance(type_id, str):
+        return None
     return _TYPES.get(_ALIASES.get(type_id, type_id))
 
 
