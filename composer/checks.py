@@ -7,9 +7,7 @@ assumed: unknown nodes, ports, types and any parameter value are reported, never
 
 from __future__ import annotations
 
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from composer import catalogue, fileformat
 from composer.diagnostics import ERROR, HINT, WARNING, Diagnostic
@@ -17,6 +15,9 @@ from composer.errors import GraphFormatError, ParamError
 from composer.graph import Edge, Graph, Node
 from composer.group_checks import group_diagnostics
 from composer.shapes import Shapes, edges_between_names, infer
+
+if TYPE_CHECKING:  # networkx loads on the first check, not at start-up
+    import networkx as nx
 
 
 def check(graph: Graph, shapes: Shapes | None = None) -> list[Diagnostic]:
@@ -67,6 +68,8 @@ def _in_file_order(graph: Graph, found: list[Diagnostic]) -> list[Diagnostic]:
 
 def _digraph(graph: Graph) -> nx.DiGraph:
     """Nodes in file order; an edge for every wire between two existing nodes."""
+    import networkx as nx
+
     dag = nx.DiGraph()
     dag.add_nodes_from(graph.nodes)
     dag.add_edges_from((e.src, e.dst) for e in edges_between_names(graph)
@@ -248,6 +251,8 @@ def edge_diagnostics(graph: Graph) -> list[Diagnostic]:
 
 def cycle_diagnostics(graph: Graph, dag: nx.DiGraph) -> list[Diagnostic]:
     """One error per cycle, on its first node in file order, naming every node on it."""
+    import networkx as nx
+
     rank = {n: i for i, n in enumerate(graph.nodes)}
     found = []
     for component in nx.strongly_connected_components(dag):

@@ -8,13 +8,15 @@ loss's gradient reaches one of those parameters.
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from composer import fileformat
 from composer.diagnostics import ERROR, HINT, WARNING, Diagnostic
 from composer.graph import DEFAULT_SCHEDULE, Graph, Group
 from composer.shapes import topological_order
+
+if TYPE_CHECKING:  # networkx loads on the first check, not at start-up
+    import networkx as nx
 
 
 def group_diagnostics(graph: Graph, dag: nx.DiGraph) -> list[Diagnostic]:
@@ -163,6 +165,8 @@ def _frozen(graph: Graph, useful: set[str] | None) -> list[Diagnostic]:
 
 def _reaching_a_loss(graph: Graph, dag: nx.DiGraph) -> set[str] | None:
     """The loss nodes and every node upstream of one; None when the graph has no loss."""
+    import networkx as nx
+
     losses = [n for n in graph.nodes if _is_loss(graph, n)]
     if not losses:
         return None
@@ -176,6 +180,8 @@ def _reaching_a_loss(graph: Graph, dag: nx.DiGraph) -> set[str] | None:
 
 def _gradient_dag(graph: Graph, dag: nx.DiGraph) -> nx.DiGraph:
     """The wires gradient flows back along: all but those into an op.detach."""
+    import networkx as nx
+
     grad = nx.DiGraph()
     grad.add_nodes_from(dag)
     grad.add_edges_from((u, v) for u, v in dag.edges if graph.nodes[v].type != "op.detach")
@@ -183,6 +189,8 @@ def _gradient_dag(graph: Graph, dag: nx.DiGraph) -> nx.DiGraph:
 
 
 def _gradients(graph: Graph, dag: nx.DiGraph) -> list[Diagnostic]:
+    import networkx as nx
+
     grad = _gradient_dag(graph, dag)
     order = {n: i for i, n in enumerate(topological_order(graph))}
     trained_by: dict[str, list[str]] = {}
@@ -209,6 +217,8 @@ def _gradients(graph: Graph, dag: nx.DiGraph) -> list[Diagnostic]:
 def _unreached(graph: Graph, dag: nx.DiGraph, group: Group, loss: str,
                owners: set[str]) -> Diagnostic:
     """A loss whose value its group's parameters cannot change, and why."""
+    import networkx as nx
+
     before = nx.ancestors(dag, loss)
     stops = [n for n in graph.nodes if n in before and graph.nodes[n].type == "op.detach"
              and any(_owner(graph, a) in owners for a in nx.ancestors(dag, n)
