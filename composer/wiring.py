@@ -84,6 +84,9 @@ def _makes_cycle(graph: Graph, src: str, dst: str) -> bool:
     return False
 
 
+_PLURAL = {"map": "feature maps", "vector": "vectors", "boxes": "boxes"}
+
+
 def _kinds_problem(src_kind: str, td: NodeType, dst: str, dst_port: str,
                    dst_kind: str) -> str | None:
     """Kinds that can never fit, whatever the shapes."""
@@ -93,8 +96,9 @@ def _kinds_problem(src_kind: str, td: NodeType, dst: str, dst_port: str,
     if src_kind == "label" and dst_kind != "label":
         return (f"labels (class ids) cannot feed {td.id} {dst}.{dst_port}: it takes float "
                 "values; wire them to a loss's target")
-    if dst_kind == "label" and src_kind in ("map", "vector", "boxes"):
-        return f"{td.id} {dst}.{dst_port} takes class ids [B] int64, not {src_kind}s"
+    if dst_kind == "label" and src_kind in _PLURAL:
+        return (f"{td.id} {dst}.{dst_port} takes class ids [B] int64, not "
+                f"{_PLURAL[src_kind]}: wire a data node's y here")
     if dst_kind == "vector" and src_kind == "map":
         return (f"{td.id} {dst}.{dst_port} takes vectors [B,F], not feature maps: add a "
                 "layer.flatten between")

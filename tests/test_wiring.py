@@ -81,6 +81,12 @@ def test_maps_into_a_vector_only_port_say_add_a_flatten(g, monkeypatch):
                                             "feature maps: add a layer.flatten between")
 
 
+def test_maps_into_a_label_port(g):
+    assert problem(g, "c1.out -> ce.target", shapes=False) == (
+        "loss.cross_entropy ce.target takes class ids [B] int64, not feature maps: wire a data "
+        "node's y here")
+
+
 def test_trial_inference_refuses_mismatched_concat(g):
     g.edges.append(wire("d.x -> cat.in0"))
     assert problem(g, "p1.out -> cat.in1") == (
