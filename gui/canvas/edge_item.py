@@ -61,8 +61,7 @@ class EdgeItem(QGraphicsItem):
             if self in node.edges:
                 node.edges.remove(self)
 
-    @property
-    def stale(self) -> bool:
+    def _is_stale(self) -> bool:
         """True when a port it names no longer exists (a merge lost inputs)."""
         return (self.src.port(self.edge.src_port, True) is None
                 or self.dst.port(self.edge.dst_port, False) is None)
@@ -80,6 +79,7 @@ class EdgeItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._path = wire_path(start, end)
         self._hit = None
+        self.stale = self._is_stale()
         pad = HIT_WIDTH / 2 + 2
         self._rect = self._path.controlPointRect().adjusted(-pad, -pad, pad, pad)
 

@@ -14,7 +14,7 @@ from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from composer.diagnostics import Diagnostic
-from composer.graph import Group
+from composer.graph import Graph, Group
 from gui import theme
 from gui.canvas.badge_item import BadgeItem
 from gui.canvas.metrics import format_value
@@ -48,6 +48,37 @@ def clusters(rects: Iterable[QRectF], join: float = JOIN) -> list[QRectF]:
     return merged
 
 
+def halo_nodes(graph: Graph, group: Group) -> list[str]:
+    """The nodes a group's halo surrounds: its members and losses, and the parameter-free
+    nodes on paths between them (the activations and sums of the network it trains), so a
+    network reads as one framed block rather than a scatter of its weighted layers."""
+    core = [n for n in dict.fromkeys([*group.members, *group.losses]) if n in graph.nodes]
+    children: dict[str, list[str]] = {}
+    parents: dict[str, list[str]] = {}
+    for e in graph.edges:
+        children.setdefault(e.src, []).append(e.dst)
+        parents.setdefault(e.dst, []).append(e.src)
+
+    def free(n: str) -> bool:
+        t = graph.nodes[n].node_type
+        return t is not None and t.module is None and n not in inside
+
+    inside = set(core)
+
+    def reach(links: dict[str, list[str]]) -> set[str]:
+        seen: set[str] = set()
+        todo = list(core)
+        while todo:
+            for nxt in links.get(todo.pop(), ()):
+                if nxt not in seen and nxt in graph.nodes and free(nxt):
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    between = reach(children) & reach(parents)
+    return core + [n for n in graph.nodes if n in between]
+
+
 def group_color(group: Group, index: int) -> QColor:
     color = group.ui.get("color") if isinstance(group.ui, dict) else None
     return QColor(color) if color and QColor(color).isValid() else \
@@ -67,7 +98,7 @@ class GroupItem(QGraphicsItem):
     def __init__(self, group: Group, index: int) -> None:
         super().__init__()
         self.group_id = group.id
-        self.members: list[str] = []
+        self.members: list[str] = []  # what the halo surrounds (see halo_nodes)
         self.depth = 0  # how many earlier groups share nodes with this one
         self._frames: list[QRectF] = []
         self._rect = QRectF()
@@ -78,7 +109,6 @@ class GroupItem(QGraphicsItem):
 
     def set_group(self, group: Group, index: int) -> None:
         self.group_id = group.id
-        self.members = list(dict.fromkeys([*group.members, *group.losses]))
         self.color = group_color(group, index)
         self.detail = _optimizer_text(group)
         self.setToolTip(f"Group {group.id}: {self.detail}; {len(group.members)} member(s), "
@@ -94,6 +124,8 @@ class GroupItem(QGraphicsItem):
         top = MARGIN + LABEL_H * (1 + self.depth)  # nested labels stack, never collide
         padded = [r.adjusted(-side, -top, side, side) for r in member_rects]
         frames = clusters(padded)
+        if frames == self._frames:
+            return  # a member moved inside the halo: nothing to redraw
         self.prepareGeometryChange()
         self._frames = frames
         rect = QRectF()

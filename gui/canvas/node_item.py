@@ -123,6 +123,10 @@ class NodeItem(QGraphicsItem):
             if item.scene() is not None:
                 item.scene().removeItem(item)
 
+    def set_ports_visible(self, visible: bool) -> None:
+        for port in [*self.inputs.values(), *self.outputs.values()]:
+            port.setVisible(visible)
+
     def set_analysis(self, shapes: dict[str, str], param_count: int | None,
                      diagnostics: list[Diagnostic]) -> None:
         """Shows inferred shapes, the parameter count and problems; repaints only on change."""

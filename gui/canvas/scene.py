@@ -18,7 +18,7 @@ from composer.graph import Edge
 from gui.canvas import style as canvas_style
 from gui.canvas.bubble import Bubble
 from gui.canvas.edge_item import EdgeItem
-from gui.canvas.group_item import GroupItem
+from gui.canvas.group_item import GroupItem, halo_nodes
 from gui.canvas.kinds import port_kinds
 from gui.canvas.layout import missing_positions
 from gui.canvas.node_item import NodeItem
@@ -26,6 +26,7 @@ from gui.canvas.port_item import PortItem
 from gui.canvas.wire_drag import WireDrag
 
 BUBBLE_MS = 3500
+PORTS_MIN_ZOOM = 0.2
 
 
 class CanvasScene(QGraphicsScene):
@@ -42,10 +43,14 @@ class CanvasScene(QGraphicsScene):
         self._groups: dict[str, GroupItem] = {}
         self._groups_of: dict[str, list[GroupItem]] = defaultdict(list)
         self._dirty_groups: set[GroupItem] = set()
+        self._extents_dirty = False
+        self._flush_timer = QTimer(self, singleShot=True, interval=0)
+        self._flush_timer.timeout.connect(self.flush_groups)
         self._graph = None
         self._wire: WireDrag | None = None
         self._press_positions: dict[str, QPointF] = {}
         self._quiet_selection = False
+        self._ports_shown = True
         self.bubble = Bubble()
         self._bubble_timer = QTimer(self, singleShot=True, interval=BUBBLE_MS)
         self._bubble_timer.timeout.connect(self.bubble.hide)
@@ -159,6 +164,8 @@ class CanvasScene(QGraphicsScene):
         item.setPos(float(pos[0]), float(pos[1]))
         if getattr(self.document, "read_only", False):
             item.setFlag(NodeItem.GraphicsItemFlag.ItemIsMovable, False)
+        if not self._ports_shown:
+            item.set_ports_visible(False)
         self.addItem(item)
         self._nodes[node.id] = item
         return item
@@ -198,21 +205,33 @@ class CanvasScene(QGraphicsScene):
         for item in self._groups.values():
             self.removeItem(item)
         self._groups.clear()
-        self._groups_of.clear()
         levels: dict[str, set[int]] = defaultdict(set)  # halo levels taken, per node
         for index, group in enumerate(self._graph.groups):
             item = GroupItem(group, index)
-            taken = set().union(*(levels[m] for m in item.members))
+            core = [*group.members, *group.losses]
+            taken = set().union(*(levels[m] for m in core))
             item.depth = next(d for d in range(len(taken) + 1) if d not in taken)
-            for member in item.members:
+            for member in core:
                 levels[member].add(item.depth)
             self.addItem(item)
             self._groups[group.id] = item
-            for member in item.members:
-                self._groups_of[member].append(item)
-            self._relayout_group(item)
+        self._extents_dirty = True
+        self.flush_groups()
         if getattr(self.document, "diagnostics", None):
             self._show_group_diagnostics()
+
+    def _update_extents(self) -> None:
+        """Which nodes each halo surrounds; changes with wiring, not with moves."""
+        self._groups_of.clear()
+        for group in self._graph.groups:
+            item = self._groups.get(group.id)
+            if item is None:
+                continue
+            item.members = halo_nodes(self._graph, group)
+            for member in item.members:
+                self._groups_of[member].append(item)
+            self._dirty_groups.add(item)
+        self._extents_dirty = False
 
     def _relayout_group(self, item: GroupItem) -> None:
         rects = [QRectF(n.pos(), QSizeF(n.width, n.height))
@@ -224,12 +243,13 @@ class CanvasScene(QGraphicsScene):
         handler = getattr(self, f"_on_{name}", None)
         if handler is not None:
             handler(**payload)
-        self.flush_groups()
+        if name in ("node_added", "node_removed", "node_changed", "edge_added",
+                    "edge_removed"):
+            self._extents_dirty = True
+        self._flush_timer.start()  # one halo update for all the events of one edit
 
     def _on_node_added(self, node) -> None:
         self._add_node(node)
-        for group in self._groups_of.get(node.id, ()):
-            self._dirty_groups.add(group)
 
     def _on_node_removed(self, node) -> None:
         item = self._nodes.pop(node.id, None)
@@ -245,6 +265,7 @@ class CanvasScene(QGraphicsScene):
         if item is None:
             return
         item.rebuild(self._graph, node)
+        item.set_ports_visible(self._ports_shown)
         for edge in item.edges:
             edge.update_path()
             edge.update()
@@ -277,6 +298,10 @@ class CanvasScene(QGraphicsScene):
             self._dirty_groups.update(groups)
 
     def flush_groups(self) -> None:
+        """Brings the halos up to date with the nodes' positions (and the wiring)."""
+        self._flush_timer.stop()
+        if self._extents_dirty:
+            self._update_extents()
         for item in self._dirty_groups:
             if item.scene() is self:
                 self._relayout_group(item)
@@ -332,6 +357,15 @@ class CanvasScene(QGraphicsScene):
         for view in self.views():
             view.resetCachedContent()
         self.update()
+
+    def zoom_changed(self, zoom: float) -> None:
+        """Hides the port items when they would be specks: fewer items to paint, and no
+        wire can be started at that scale anyway."""
+        shown = zoom >= PORTS_MIN_ZOOM
+        if shown != self._ports_shown:
+            self._ports_shown = shown
+            for item in self._nodes.values():
+                item.set_ports_visible(shown)
 
     def _read_only_changed(self, read_only: bool) -> None:
         for item in self._nodes.values():

@@ -73,6 +73,7 @@ class CanvasView(QGraphicsView):
         drift = self.mapFromScene(fixed) - at
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
+        self.scene().zoom_changed(self.zoom())
 
     def zoom_in(self) -> None:
         self.set_zoom(self.zoom() * 1.25)
@@ -93,6 +94,7 @@ class CanvasView(QGraphicsView):
     def fit_rect(self, rect: QRectF) -> None:
         if rect.isNull():
             self.resetTransform()
+            self.scene().zoom_changed(1.0)
             self.centerOn(0, 0)
             return
         rect = rect.adjusted(-48, -48, 48, 48)
@@ -100,6 +102,7 @@ class CanvasView(QGraphicsView):
         room = self.viewport().rect()
         factor = min(room.width() / rect.width(), room.height() / rect.height(), 1.0)
         self.set_zoom(factor)
+        self.scene().zoom_changed(self.zoom())
         self.centerOn(rect.center())
 
     def center_on(self, node_ids: list[str]) -> None:
