@@ -17,7 +17,7 @@ from composer.errors import CompileError, ParamError
 from composer.graph import Graph, Group
 from composer.optim import LR_SCHEDULES, OPTIMIZERS, SCHEDULE
 from composer.params import Float, Int, Param
-from composer.shapes import infer
+from composer.shapes import Shapes, infer
 from composer.sourcetext import Import, call, import_block, literal, wrap
 
 _FUTURE = Import("__future__", "annotations")
@@ -218,13 +218,13 @@ MAIN = [
 ]
 
 
-def _problems(graph: Graph) -> None:
+def _problems(graph: Graph, shapes: Shapes) -> None:
     """Raises CompileError for the first error composer.checks finds."""
     try:
         from composer.checks import check
     except ImportError:
         return  # without the checks, shape inference still reports the first problem
-    for d in check(graph):
+    for d in check(graph, shapes):
         if d.is_error:
             where = f"{d.node}.{d.port}" if d.node and d.port else d.node
             raise CompileError(where, d.message)
@@ -236,8 +236,9 @@ def program_source(graph: Graph, data_dir: Path | None = None) -> str:
     `data_dir` is where relative data paths start (default: the graph file's folder).
     Raises CompileError naming the first node (or group) that cannot be compiled.
     """
-    _problems(graph)
-    model = model_code(graph, infer(graph))
+    shapes = infer(graph)
+    _problems(graph, shapes)
+    model = model_code(graph, shapes)
     setup = (_make_data(graph) + ["", ""] + _make_groups(graph, model) + ["", ""]
              + _program(graph, model, data_dir or graph.base_dir.resolve()) + ["", ""] + MAIN)
     generated = model.source + "\n\n" + "\n".join(
@@ -251,3 +252,11 @@ def program_source(graph: Graph, data_dir: Path | None = None) -> str:
             len(model.source) + 2:].rstrip()]) + "\n"
     imports = import_block(imports_for(body) | {_FUTURE})
     return HEADER + "\n\n" + imports + "\n\n" + body
+
+
+def export_python(graph: Graph, data_dir: Path | None = None) -> str:
+    """The standalone training script for this graph: the very program the application runs.
+
+    It needs torch and numpy (and scikit-learn for the built-in digits), not this project.
+    """
+    return program_source(graph, data_dir)
