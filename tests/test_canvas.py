@@ -198,6 +198,35 @@ def test_picking_up_a_wire_moves_it_to_another_input_in_one_undo_step(canvas):
     assert doc.graph.edges == [Edge("d", "x", "a", "in")]
 
 
+def test_a_wire_let_go_on_the_canvas_offers_fitting_types_and_wires_the_choice(canvas):
+    doc, scene, view = canvas(placed({"d": "data.digits"}))
+    drag(view, port_at(view, "d", "y", True), at(view, QPointF(420, 60)))
+    popup = view.quick_add
+    assert popup is not None and popup.isVisible()
+    offered = popup.visible_type_ids()
+    assert "loss.cross_entropy" in offered and "layer.conv2d" not in offered  # labels
+    QTest.keyClicks(popup.search, "cross")
+    QTest.keyClick(popup.search, Qt.Key.Key_Return)
+    (loss,) = [n for n in doc.graph.nodes if n != "d"]
+    assert doc.graph.edges == [Edge("d", "y", loss, "target")]
+    assert scene.node_item(loss).inputs["target"].anchor().x() == pytest.approx(420, abs=1)
+    doc.undo_stack.undo()  # one step takes back the node and its wire
+    assert list(doc.graph.nodes) == ["d"] and doc.graph.edges == []
+
+
+def test_right_click_menu_acts_on_the_node_under_the_cursor(canvas):
+    from gui.canvas.context_menu import context_menu
+
+    doc, scene, view = canvas(placed({"a": "layer.relu", "b": "layer.relu"}))
+    menu = context_menu(view, header_at(view, "b"))
+    assert scene.selected_node_ids() == ["b"]
+    (delete,) = [a for a in menu.actions() if a.text() == "Delete"]
+    delete.trigger()
+    assert list(doc.graph.nodes) == ["a"]
+    empty = context_menu(view, at(view, QPointF(100, 500)))
+    assert "Paste" in [a.text() for a in empty.actions()]
+
+
 # --- selecting, deleting, clipboard -------------------------------------------------------
 def test_rubber_band_selects_the_nodes_it_touches(canvas):
     graph = placed({"a": "layer.relu", "b": "layer.relu", "c": "layer.relu"}, gap=240)

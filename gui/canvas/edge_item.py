@@ -113,9 +113,9 @@ class EdgeItem(QGraphicsItem):
             painter.setPen(QPen(faded(s.selection, 0.45), width + 5, Qt.PenStyle.SolidLine,
                                 Qt.PenCapStyle.RoundCap))
             painter.drawPath(self._path)
-        elif self._hovered:
+        elif self._hovered or self.src.isSelected() or self.dst.isSelected():
             width += 1.2
-            color = color.lighter(115)
+            color = color.lighter(115) if not s.dark else color.lighter(130)
         pen_style = Qt.PenStyle.DashLine if self.stale else Qt.PenStyle.SolidLine
         if self.stale:
             color = QColor(theme.ERROR_COLOR)

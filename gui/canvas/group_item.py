@@ -131,10 +131,7 @@ class GroupItem(QGraphicsItem):
         rect = QRectF()
         for frame in frames:
             rect = rect.united(frame)
-        label = QFontMetricsF(style().overview_font).horizontalAdvance(self.group_id)
-        self._rect = rect.adjusted(-2, -38, 2, 2)  # the zoomed-out label sits above
-        if frames:
-            self._rect = self._rect.united(QRectF(rect.left(), rect.top() - 38, label + 12, 40))
+        self._rect = rect.adjusted(-2, -2, 2, 2)
         self.setVisible(bool(frames))
         if frames:
             first = min(frames, key=lambda f: (f.top(), f.left()))
@@ -165,11 +162,10 @@ class GroupItem(QGraphicsItem):
         for frame in self._frames:  # every frame says whose it is; the first says more
             x, y = frame.left() + 12, frame.top() + 3
             painter.setPen(label)
-            if lod < DETAIL_LOD:  # zoomed out: the name alone, large, above the frame
-                painter.setFont(s.overview_font)
-                painter.drawText(QRectF(frame.left() + 4, frame.top() - 34, frame.width() * 2,
-                                        32), _LEFT | Qt.AlignmentFlag.AlignBottom,
-                                 self.group_id)
+            if lod < DETAIL_LOD:  # zoomed out: the name alone, as large as the band allows
+                painter.setFont(s.band_font)
+                painter.drawText(QRectF(frame.left() + 10, frame.top() + 1, frame.width() - 20,
+                                        LABEL_H + 2), _LEFT, self.group_id)
                 continue
             painter.setFont(s.group_font)
             painter.drawText(QRectF(x, y, frame.width() - 24, LABEL_H - 4), _LEFT,

@@ -159,6 +159,8 @@ class NodeItem(QGraphicsItem):
             "count": count,
             "big": QFontMetricsF(s.overview_font).elidedText(self.title, _ELIDE,
                                                              self.width - 16),
+            "big_shape": QFontMetricsF(s.overview_shape_font).elidedText(
+                next(iter(self.shapes.values()), ""), _ELIDE, self.width - 16),
         }
         texts["ports"] = self._port_texts(room)
         value_fm = QFontMetricsF(s.param_font)
@@ -230,6 +232,8 @@ class NodeItem(QGraphicsItem):
                 scene.node_moved_live(self)
         elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
             self.setZValue(1 if value else 0)
+            for edge in self.edges:  # a selected node's wires stand out
+                edge.update()
         return super().itemChange(change, value)
 
     def hoverEnterEvent(self, event) -> None:  # noqa: N802
@@ -262,10 +266,14 @@ class NodeItem(QGraphicsItem):
         if lod >= DETAIL_LOD:
             self._paint_header(painter, s, header)
             self._paint_body(painter, s)
-        elif lod >= OVERVIEW_LOD:  # zoomed out: only the name, large enough to read
+        elif lod >= OVERVIEW_LOD:  # zoomed out: the name and the main shape, large
             painter.setPen(readable_on(header))
             painter.setFont(s.overview_font)
             painter.drawText(QRectF(8, 0, self.width - 16, HEADER_H), _LEFT, self._texts["big"])
+            painter.setPen(s.shape_text)
+            painter.setFont(s.overview_shape_font)
+            painter.drawText(QRectF(8, HEADER_H, self.width - 16, self.height - HEADER_H),
+                             _CENTER, self._texts["big_shape"])
 
     def _border_pen(self, s):
         if self.isSelected():

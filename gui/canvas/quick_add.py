@@ -35,11 +35,35 @@ def _icon(category: str) -> QIcon:
     return _ICONS[category]
 
 
-def matching_types(text: str) -> list[str]:
+# What an input of each kind may be fed from (declared output kinds), as composer.wiring
+# decides for kinds alone; the shapes are checked when the wire is made.
+_FEEDS = {"map": {"map", "same", "tensor"}, "vector": {"vector", "same", "tensor"},
+          "boxes": {"boxes", "same", "tensor"}, "label": {"label"},
+          "tensor": {"map", "vector", "boxes", "same", "tensor"}}
+
+
+def types_for_wire(kind: str, from_output: bool) -> set[str]:
+    """Types with a port that could take a wire of `kind` dragged from an output (or, with
+    `from_output` False, that could feed an input of `kind`)."""
+    found = set()
+    for t in catalogue.all_types():
+        if from_output:
+            ports = t.input_ports(t.defaults())
+            ok = any(kind in _FEEDS.get(p.kind, ()) for p in ports)
+        else:
+            ok = any(p.kind in _FEEDS.get(kind, ()) for p in t.outputs)
+        if ok:
+            found.add(t.id)
+    return found
+
+
+def matching_types(text: str, only: set[str] | None = None) -> list[str]:
     """Type ids matching every word of `text`, best first (catalogue order breaks ties)."""
     words = text.lower().split()
     ranked = []
     for index, t in enumerate(catalogue.all_types()):
+        if only is not None and t.id not in only:
+            continue
         short = t.id.split(".", 1)[-1]
         haystack = f"{t.id} {t.summary}".lower()
         if all(w in haystack for w in words):
@@ -52,9 +76,11 @@ def matching_types(text: str) -> list[str]:
 class QuickAdd(QFrame):
     """A popup: a search box over a list of node types. `on_choose(type_id)` adds it."""
 
-    def __init__(self, parent: QWidget, on_choose: Callable[[str], object]) -> None:
+    def __init__(self, parent: QWidget, on_choose: Callable[[str], object],
+                 only: set[str] | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Popup)
         self.on_choose = on_choose
+        self.only = only
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Add a node\u2026")
@@ -75,7 +101,7 @@ class QuickAdd(QFrame):
 
     def filter(self, text: str) -> None:
         self.list.clear()
-        for type_id in matching_types(text):
+        for type_id in matching_types(text, self.only):
             t = catalogue.get(type_id)
             item = QListWidgetItem(_icon(t.category), f"{type_id}    {t.summary}")
             item.setData(TYPE_ROLE, type_id)

@@ -8,18 +8,18 @@ user drags; the document hears of the move once, at the end of the drag.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
 from composer.graph import Edge
 from gui.canvas import style as canvas_style
+from gui.canvas.analysis_display import by_node, show_analysis
 from gui.canvas.bubble import Bubble
 from gui.canvas.edge_item import EdgeItem
-from gui.canvas.group_item import GroupItem, halo_nodes
-from gui.canvas.kinds import port_kinds
+from gui.canvas.group_item import GroupItem
+from gui.canvas.halos import Halos
 from gui.canvas.layout import missing_positions
 from gui.canvas.node_item import NodeItem
 from gui.canvas.port_item import PortItem
@@ -33,6 +33,7 @@ class CanvasScene(QGraphicsScene):
     """The document's graph as items. Built with `CanvasScene(document)`."""
 
     node_selection_changed = Signal(list)
+    wire_dropped = Signal(object, QPointF)  # a wire let go on empty canvas: (port, where)
 
     def __init__(self, document: Any, parent=None) -> None:
         super().__init__(parent)
@@ -40,10 +41,7 @@ class CanvasScene(QGraphicsScene):
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self._nodes: dict[str, NodeItem] = {}
         self._edges: dict[Edge, EdgeItem] = {}
-        self._groups: dict[str, GroupItem] = {}
-        self._groups_of: dict[str, list[GroupItem]] = defaultdict(list)
-        self._dirty_groups: set[GroupItem] = set()
-        self._extents_dirty = False
+        self.halos = Halos(self, self._nodes.get)
         self._flush_timer = QTimer(self, singleShot=True, interval=0)
         self._flush_timer.timeout.connect(self.flush_groups)
         self._graph = None
@@ -75,7 +73,7 @@ class CanvasScene(QGraphicsScene):
         return list(self._edges.values())
 
     def group_item(self, group_id: str) -> GroupItem | None:
-        return self._groups.get(group_id)
+        return self.halos.items.get(group_id)
 
     def edge_into(self, node_id: str, port: str) -> EdgeItem | None:
         edge = self.document.graph.edge_into(node_id, port)
@@ -94,7 +92,7 @@ class CanvasScene(QGraphicsScene):
         rect = QRectF()
         for item in self._nodes.values():
             rect = rect.united(item.sceneBoundingRect())
-        for group in self._groups.values():
+        for group in self.halos.items.values():
             rect = rect.united(group.sceneBoundingRect())
         return rect
 
@@ -138,9 +136,7 @@ class CanvasScene(QGraphicsScene):
         self._quiet_selection = False
         self._nodes.clear()
         self._edges.clear()
-        self._groups.clear()
-        self._groups_of.clear()
-        self._dirty_groups.clear()
+        self.halos.clear()
         self.addItem(self.bubble)
         self.bubble.hide()
         graph = self._graph = self.document.graph
@@ -150,7 +146,7 @@ class CanvasScene(QGraphicsScene):
             self._add_node(node, placed.get(node.id))
         for edge in graph.edges:
             self._add_edge(edge)
-        self._rebuild_groups()
+        self.halos.rebuild(graph)
         self._read_only_changed(getattr(self.document, "read_only", False))
         if getattr(self.document, "shapes", None) is not None:
             self.apply_analysis()
@@ -201,43 +197,6 @@ class CanvasScene(QGraphicsScene):
         for name, port in item.outputs.items():
             port.set_connected(name in wired_out)
 
-    def _rebuild_groups(self) -> None:
-        for item in self._groups.values():
-            self.removeItem(item)
-        self._groups.clear()
-        levels: dict[str, set[int]] = defaultdict(set)  # halo levels taken, per node
-        for index, group in enumerate(self._graph.groups):
-            item = GroupItem(group, index)
-            core = [*group.members, *group.losses]
-            taken = set().union(*(levels[m] for m in core))
-            item.depth = next(d for d in range(len(taken) + 1) if d not in taken)
-            for member in core:
-                levels[member].add(item.depth)
-            self.addItem(item)
-            self._groups[group.id] = item
-        self._extents_dirty = True
-        self.flush_groups()
-        if getattr(self.document, "diagnostics", None):
-            self._show_group_diagnostics()
-
-    def _update_extents(self) -> None:
-        """Which nodes each halo surrounds; changes with wiring, not with moves."""
-        self._groups_of.clear()
-        for group in self._graph.groups:
-            item = self._groups.get(group.id)
-            if item is None:
-                continue
-            item.members = halo_nodes(self._graph, group)
-            for member in item.members:
-                self._groups_of[member].append(item)
-            self._dirty_groups.add(item)
-        self._extents_dirty = False
-
-    def _relayout_group(self, item: GroupItem) -> None:
-        rects = [QRectF(n.pos(), QSizeF(n.width, n.height))
-                 for n in (self._nodes.get(m) for m in item.members) if n is not None]
-        item.relayout(rects)
-
     # --- following the graph -----------------------------------------------------------
     def _on_graph_event(self, name: str, **payload: Any) -> None:
         handler = getattr(self, f"_on_{name}", None)
@@ -245,7 +204,7 @@ class CanvasScene(QGraphicsScene):
             handler(**payload)
         if name in ("node_added", "node_removed", "node_changed", "edge_added",
                     "edge_removed"):
-            self._extents_dirty = True
+            self.halos.wiring_changed()
         self._flush_timer.start()  # one halo update for all the events of one edit
 
     def _on_node_added(self, node) -> None:
@@ -258,7 +217,6 @@ class CanvasScene(QGraphicsScene):
         for edge in [e.edge for e in item.edges]:
             self._remove_edge(edge)
         self.removeItem(item)
-        self._dirty_groups.update(self._groups_of.get(node.id, ()))
 
     def _on_node_changed(self, node, what: str = "") -> None:
         item = self._nodes.get(node.id)
@@ -270,7 +228,7 @@ class CanvasScene(QGraphicsScene):
             edge.update_path()
             edge.update()
         self._refresh_connected(item)
-        self._dirty_groups.update(self._groups_of.get(node.id, ()))
+        self.halos.node_moved(node.id)  # its height may have changed
 
     def _on_node_moved(self, node) -> None:
         item = self._nodes.get(node.id)
@@ -286,64 +244,27 @@ class CanvasScene(QGraphicsScene):
         self._remove_edge(edge)
 
     def _on_group_added(self, group) -> None:
-        self._rebuild_groups()
+        self.halos.rebuild(self._graph)
+        self.halos.show_diagnostics(by_node(getattr(self.document, "diagnostics", None)))
 
     _on_group_removed = _on_group_added
     _on_group_changed = _on_group_added
 
     def node_moved_live(self, item: NodeItem) -> None:
         """A node item moved (drag or undo): its halos follow at the next flush."""
-        groups = self._groups_of.get(item.node_id)
-        if groups:
-            self._dirty_groups.update(groups)
+        self.halos.node_moved(item.node_id)
 
     def flush_groups(self) -> None:
         """Brings the halos up to date with the nodes' positions (and the wiring)."""
         self._flush_timer.stop()
-        if self._extents_dirty:
-            self._update_extents()
-        for item in self._dirty_groups:
-            if item.scene() is self:
-                self._relayout_group(item)
-        self._dirty_groups.clear()
+        self.halos.flush()
 
     # --- analysis ----------------------------------------------------------------------
     def apply_analysis(self) -> None:
         """Shapes, kinds, parameter counts and badges from the document's latest analysis."""
-        shapes = self.document.shapes
-        graph = self._graph
-        by_node: dict[str, list] = defaultdict(list)
-        for d in self.document.diagnostics or ():
-            by_node[d.node].append(d)
-        for node_id, item in self._nodes.items():
-            out = {}
-            if shapes is not None:
-                for port in item.outputs:
-                    info = shapes.output(node_id, port)
-                    if info is not None:
-                        out[port] = str(info)
-            ins, outs = port_kinds(graph, shapes, node_id) if node_id in graph.nodes else ({}, {})
-            for name, kind in ins.items():
-                if name in item.inputs:
-                    item.inputs[name].set_kind(kind)
-            for name, kind in outs.items():
-                if name in item.outputs:
-                    item.outputs[name].set_kind(kind)
-            count = shapes.param_counts.get(node_id) if shapes is not None else None
-            item.set_analysis(out, count, by_node.get(node_id, []))
-        for edge_item in self._edges.values():
-            source = edge_item.src.port(edge_item.edge.src_port, True)
-            if source is not None:
-                edge_item.set_kind(source.kind)
-        self._show_group_diagnostics(by_node)
-
-    def _show_group_diagnostics(self, by_node: dict | None = None) -> None:
-        if by_node is None:
-            by_node = defaultdict(list)
-            for d in self.document.diagnostics or ():
-                by_node[d.node].append(d)
-        for group_id, item in self._groups.items():
-            item.set_diagnostics(by_node.get(group_id, []))
+        table = show_analysis(self._nodes.values(), self._edges.values(), self._graph,
+                              self.document.shapes, self.document.diagnostics)
+        self.halos.show_diagnostics(table)
 
     # --- theme and state ---------------------------------------------------------------
     def apply_theme(self) -> None:

@@ -23,6 +23,15 @@ def _font(size: float, bold: bool = False, mono: bool = False) -> QFont:
     return font
 
 
+def _pixel_font(pixels: int, bold: bool = False, mono: bool = False) -> QFont:
+    font = QFont(theme.MONO_FONT) if mono else QFont()
+    if mono:
+        font.setStyleHint(QFont.StyleHint.Monospace)
+    font.setPixelSize(pixels)
+    font.setBold(bold)
+    return font
+
+
 def readable_on(color: QColor) -> QColor:
     """White or near-black, whichever reads better on `color` (a header, a badge)."""
     r, g, b = color.redF(), color.greenF(), color.blueF()
@@ -63,6 +72,8 @@ class Style:
     group_font: QFont
     banner_font: QFont
     overview_font: QFont
+    band_font: QFont
+    overview_shape_font: QFont
     selection: QColor
     shadow: QColor
 
@@ -92,7 +103,8 @@ def _build() -> Style:
         title_font=_font(9.5, bold=True), type_font=_font(7.5), port_font=_font(8),
         param_font=_font(8), shape_font=_font(7.5, mono=True), badge_font=_font(7.5, bold=True),
         group_font=_font(10, bold=True), banner_font=_font(10, bold=True),
-        overview_font=_font(17, bold=True),
+        overview_font=_font(17, bold=True), band_font=_pixel_font(19, bold=True),
+        overview_shape_font=_pixel_font(17, mono=True),
         selection=QColor(p.selection), shadow=QColor(0, 0, 0, 70 if dark else 28),
     )
 

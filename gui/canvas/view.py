@@ -51,6 +51,7 @@ class CanvasView(QGraphicsView):
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        scene.wire_dropped.connect(self._wire_dropped)
         if hasattr(self.document, "select_requested"):
             self.document.select_requested.connect(self.center_on)
         if hasattr(self.document, "read_only_changed"):
@@ -174,17 +175,32 @@ class CanvasView(QGraphicsView):
             self.scene().select_nodes([node_id])
         return node_id
 
-    def open_quick_add(self, viewport_pos: QPoint | None = None) -> None:
-        """The search popup at the cursor; the chosen type lands where it was opened."""
-        from gui.canvas.quick_add import QuickAdd
+    def open_quick_add(self, viewport_pos: QPoint | None = None, wire=None) -> None:
+        """The search popup at the cursor; the chosen type lands where it was opened. With
+        `wire` (a PortItem whose wire was let go here) it lists only the types that could take
+        the wire, and connects the new node."""
+        from gui.canvas.quick_add import QuickAdd, types_for_wire
 
         if viewport_pos is None:
             viewport_pos = self.viewport().mapFromGlobal(QCursor.pos())
             if not self.viewport().rect().contains(viewport_pos):
                 viewport_pos = self.viewport().rect().center()
         scene_pos = self.mapToScene(viewport_pos)
-        self.quick_add = QuickAdd(self, lambda type_id: self.add_node_at(type_id, scene_pos))
+        if wire is None:
+            self.quick_add = QuickAdd(self, lambda t: self.add_node_at(t, scene_pos))
+        else:
+            self.quick_add = QuickAdd(self, lambda t: add_wired(self, t, scene_pos, wire),
+                                      types_for_wire(wire.kind, wire.output))
         self.quick_add.popup(self.viewport().mapToGlobal(viewport_pos))
+
+    def _wire_dropped(self, port, scene_pos: QPointF) -> None:
+        self.open_quick_add(self.mapFromScene(scene_pos), wire=port)
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        from gui.canvas.context_menu import context_menu
+
+        context_menu(self, event.pos()).exec(event.globalPos())
+        event.accept()
 
     # --- mouse -------------------------------------------------------------------------
     def _empty_at(self, pos: QPoint) -> bool:
@@ -307,6 +323,37 @@ class CanvasView(QGraphicsView):
         painter.setPen(QColor("#ffffff"))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, READ_ONLY_TEXT)
         painter.restore()
+
+
+def add_wired(view: CanvasView, type_id: str, scene_pos: QPointF, port) -> str | None:
+    """Adds a node whose first fitting port sits at `scene_pos`, wired to `port`, in one
+    undo step; selects it."""
+    from composer import catalogue
+    from gui import analysis
+    from gui.canvas.metrics import BODY_TOP, PORT_ROW_H
+
+    doc = view.document
+    row = HEADER_H + BODY_TOP + PORT_ROW_H / 2
+    x = scene_pos.x() - (0.0 if port.output else NODE_WIDTH)
+    doc.undo_stack.beginMacro(f"Add {type_id} wired to {port.node_id}.{port.name}")
+    try:
+        node_id = doc.add_node(type_id, (x, scene_pos.y() - row))
+        if node_id:
+            t = catalogue.get(type_id)
+            node = doc.graph.nodes[node_id]
+            names = [p.name for p in (t.input_ports(node.resolved_params()) if port.output
+                                      else t.outputs)]
+            for name in names:
+                ends = ((port.node_id, port.name, node_id, name) if port.output
+                        else (node_id, name, port.node_id, port.name))
+                if analysis.connection_problem(doc.graph, doc.shapes, *ends) is None:
+                    doc.connect(*ends)
+                    break
+    finally:
+        doc.undo_stack.endMacro()
+    if node_id:
+        view.scene().select_nodes([node_id])
+    return node_id
 
 
 def _clipboard_nodes() -> dict | None:

@@ -8,9 +8,10 @@ snaps to a port near the cursor. A refused drop shows the reason beside the curs
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QPointF, QRectF, QTimer
 
 from gui import analysis, theme
 from gui.canvas.edge_item import EdgeItem, WirePreview
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from gui.canvas.scene import CanvasScene
 
 SNAP = 22.0  # a drop this close to a port lands on it
+BUDGET_S = 0.008  # time per frame spent deciding which ports could take the wire
 
 
 class WireDrag:
@@ -39,8 +41,12 @@ class WireDrag:
         self.preview = WirePreview(theme.kind_color(self.fixed.kind))
         scene.addItem(self.preview)
         self.fixed.set_wire_state(SOURCE)
-        self._mark_targets()
-        self.move(port.anchor())
+        here = port.anchor()
+        self._pending = sorted(self._candidates(), key=lambda p: _distance2(p.anchor(), here))
+        self._timer = QTimer(scene, interval=0)
+        self._timer.timeout.connect(self._mark_some)
+        self._mark_some()
+        self.move(here)
 
     # --- what could take the wire -------------------------------------------------------
     def _candidates(self) -> list[PortItem]:
@@ -64,9 +70,18 @@ class WireDrag:
         self.reasons[other] = reason
         return reason
 
-    def _mark_targets(self) -> None:
-        for port in self._candidates():
-            port.set_wire_state(TARGET if self._problem(port) is None else REFUSED)
+    def _mark_some(self) -> None:
+        """Judges the ports nearest the cursor first, a frame's budget at a time, so the
+        press answers at once even with hundreds of ports in view."""
+        start = time.perf_counter()
+        while self._pending and time.perf_counter() - start < BUDGET_S:
+            port = self._pending.pop(0)
+            if port.scene() is self.scene:
+                port.set_wire_state(TARGET if self._problem(port) is None else REFUSED)
+        if self._pending and not self._timer.isActive():
+            self._timer.start()
+        elif not self._pending:
+            self._timer.stop()
 
     def _port_near(self, pos: QPointF) -> PortItem | None:
         area = QRectF(pos.x() - SNAP, pos.y() - SNAP, 2 * SNAP, 2 * SNAP)
@@ -74,8 +89,7 @@ class WireDrag:
         for item in self.scene.items(area):
             if isinstance(item, PortItem) and item.output != self.fixed.output \
                     and item.node_id != self.fixed.node_id:
-                d = item.anchor() - pos
-                dist = d.x() * d.x() + d.y() * d.y()
+                dist = _distance2(item.anchor(), pos)
                 if dist <= best_d:
                     best, best_d = item, dist
         return best
@@ -98,9 +112,14 @@ class WireDrag:
         target = self._port_near(pos)
         doc = self.scene.document
         reason = None
+        fixed = self.fixed
         if target is None:
             if self.picked is not None:
                 doc.disconnect(self.picked.edge)
+            else:  # dropped on the canvas: offer the types that could take it, there
+                self._end()
+                self.scene.wire_dropped.emit(fixed, pos)
+                return None
         else:
             reason = self._connect(target)
         self._end()
@@ -129,9 +148,16 @@ class WireDrag:
         self._end()
 
     def _end(self) -> None:
+        self._timer.stop()
+        self._pending = []
         for port in self.reasons:
             port.set_wire_state(IDLE)
         self.fixed.set_wire_state(IDLE)
         if self.picked is not None and self.picked.scene() is not None:
             self.picked.show()
         self.scene.removeItem(self.preview)
+
+
+def _distance2(a: QPointF, b: QPointF) -> float:
+    d = a - b
+    return d.x() * d.x() + d.y() * d.y()
