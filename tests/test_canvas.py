@@ -1,91 +1,21 @@
-"""The canvas driven by real mouse and key events on the view's viewport, offscreen."""
+"""The canvas driven by real mouse and key events on the view's viewport, offscreen:
+moving, wiring, selecting, deleting, the clipboard, zoom and pan."""
 
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent, QWheelEvent
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from composer import fileformat
-from composer.graph import Edge, Node
-from gui import theme
-from gui.canvas import CanvasScene, CanvasView, Minimap
-from gui.canvas.layout import layout_positions
-from gui.canvas.metrics import NODE_WIDTH, node_face
+from composer.graph import Edge
+from gui.canvas.metrics import node_face
 from gui.canvas.port_item import REFUSED, TARGET
 from gui.canvas.quick_add import matching_types
-from gui.document import Document
-from tests.conftest import SAMPLES
-from tests.graph_builder import classifier, make
+from tests.canvas_helpers import LEFT, NONE, at, canvas, drag, header_at, move_held, placed, port_at
 
-LEFT = Qt.MouseButton.LeftButton
-NONE = Qt.KeyboardModifier.NoModifier
-
-
-# --- driving the view ---------------------------------------------------------------------
-def _move(widget, pos: QPoint, buttons=LEFT) -> None:
-    """A mouse move with buttons held (QTest.mouseMove alone does not say which are held)."""
-    QTest.mouseMove(widget, pos)
-    event = QMouseEvent(QEvent.Type.MouseMove, QPointF(pos), QPointF(widget.mapToGlobal(pos)),
-                        Qt.MouseButton.NoButton, buttons, NONE)
-    QApplication.sendEvent(widget, event)
-
-
-def drag(view: CanvasView, start: QPoint, end: QPoint, steps: int = 8,
-         pause_at_end=None) -> None:
-    viewport = view.viewport()
-    QTest.mousePress(viewport, LEFT, NONE, start)
-    for i in range(1, steps + 1):
-        _move(viewport, start + (end - start) * i / steps)
-    if pause_at_end is not None:
-        pause_at_end()
-    QTest.mouseRelease(viewport, LEFT, NONE, end)
-
-
-def at(view: CanvasView, scene_pos: QPointF) -> QPoint:
-    return view.mapFromScene(scene_pos)
-
-
-def port_at(view: CanvasView, node: str, port: str, output: bool) -> QPoint:
-    item = view.scene().node_item(node)
-    return at(view, (item.outputs if output else item.inputs)[port].anchor())
-
-
-def header_at(view: CanvasView, node: str) -> QPoint:
-    item = view.scene().node_item(node)
-    return at(view, item.scenePos() + QPointF(item.width / 2, 12))
-
-
-@pytest.fixture
-def canvas(qtbot):
-    """A document, its scene and a shown 1000x700 view; `open(graph)` loads and analyses."""
-    doc = Document()
-    scene = CanvasScene(doc)
-    view = CanvasView(scene)
-    qtbot.addWidget(view)
-    view.resize(1000, 700)
-    view.show()
-    qtbot.waitExposed(view)
-
-    def open_graph(graph, zoom=1.0):
-        doc.replace_graph(graph)
-        doc.analyse_now()
-        view.set_zoom(zoom)
-        view.centerOn(scene.nodes_rect().center())
-        QApplication.processEvents()
-        return doc, scene, view
-
-    return open_graph
-
-
-def placed(nodes: dict, wires=(), groups=None, gap: float = 260.0):
-    """A graph whose nodes sit in one row, left to right, in the given order."""
-    graph = make(nodes, list(wires), groups)
-    for i, node in enumerate(graph.nodes.values()):
-        node.ui["pos"] = [i * gap, 0.0]
-    return graph
+__all__ = ["canvas"]  # the fixture, imported for pytest
 
 
 # --- moving -------------------------------------------------------------------------------
@@ -325,7 +255,7 @@ def test_middle_drag_pans_the_view(canvas):
     before = view.mapToScene(QPoint(500, 350))
     viewport = view.viewport()
     QTest.mousePress(viewport, Qt.MouseButton.MiddleButton, NONE, QPoint(500, 350))
-    _move(viewport, QPoint(400, 300), Qt.MouseButton.MiddleButton)
+    move_held(viewport, QPoint(400, 300), Qt.MouseButton.MiddleButton)
     QTest.mouseRelease(viewport, Qt.MouseButton.MiddleButton, NONE, QPoint(400, 300))
     after = view.mapToScene(QPoint(500, 350))
     assert after - before == QPointF(100, 50)
@@ -362,84 +292,16 @@ def test_select_requested_centres_the_node(canvas):
     assert visible.contains(scene.node_item("n9").sceneBoundingRect())
 
 
-# --- analysis on the nodes ----------------------------------------------------------------
-def test_outputs_show_inferred_shapes_kinds_and_parameter_counts(canvas):
-    doc, scene, view = canvas(classifier())
-    c1 = scene.node_item("c1")
-    assert c1.shapes == {"out": "[B,8,8,8]"}
-    assert c1.param_count == 8 * 1 * 9 + 8
-    assert scene.node_item("d").shapes == {"x": "[B,1,8,8]", "y": "[B] int64"}
-    assert scene.node_item("f").outputs["out"].kind == "vector"
-    assert scene.edge_item(Edge("d", "y", "ce", "target")).kind == "label"
-    doc.set_param("c1", "out_channels", 4)
-    doc.analyse_now()
-    assert c1.shapes == {"out": "[B,4,8,8]"}
-
-
-def test_problems_show_as_badges_with_their_messages(canvas):
-    graph = make({"d": "data.digits", "f": "layer.flatten", "fc": "layer.linear",
-                  "ce": "loss.cross_entropy"},
-                 ["d.x -> f.in", "f.out -> fc.in", "fc.out -> ce.pred"], {"g": (["fc"], ["ce"])})
-    doc, scene, view = canvas(graph)
-    badge = scene.node_item("ce").badge
-    assert badge.isVisible() and badge.severity == "error"
-    assert any("target" in m for m in badge.messages)
-    assert "target" in badge.toolTip()
-    assert scene.node_item("ce").inputs["target"].problem
-    doc.connect("d", "y", "ce", "target")
-    doc.analyse_now()
-    assert not badge.isVisible()
-
-
-def test_changing_a_merges_inputs_adds_ports_and_keeps_wires_attached(canvas):
-    graph = placed({"a": "layer.relu", "b": "layer.relu", "m": "merge.add"},
-                   ["a.out -> m.in0", "b.out -> m.in1"])
-    doc, scene, view = canvas(graph)
-    doc.set_param("m", "inputs", 3)
-    item = scene.node_item("m")
-    assert list(item.inputs) == ["in0", "in1", "in2"]
-    edge = scene.edge_item(Edge("b", "out", "m", "in1"))
-    assert edge.path().pointAtPercent(1.0) == item.inputs["in1"].anchor()
-
-
-# --- layout, palettes, read-only, minimap -------------------------------------------------
-def _rects(graph, positions):
-    return {n: QRectF(x, y, NODE_WIDTH, node_face(graph, graph.nodes[n]).height)
-            for n, (x, y) in positions.items()}
-
-
-@pytest.mark.parametrize("path", sorted(SAMPLES.glob("*.graph.json")), ids=lambda p: p.name)
-def test_layout_of_every_sample_has_no_overlaps_and_flows_left_to_right(path):
-    graph = fileformat.load(path)
-    positions = layout_positions(graph)
-    rects = list(_rects(graph, positions).items())
-    for i, (a, ra) in enumerate(rects):
-        for b, rb in rects[i + 1:]:
-            assert not ra.intersects(rb), f"{a} overlaps {b}"
-    for e in graph.edges:
-        assert positions[e.src][0] < positions[e.dst][0], str(e)
-
-
-def test_a_graph_without_positions_is_laid_out_when_opened(canvas):
-    doc, scene, view = canvas(classifier())
-    rects = [i.sceneBoundingRect() for i in scene.node_items()]
-    assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
-    assert doc.graph.nodes["c1"].ui == {}  # opening does not edit the file
-
-
-def test_dark_palette_repaints_the_canvas_dark(canvas):
-    doc, scene, view = canvas(placed({"a": "layer.relu"}))
-    try:
-        theme.set_dark(True)
-        scene.apply_theme()
-        dark = view.grab().toImage().pixelColor(5, 5)
-        theme.set_dark(False)
-        scene.apply_theme()
-        light = view.grab().toImage().pixelColor(5, 5)
-    finally:
-        theme.set_dark(False)
-        scene.apply_theme()
-    assert dark.lightness() < 80 < 200 < light.lightness()
+def test_arrow_keys_nudge_the_selection_one_undo_step_each(canvas):
+    doc, scene, view = canvas(placed({"a": "layer.relu", "b": "layer.relu"}))
+    scene.select_nodes(["a", "b"])
+    view.setFocus()
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Right)
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    assert doc.graph.nodes["b"].ui["pos"] == [270.0, 50.0]
+    assert scene.node_item("a").pos() == QPointF(10, 50)
+    doc.undo_stack.undo()
+    assert scene.node_item("a").pos() == QPointF(10, 0)
 
 
 def test_read_only_refuses_wiring_and_moving(canvas):
@@ -452,22 +314,3 @@ def test_read_only_refuses_wiring_and_moving(canvas):
     assert "read-only" in scene.bubble.text
 
 
-def test_minimap_click_moves_the_view_there(canvas):
-    graph = placed({f"n{i}": "layer.relu" for i in range(8)}, gap=500)
-    doc, scene, view = canvas(graph)
-    minimap = Minimap(view)
-    minimap.resize(220, 150)
-    minimap.show()
-    target = scene.node_item("n7").sceneBoundingRect().center()
-    scale, offset, _ = minimap._mapping()
-    QTest.mouseClick(minimap, LEFT, NONE, (target * scale + offset).toPoint())
-    centre = view.mapToScene(view.viewport().rect().center())
-    assert abs(centre.x() - target.x()) < 10 / scale
-
-
-def test_graph_replaced_rebuilds_the_scene(canvas):
-    doc, scene, view = canvas(placed({"a": "layer.relu"}))
-    doc.replace_graph(classifier())
-    assert {i.node_id for i in scene.node_items()} == set(classifier().nodes)
-    doc.graph.add_node(Node("extra", "layer.relu"))  # events of the new graph are followed
-    assert scene.node_item("extra") is not None

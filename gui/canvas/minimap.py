@@ -63,30 +63,33 @@ class Minimap(QWidget):
         s = style()
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.fillRect(self.rect(), faded(s.background.darker(108 if not s.dark else 80), 0.96))
+        panel = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
+        painter.setPen(QPen(faded(s.text, 0.25), 1.0))
+        painter.setBrush(faded(s.background.darker(106) if not s.dark else
+                               s.background.lighter(125), 0.94))
+        painter.drawRoundedRect(panel, 6, 6)
+        painter.setClipRect(panel.adjusted(1, 1, -1, -1))
         scale, offset, _ = self._mapping()
         painter.translate(offset)
         painter.scale(scale, scale)
-        scene = self.view.scene()
-        for group in (scene.group_item(g.id) for g in scene.document.graph.groups):
-            if group is None:
-                continue
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(faded(group.color, 0.22))
-            for frame in group.frames():
-                painter.drawRoundedRect(frame, 14, 14)
-        painter.setPen(Qt.PenStyle.NoPen)
-        for item in scene.node_items():
-            color = theme.category_color(item.category)
-            if item.isSelected():
-                color = s.selection
-            painter.fillRect(QRectF(item.pos().x(), item.pos().y(), item.width, item.height),
-                             color)
-        pen = QPen(QColor(s.selection), 2.0 / scale)
-        painter.setPen(pen)
-        painter.setBrush(faded(s.selection, 0.08))
+        self._paint_contents(painter, s)
+        painter.setPen(QPen(QColor(s.selection), 1.5 / scale))
+        painter.setBrush(faded(s.selection, 0.06))
         painter.drawRect(self._visible())
         painter.end()
+
+    def _paint_contents(self, painter: QPainter, s) -> None:
+        scene = self.view.scene()
+        painter.setPen(Qt.PenStyle.NoPen)
+        for group in (scene.group_item(g.id) for g in scene.document.graph.groups):
+            if group is not None:
+                painter.setBrush(faded(group.color, 0.25))
+                for frame in group.frames():
+                    painter.drawRoundedRect(frame, 14, 14)
+        for item in scene.node_items():
+            color = s.selection if item.isSelected() else theme.category_color(item.category)
+            painter.fillRect(QRectF(item.pos().x(), item.pos().y(), item.width, item.height),
+                             color)
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         self.view.centerOn(self.to_scene(event.position()))

@@ -25,6 +25,8 @@ CLIPBOARD_MIME = "application/x-composer-nodes"
 MIN_ZOOM, MAX_ZOOM = 0.08, 3.0
 WORLD = 200_000.0  # the canvas is, for a user, endless
 READ_ONLY_TEXT = "Training: the graph is read-only"
+_NUDGE = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1),
+          Qt.Key.Key_Down: (0, 1)}
 
 
 class CanvasView(QGraphicsView):
@@ -128,6 +130,16 @@ class CanvasView(QGraphicsView):
         nodes, edges = scene.selected_node_ids(), scene.selected_edges()
         if nodes or edges:
             self.document.remove_items(nodes, edges)
+
+    def nudge(self, dx: float, dy: float) -> None:
+        """Moves the selected nodes by (dx, dy): one undo step per key press."""
+        scene = self.scene()
+        moves = {}
+        for node_id in scene.selected_node_ids():
+            pos = scene.node_item(node_id).pos()
+            moves[node_id] = (pos.x() + dx, pos.y() + dy)
+        if moves:
+            self.document.move_nodes(moves)
 
     def select_all(self) -> None:
         self.scene().select_nodes([i.node_id for i in self.scene().node_items()])
@@ -266,6 +278,10 @@ class CanvasView(QGraphicsView):
             self.zoom_out()
         elif ctrl and key == Qt.Key.Key_0:
             self.set_zoom(1.0)
+        elif key in _NUDGE and not ctrl:
+            dx, dy = _NUDGE[key]
+            step = 50.0 if mods & Qt.KeyboardModifier.ShiftModifier else 10.0
+            self.nudge(dx * step, dy * step)
         elif key == Qt.Key.Key_Home or (key == Qt.Key.Key_F and not mods):
             ids = self.scene().selected_node_ids()
             self.center_on(ids) if ids and key == Qt.Key.Key_F else self.fit_all()
