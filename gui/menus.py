@@ -90,7 +90,10 @@ def _edit_actions(w) -> dict[str, QAction]:
     undo = w.document.undo_stack.createUndoAction(w, "&Undo")
     undo.setShortcuts(QKeySequence.keyBindings(Key.Undo))
     redo = w.document.undo_stack.createRedoAction(w, "&Redo")
-    redo.setShortcuts(QKeySequence.keyBindings(Key.Redo) + [QKeySequence("Ctrl+Shift+Z")])
+    redo_keys = QKeySequence.keyBindings(Key.Redo)
+    if QKeySequence("Ctrl+Shift+Z") not in redo_keys:
+        redo_keys.append(QKeySequence("Ctrl+Shift+Z"))
+    redo.setShortcuts(redo_keys)
     for a, name in ((undo, "undo"), (redo, "redo")):
         a.setObjectName(f"action_{name}")
         w.addAction(a)
