@@ -52,12 +52,13 @@ def wrap(line: str, width: int = WIDTH) -> list[str]:
 def _first_brackets(text: str) -> tuple[int, int, list[int]] | None:
     """(offset of the first opening bracket, of its closing one, of the commas between at its
     own depth), found with the tokenizer so brackets and commas inside strings don't count."""
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return None
     depth, start, commas = 0, None, []
-    for tok in tokens:
+    tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+    while True:
+        try:  # lazily: a bracket closed on a later line only fails past what we need
+            tok = next(tokens)
+        except (StopIteration, tokenize.TokenError, SyntaxError):
+            return None
         if tok.type != tokenize.OP:
             continue
         col = tok.start[1]
@@ -71,7 +72,6 @@ def _first_brackets(text: str) -> tuple[int, int, list[int]] | None:
                 return start, col, commas
         elif tok.string == "," and depth == 1 and start is not None:
             commas.append(col)
-    return None
 
 
 @dataclass(frozen=True, order=True)

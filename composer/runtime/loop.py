@@ -233,13 +233,14 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
     while run.step < run.total_steps:
         step = run.step
         epoch = step // spe
+        lr = {g.id: g.lr for g in run.groups}  # what this step's updates use
         losses, group_loss, active = run_step(run, step, epoch)
         run.step = step + 1
         run.record({"epoch": epoch, "step": step, "loss": losses})
         stop = callback is not None and callback({
             "kind": "step", "epoch": epoch, "step": step, "loss": losses,
-            "group_loss": group_loss, "lr": {g.id: g.lr for g in run.groups},
-            "active": active, "elapsed": time.perf_counter() - started}) == "stop"
+            "group_loss": group_loss, "lr": lr, "active": active,
+            "elapsed": time.perf_counter() - started}) == "stop"
         if run.step % spe == 0:
             record = end_of_epoch(run, epoch)
             if out_dir is not None:
@@ -274,7 +275,7 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
         status = "stopped"
         if callback is None or callback(start_event(run)) != "stop":
             status = run_steps(run, callback, out, checkpoint_every)
-        finish(run, out)
+        finish(run, out, callback)
     finally:
         run.writer.close()
         for p in run.frozen:
@@ -286,10 +287,12 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
 
 
 
-def finish(run: Run, out_dir: Path | None) -> None:
+def finish(run: Run, out_dir: Path | None, callback: Callback | None) -> None:
     """Validates the last, unfinished epoch and writes the final checkpoint."""
     if run.step and run.validated_at != run.step:
-        end_of_epoch(run, (run.step - 1) // run.steps_per_epoch,
-                     unfinished=run.step % run.steps_per_epoch != 0)
+        record = end_of_epoch(run, (run.step - 1) // run.steps_per_epoch,
+                              unfinished=run.step % run.steps_per_epoch != 0)
+        if callback is not None:
+            callback({"kind": "epoch", **record})
     if out_dir is not None and run.saved_at != run.step:
         save_latest(run, out_dir)

@@ -32,8 +32,8 @@ def count_updates(schedule: Schedule, total_steps: int, steps_per_epoch: int) ->
     first, end = schedule.epochs
     start = first * steps_per_epoch
     stop = total_steps if end is None else min(total_steps, end * steps_per_epoch)
-    if stop <= start:
-        return 0
+    if stop <= start or schedule.offset >= schedule.every:
+        return 0  # (an offset of every or more never matches step % every)
 
     def hits_below(n: int) -> int:  # steps s < n with s % every == offset
         return 0 if n <= schedule.offset else (n - 1 - schedule.offset) // schedule.every + 1
