@@ -82,11 +82,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
         return screenshot(window, args.screenshot, args.train_steps)
     window.show()
-    if args.file:
-        QTimer.singleShot(0, lambda: window.open_file(Path(args.file)))
-    else:
-        window.document.schedule_analysis()
+    QTimer.singleShot(0, lambda: _first_graph(window, args.file))
     return app.exec()
+
+
+def _first_graph(window, file: str | None) -> None:
+    """Opens FILE once the window shows; the first analysis then warms up on a thread."""
+    if file:
+        window.open_file(Path(file))
+    window.document.warm_up()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ and from the signals here; the Document never holds a second copy of the model.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ class Document(QObject):
     read_only_changed = Signal(bool)
     select_requested = Signal(list)
     message = Signal(str)
+    _warmed = Signal(int, object)  # from the warm-up thread: (version, (shapes, diagnostics))
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -47,7 +49,10 @@ class Document(QObject):
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._timer = QTimer(self, singleShot=True, interval=0)
-        self._timer.timeout.connect(self.analyse_now)
+        self._timer.timeout.connect(self._analyse_when_idle)
+        self._version = 0  # counts edits, so a result can tell whether it is still current
+        self._warm_up: threading.Thread | None = None
+        self._warmed.connect(self._on_warmed)
         self.graph.events.sub(self._on_graph_event)
 
     # --- state ---------------------------------------------------------------------------
@@ -116,13 +121,44 @@ class Document(QObject):
 
     def schedule_analysis(self) -> None:
         """Coalesces the events of one gesture into one analysis, run from the event loop."""
+        self._version += 1
         self._timer.start()
+
+    def _analyse_when_idle(self) -> None:
+        if self._warm_up is None:  # else the warm-up's end brings the analysis up to date
+            self.analyse_now()
 
     def analyse_now(self) -> None:
         """Infers shapes and checks the graph now; emits `analysed`."""
         self._timer.stop()
+        if self._warm_up is not None:
+            self._warm_up.join()  # one inference at a time: its caches are not shared
         self.shapes, self.diagnostics = analysis.analyse(self.graph)
         self.analysed.emit()
+
+    def warm_up(self) -> None:
+        """Runs the first analysis (which loads torch, about two seconds) on a thread, on a
+        copy of the graph, so the window answers from the moment it shows."""
+        try:
+            graph = self.graph.copy()
+        except ValueError:  # a graph the file format refuses: analyse it on the GUI thread
+            graph = None
+        version = self._version
+
+        def run() -> None:
+            result = analysis.analyse(graph) if graph is not None else None
+            self._warmed.emit(version, result)
+
+        self._warm_up = threading.Thread(target=run, name="analysis-warm-up", daemon=True)
+        self._warm_up.start()
+
+    def _on_warmed(self, version: int, result) -> None:
+        self._warm_up = None
+        if result is not None and version == self._version and not self._timer.isActive():
+            self.shapes, self.diagnostics = result
+            self.analysed.emit()
+        else:
+            self.analyse_now()
 
     def node_diagnostics(self, node_id: str) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.node == node_id]

@@ -166,3 +166,12 @@ def test_edits_of_one_gesture_are_analysed_once(doc, qtbot):
     qtbot.waitUntil(lambda: bool(seen))
     qtbot.wait(20)
     assert len(seen) == 1
+
+
+def test_the_first_analysis_runs_off_the_gui_thread_and_edits_meanwhile_are_not_lost(qtbot):
+    document = Document()
+    document.replace_graph(classifier())
+    with qtbot.waitSignal(document.analysed, timeout=20000):
+        document.warm_up()
+        document.set_param("c1", "out_channels", 4)  # while the thread works on a copy
+    assert format_shape(document.shapes.output("f", "out").shape) == "[B,64]"
