@@ -38,6 +38,20 @@ CLIP = Float("clip_grad_norm", None, "clip the gradients' total norm to this; em
              "clipping", min=0.0, min_exclusive=True, optional=True)
 
 
+class TypedBox(QGroupBox):
+    """A `type` combo and the arguments that type declares (optimiser, LR schedule)."""
+
+    def __init__(self, title: str, field: str, table: dict[str, tuple[Param, ...]]) -> None:
+        super().__init__(title)
+        self.table = table
+        self.kind: str | None = None  # the type whose argument rows are shown
+        self.form = QFormLayout(self)
+        self.combo = QComboBox()
+        self.combo.setObjectName(f"{field}_type")
+        self.combo.addItems(list(table))
+        self.form.addRow("type", self.combo)
+
+
 class GroupEditor(QWidget):
     """Edits the group `group_id`; call `sync()` after the group changed elsewhere."""
 
@@ -71,19 +85,14 @@ class GroupEditor(QWidget):
         return self.document.graph.group(self.group_id)
 
     # --- building ------------------------------------------------------------------------
-    def _typed_box(self, field: str, table: dict[str, tuple[Param, ...]]) -> QGroupBox:
-        box = QGroupBox("optimiser" if field == "optimizer" else "learning-rate schedule")
-        form = QFormLayout(box)
-        combo = QComboBox()
-        combo.setObjectName(f"{field}_type")
-        combo.addItems(list(table))
-        combo.currentTextChanged.connect(lambda kind: self._set_type(field, table, kind))
-        form.addRow("type", combo)
-        box.combo, box.form, box.table, box.kind = combo, form, table, None
+    def _typed_box(self, field: str, table: dict[str, tuple[Param, ...]]) -> TypedBox:
+        box = TypedBox("optimiser" if field == "optimizer" else "learning-rate schedule",
+                       field, table)
+        box.combo.currentTextChanged.connect(lambda kind: self._set_type(field, table, kind))
         return box
 
-    def _fill_typed(self, box: QGroupBox, field: str, settings: dict[str, Any]) -> None:
-        """(Re)builds the argument rows of an optimiser or LR schedule of a new type."""
+    def _fill_typed(self, box: TypedBox, field: str, settings: dict[str, Any]) -> None:
+        """Shows an optimiser or LR schedule; its argument rows are rebuilt on a new type."""
         kind = settings["type"]
         box.combo.blockSignals(True)
         box.combo.setCurrentText(kind)

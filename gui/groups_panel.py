@@ -41,7 +41,7 @@ class GroupsPanel(QWidget):
         self.editor: GroupEditor | None = None
         self.list = QListWidget()
         self.list.setObjectName("groups_list")
-        self.list.setMaximumHeight(130)
+        self.list.setMaximumHeight(96)
         self.list.currentItemChanged.connect(self._current_changed)
         self.list.itemDoubleClicked.connect(self._select_members)
         self.new_button = QPushButton("New from selection")
@@ -59,6 +59,7 @@ class GroupsPanel(QWidget):
         buttons.addWidget(self.remove_button, 1, 1)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.list)
@@ -77,6 +78,8 @@ class GroupsPanel(QWidget):
         self._subscribed = self.document.graph
         self._subscribed.events.sub(self._on_event)
         self.refresh_list()
+        if self.list.count():
+            self.list.setCurrentRow(0)  # a new graph opens with its first group's settings
 
     def _on_event(self, name: str, **payload: Any) -> None:
         if name.startswith("group"):
@@ -98,9 +101,11 @@ class GroupsPanel(QWidget):
         self.list.clear()
         for g in graph.groups:
             n = group_param_count(g, counts, graph)
-            text = (f"{g.id}   {n:,} params · {len(g.members)} members · "
-                    f"{len(g.losses)} loss{'es' if len(g.losses) != 1 else ''}")
-            item = QListWidgetItem(swatch(g.ui.get("color", "#888888")), text, self.list)
+            item = QListWidgetItem(swatch(g.ui.get("color", "#888888")),
+                                   f"{g.id}  \u00b7  {n:,} params", self.list)
+            item.setToolTip(f"{g.id}: {n:,} parameters; members: "
+                            f"{', '.join(g.members) or 'none'}; losses: "
+                            f"{', '.join(g.losses) or 'none'}")
             item.setData(Qt.ItemDataRole.UserRole, g.id)
             if g.id == current:
                 self.list.setCurrentItem(item)

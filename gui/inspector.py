@@ -57,6 +57,7 @@ class Inspector(QScrollArea):
         self.editors: dict[str, ParamEditor] = {}
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         document.graph_replaced.connect(self._on_graph_replaced)
         document.analysed.connect(self._refresh_analysis)
         self._subscribed = None
@@ -89,13 +90,13 @@ class Inspector(QScrollArea):
         self.editors = {}
         page = QWidget()
         self.layout_ = QVBoxLayout(page)
-        self.layout_.setAlignment(Qt.AlignmentFlag.AlignTop)
         if len(self.node_ids) == 1:
             self._build_node(self.node_ids[0])
         elif self.node_ids:
             self._build_many()
         else:
             self._build_graph()
+        self.layout_.addStretch(1)
         self.setWidget(page)
         self._refresh_analysis()
 

@@ -73,9 +73,17 @@ class MainWindow(QMainWindow):
         self.diagnostics_dock = self._dock("Problems", self.diagnostics,
                                            Qt.DockWidgetArea.BottomDockWidgetArea)
         self.splitDockWidget(self.inspector_dock, self.groups_dock, Qt.Orientation.Vertical)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [200, 330],
+        # The side docks run the full height; the problems list sits under the canvas only.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        QTimer.singleShot(0, self._size_docks)  # once the window has its size
+
+    def _size_docks(self) -> None:
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [170, 310],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([self.diagnostics_dock], [130], Qt.Orientation.Vertical)
+        self.resizeDocks([self.diagnostics_dock], [110], Qt.Orientation.Vertical)
+        self.resizeDocks([self.inspector_dock, self.groups_dock], [420, 480],
+                         Qt.Orientation.Vertical)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
         if watched is self.view and event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
@@ -155,6 +163,14 @@ class MainWindow(QMainWindow):
         self.view.resetCachedContent()
         self.view.viewport().update()
         self.minimap.update()
+
+    def fit(self) -> None:
+        """Frames the selection, or the whole graph when nothing is selected."""
+        ids = self.scene.selected_node_ids()
+        if ids:
+            self.view.center_on(ids)
+        else:
+            self.view.fit_all()
 
     def check_now(self) -> None:
         self.document.analyse_now()

@@ -129,7 +129,7 @@ def _view_actions(w) -> dict[str, QAction]:
     minimap.setChecked(True)
     minimap.toggled.connect(w.minimap.setVisible)
     return {
-        "fit": _action(w, "fit", "&Fit Graph", v.fit_all, "F"),
+        "fit": _action(w, "fit", "&Fit", w.fit, "F", "frame the selection, or everything"),
         "zoom_in": _action(w, "zoom_in", "Zoom &In", v.zoom_in, [Key.ZoomIn, "Ctrl+="]),
         "zoom_out": _action(w, "zoom_out", "Zoom &Out", v.zoom_out, Key.ZoomOut),
         "dark": dark, "minimap": minimap,

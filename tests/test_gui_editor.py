@@ -196,6 +196,7 @@ def test_clicking_a_problem_selects_its_node(window):
     tree = w.diagnostics.tree
     rows = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
     row = next(r for r in rows if r.text(0).startswith("f"))
+    tree.scrollToItem(row)
     click(tree.viewport(), tree.visualItemRect(row).center())
     assert w.scene.selected_node_ids() == ["f"]
 
