@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"error: {e}", file=sys.stderr)
                 return 1
         return screenshot(window, args.screenshot, args.train_steps)
+    window.restore_layout()
     window.show()
     QTimer.singleShot(0, lambda: _first_graph(window, args.file))
     return app.exec()

@@ -76,9 +76,12 @@ class MainWindow(QMainWindow):
         # The side docks run the full height; the problems list sits under the canvas only.
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._restored = False  # True once restore_layout brought back the user's layout
         QTimer.singleShot(0, self._size_docks)  # once the window has its size
 
     def _size_docks(self) -> None:
+        if self._restored:
+            return
         self.resizeDocks([self.palette_dock, self.inspector_dock], [170, 310],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.diagnostics_dock], [110], Qt.Orientation.Vertical)
@@ -137,6 +140,8 @@ class MainWindow(QMainWindow):
             f"{params:,} parameters · {errors} errors · {warnings} warnings")
 
     def _read_only_changed(self, read_only: bool) -> None:
+        for panel in (self.palette, self.inspector, self.groups):
+            panel.setEnabled(not read_only)
         for name in menus.EDITING_ACTIONS:
             self.actions[name].setEnabled(not read_only)
         stack = self.document.undo_stack
@@ -183,9 +188,20 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         if self.files.maybe_save():
+            self.settings.setValue("geometry", self.saveGeometry())
+            self.settings.setValue("window_state", self.saveState())
             event.accept()
         else:
             event.ignore()
+
+    def restore_layout(self) -> None:
+        """The size, place and docks the user left the window with last time."""
+        geometry = self.settings.value("geometry")
+        state = self.settings.value("window_state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self._restored = self.restoreState(state)
 
     # --- errors --------------------------------------------------------------------------
     def report_exception(self, exc_type, exc, tb) -> None:
