@@ -58,9 +58,9 @@ class SampleGallery(QDialog):
         for sample in list_samples(folder):
             item = QListWidgetItem(self.list)
             item.setData(Qt.ItemDataRole.UserRole, str(sample.path))
-            label = QLabel(f"<b>{html.escape(sample.name)}</b> "
-                           f"<span style='color:gray'>{html.escape(sample.path.name)}</span>"
-                           f"<br>{html.escape(sample.description)}")
+            label = QLabel(f"<b>{html.escape(sample.name)}</b><br>"
+                           f"{html.escape(sample.description)}")
+            label.setToolTip(str(sample.path))
             label.setWordWrap(True)
             label.setContentsMargins(6, 4, 6, 4)
             item.setSizeHint(QSize(560, label.heightForWidth(560) + 10))

@@ -40,6 +40,8 @@ def describe_count(document: Document, node_id: str) -> str:
     node = document.graph.nodes[node_id]
     if node.shares:
         return f"shares the weights of {node.shares}"
+    if node.node_type is None or node.node_type.module is None:
+        return "no parameters"
     counts = document.shapes.param_counts if document.shapes else {}
     if node_id not in counts:
         return "parameters: not known until the inputs are wired and valid"
@@ -140,6 +142,7 @@ class Inspector(QScrollArea):
         self.problems_label = QLabel()
         self.problems_label.setWordWrap(True)
         for w in (self.count_label, self.shapes_label, self.groups_label, self.problems_label):
+            w.setWordWrap(True)
             self.layout_.addWidget(w)
         self._refresh_groups()
 
@@ -194,6 +197,7 @@ class Inspector(QScrollArea):
     def _build_many(self) -> None:
         self.layout_.addWidget(QLabel(f"<b>{len(self.node_ids)} nodes selected</b>"))
         self.count_label = QLabel()
+        self.count_label.setWordWrap(True)
         self.count_label.setObjectName("param_count")
         self.layout_.addWidget(self.count_label)
         self.layout_.addWidget(_muted(", ".join(self.node_ids)))

@@ -101,6 +101,7 @@ def test_typing_a_parameter_in_the_inspector_changes_the_shape_downstream(window
     assert w.inspector.node_ids == ["c1"]
     box = w.inspector.findChild(QSpinBox, "param_out_channels")
     assert box.value() == 8
+    assert w.inspector.count_label.text() == "80 parameters"  # 8 x 3 x 3 + 8
     box.setFocus()
     box.selectAll()
     QTest.keyClicks(box, "12")
@@ -110,6 +111,7 @@ def test_typing_a_parameter_in_the_inspector_changes_the_shape_downstream(window
     assert w.scene.node_item("f").shapes["out"] == "[B,192]"  # 12 x 4 x 4
     assert "[B,192]" not in w.scene.node_item("c1").shapes.values()
     assert w.document.undo_stack.count() == 1  # "1" then "12": one step
+    assert w.inspector.count_label.text() == "120 parameters"
     undo(w)
     w.document.analyse_now()
     assert w.scene.node_item("f").shapes["out"] == "[B,128]"
