@@ -1,0 +1,98 @@
+"""The samples: every one loads, checks clean, reads left to right, and trains.
+
+The slow tests train the digit classifier and the multi-task sample to the accuracy that
+docs/samples.md states for them.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import composer
+from composer import shapes
+from composer.checks import check
+
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
+SAMPLE_FILES = sorted(SAMPLES_DIR.glob("*.graph.json"))
+PATTERNS = ("independent", "hierarchical", "gan", "parallel", "multitask", "attention",
+            "modalities", "detector", "multidataset")
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [p.name.removesuffix(".graph.json") for p in paths]
+
+
+def test_there_is_a_sample_for_every_pattern():
+    names = _ids(SAMPLE_FILES)
+    missing = [p for p in PATTERNS if not any(n.startswith(p) for n in names)]
+    assert not missing, f"no sample for: {missing}"
+
+
+@pytest.mark.parametrize("path", SAMPLE_FILES, ids=_ids(SAMPLE_FILES))
+def test_sample_loads_and_checks_without_errors_or_warnings(path):
+    graph = composer.load(path)
+    assert not shapes.infer(graph).problems
+    problems = [d for d in check(graph) if d.severity in ("error", "warning")]
+    assert not problems, "\n".join(str(d) for d in problems)
+
+
+@pytest.mark.parametrize("path", SAMPLE_FILES, ids=_ids(SAMPLE_FILES))
+def test_sample_explains_itself(path):
+    graph = composer.load(path)
+    assert graph.name and graph.name != "Untitled"
+    sentences = [s for s in graph.description.split(". ") if s.strip()]
+    assert 2 <= len(sentences) <= 3, graph.description
+    assert all(g.ui.get("color") for g in graph.groups), "every group has its colour"
+
+
+@pytest.mark.parametrize("path", SAMPLE_FILES, ids=_ids(SAMPLE_FILES))
+def test_sample_reads_left_to_right_without_overlaps(path):
+    from gui.canvas.metrics import node_size  # the sizes the canvas draws nodes at
+
+    graph = composer.load(path)
+    pos = {n.id: n.ui["pos"] for n in graph.nodes.values()}
+    for e in graph.edges:
+        assert pos[e.dst][0] > pos[e.src][0], f"{e} runs right to left"
+    boxes = [(n.id, *pos[n.id], *node_size(graph, n)) for n in graph.nodes.values()]
+    for i, (a, ax, ay, aw, ah) in enumerate(boxes):
+        for b, bx, by, bw, bh in boxes[i + 1:]:
+            apart = ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay
+            assert apart, f"{a} and {b} overlap on the canvas"
+
+
+@pytest.mark.parametrize("path", SAMPLE_FILES, ids=_ids(SAMPLE_FILES))
+def test_sample_trains_a_few_steps_with_finite_losses(path):
+    run = composer.train(composer.load(path), steps=3)
+    assert run.steps == 3 and run.status == "finished"
+    losses = [v for record in run.history if "loss" in record for v in record["loss"].values()]
+    assert losses and all(math.isfinite(v) for v in losses)
+    assert run.val and all(math.isfinite(v) for v in run.val.values())
+
+
+def test_digit_profiles_file_is_what_its_script_writes():
+    from sklearn.datasets import load_digits
+
+    from samples.make_digit_profiles import OUT, profiles
+
+    digits = load_digits()
+    with np.load(OUT) as f:
+        np.testing.assert_allclose(f["x"], profiles(digits.images), atol=1e-6)
+        np.testing.assert_array_equal(f["y"], digits.target)
+
+
+@pytest.mark.slow
+def test_digit_classifier_sample_reaches_97_percent():
+    run = composer.train(composer.load(SAMPLES_DIR / "hierarchical_digits.graph.json"))
+    assert run.accuracy["clf_loss"] >= 0.97
+
+
+@pytest.mark.slow
+def test_multitask_sample_reaches_97_percent_and_learns_to_reconstruct():
+    graph = composer.load(SAMPLES_DIR / "multitask_digits.graph.json")
+    untrained = composer.train(graph, steps=1).val["rec_loss"]
+    run = composer.train(graph)
+    assert run.accuracy["cls_loss"] >= 0.97
+    assert run.val["rec_loss"] < untrained / 4
