@@ -133,6 +133,11 @@ class Inspector(QScrollArea):
         if self.shares_combo is not None:
             form.addRow("tied to", self.shares_combo)
         self.layout_.addLayout(form)
+        self._add_analysis_labels()
+        self._refresh_groups()
+
+    def _add_analysis_labels(self) -> None:
+        """Parameter count, shapes, groups and problems: refreshed after each analysis."""
         self.count_label = QLabel()
         self.count_label.setObjectName("param_count")
         self.shapes_label = QLabel()
@@ -140,11 +145,9 @@ class Inspector(QScrollArea):
         self.shapes_label.setTextFormat(Qt.TextFormat.RichText)
         self.groups_label = QLabel()
         self.problems_label = QLabel()
-        self.problems_label.setWordWrap(True)
         for w in (self.count_label, self.shapes_label, self.groups_label, self.problems_label):
             w.setWordWrap(True)
             self.layout_.addWidget(w)
-        self._refresh_groups()
 
     def _commit(self, node_id: str, name: str, value: Any) -> None:
         try:

@@ -221,3 +221,31 @@ def test_edits_are_refused_while_training(window):
     assert "relu" not in w.document.graph.nodes
     QApplication.processEvents()
     assert "read-only" in w.statusBar().currentMessage()
+
+
+def test_the_inspector_has_a_field_for_every_parameter_of_every_node_type(qtbot, tmp_path):
+    from composer import catalogue
+    from composer.graph import Graph
+
+    w = open_window(qtbot, tmp_path, Graph())
+    for t in catalogue.all_types():
+        node_id = w.document.add_node(t.id, (0, 0))
+        w.inspector.show_nodes([node_id])
+        assert list(w.inspector.editors) == [p.name for p in t.params], t.id
+        for p in t.params:
+            assert w.inspector.editors[p.name].value == p.default, (t.id, p.name)
+
+
+def test_the_group_editor_shows_the_arguments_of_each_optimiser_and_lr_schedule(window):
+    from composer.optim import LR_SCHEDULES, OPTIMIZERS
+
+    w = window
+    w.groups.select_group("g")
+    editor = w.groups.editor
+    for field, table, box in (("optimizer", OPTIMIZERS, editor.optimizer_box),
+                              ("lr_schedule", LR_SCHEDULES, editor.lr_box)):
+        for kind, decls in table.items():
+            box.combo.setCurrentText(kind)
+            assert getattr(w.document.graph.group("g"), field)["type"] == kind
+            shown = [k.split(".", 1)[1] for k in editor.editors if k.startswith(field + ".")]
+            assert shown == [d.name for d in decls], kind
