@@ -58,6 +58,11 @@ def _header_path(width: float) -> QPainterPath:
     return _HEADERS[width]
 
 
+def _named(ports: tuple, port) -> bool:
+    """A lone "in" or "out" is not written beside its dot: the dot says it all."""
+    return len(ports) > 1 or port.name not in QUIET_PORT_NAMES
+
+
 class NodeItem(QGraphicsItem):
     """The view of one `composer.graph.Node`. Position is the node's top-left."""
 
@@ -170,35 +175,33 @@ class NodeItem(QGraphicsItem):
         self.update()
 
     def _port_texts(self, room: float) -> list[tuple]:
-        """(rect, text, font, align, colour role) for port names and output shapes."""
+        """(rect, text, colour role, alignment) for port names and output shapes. An output's
+        shape takes the room its row leaves between the input's name and the output's."""
         s = style()
         port_fm, shape_fm = QFontMetricsF(s.port_font), QFontMetricsF(s.shape_font)
         out: list[tuple] = []
-        half = room / 2
+        taken = {}  # row -> where the input's name ends
         for i, port in enumerate(self.face.inputs):
-            if len(self.face.inputs) > 1 or port.name not in QUIET_PORT_NAMES:
-                rect = QRectF(TEXT_INSET, self.face.port_y(i) - PORT_ROW_H / 2, half, PORT_ROW_H)
-                out.append((rect, port_fm.elidedText(port.name, _ELIDE, half), "port", _LEFT))
+            if _named(self.face.inputs, port):
+                text = port_fm.elidedText(port.name, _ELIDE, room / 2)
+                width = port_fm.horizontalAdvance(text)
+                out.append((self._row(TEXT_INSET, i, width), text, "port", _LEFT))
+                taken[i] = TEXT_INSET + width + 8
         for i, port in enumerate(self.face.outputs):
-            y = self.face.port_y(i) - PORT_ROW_H / 2
             right = self.width - TEXT_INSET
-            if len(self.face.outputs) > 1 or port.name not in QUIET_PORT_NAMES:
-                name_w = port_fm.horizontalAdvance(port.name)
-                out.append((QRectF(right - name_w, y, name_w, PORT_ROW_H), port.name, "port",
-                            _RIGHT))
-                right -= name_w + 6
+            if _named(self.face.outputs, port):
+                width = port_fm.horizontalAdvance(port.name)
+                out.append((self._row(right - width, i, width), port.name, "port", _RIGHT))
+                right -= width + 6
             shape = self.shapes.get(port.name)
             if shape:
-                left_room = room * (0.5 if self.face.inputs and i < len(self.face.inputs)
-                                    and self._input_named(i) else 0.95)
-                width = min(right - TEXT_INSET, left_room)
-                text = shape_fm.elidedText(shape, _ELIDE, width)
-                out.append((QRectF(right - width, y, width, PORT_ROW_H), text, "shape", _RIGHT))
+                left = taken.get(i, TEXT_INSET)
+                text = shape_fm.elidedText(shape, _ELIDE, max(0.0, right - left))
+                out.append((self._row(left, i, right - left), text, "shape", _RIGHT))
         return out
 
-    def _input_named(self, index: int) -> bool:
-        port = self.face.inputs[index]
-        return len(self.face.inputs) > 1 or port.name not in QUIET_PORT_NAMES
+    def _row(self, x: float, index: int, width: float) -> QRectF:
+        return QRectF(x, self.face.port_y(index) - PORT_ROW_H / 2, width, PORT_ROW_H)
 
     # --- geometry ----------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
