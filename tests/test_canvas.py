@@ -304,10 +304,14 @@ def test_arrow_keys_nudge_the_selection_one_undo_step_each(canvas):
     assert scene.node_item("a").pos() == QPointF(10, 0)
 
 
-def test_read_only_refuses_wiring_and_moving(canvas):
+def test_read_only_shows_a_banner_and_refuses_wiring_and_moving(canvas):
     graph = placed({"d": "data.digits", "c": "layer.conv2d"})
     doc, scene, view = canvas(graph)
+    banner_spot = (view.viewport().width() // 2, 12)  # above the text
+    before = view.grab().toImage().pixelColor(*banner_spot)
     doc.set_read_only(True)
+    banner = view.grab().toImage().pixelColor(*banner_spot)
+    assert before.lightness() > 200 and banner.red() > 150 > banner.blue()  # amber
     drag(view, port_at(view, "d", "x", True), port_at(view, "c", "in", False))
     drag(view, header_at(view, "c"), header_at(view, "c") + QPoint(50, 50))
     assert doc.graph.edges == [] and scene.node_item("c").pos() == QPointF(260, 0)

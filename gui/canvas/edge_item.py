@@ -47,6 +47,8 @@ class EdgeItem(QGraphicsItem):
         self._hit: QPainterPath | None = None
         self._rect = QRectF()
         self._hovered = False
+        self._pen: QPen | None = None  # built once, not per frame
+        self.stale = False
         self.setZValue(-1)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
@@ -70,6 +72,7 @@ class EdgeItem(QGraphicsItem):
         if kind != self.kind:
             self.kind = kind
             self._color = theme.kind_color(kind)
+            self._pen = None
             self.update()
 
     def update_path(self) -> None:
@@ -79,7 +82,10 @@ class EdgeItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._path = wire_path(start, end)
         self._hit = None
-        self.stale = self._is_stale()
+        stale = self._is_stale()
+        if stale != self.stale:
+            self.stale = stale
+            self._pen = None
         pad = HIT_WIDTH / 2 + 2
         self._rect = self._path.controlPointRect().adjusted(-pad, -pad, pad, pad)
 
@@ -106,6 +112,14 @@ class EdgeItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
+        if self._pen is None:
+            self._pen = self._make_pen(self._color, style().edge_width)
+        hot = self._hovered or self.src.isSelected() or self.dst.isSelected()
+        if not hot and not self.isSelected():  # the common case: nothing to build
+            painter.setPen(self._pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPath(self._path)
+            return
         s = style()
         width = s.edge_width
         color = self._color
@@ -116,12 +130,21 @@ class EdgeItem(QGraphicsItem):
         elif self._hovered or self.src.isSelected() or self.dst.isSelected():
             width += 1.2
             color = color.lighter(115) if not s.dark else color.lighter(130)
-        pen_style = Qt.PenStyle.DashLine if self.stale else Qt.PenStyle.SolidLine
-        if self.stale:
-            color = QColor(theme.ERROR_COLOR)
-        painter.setPen(QPen(color, width, pen_style, Qt.PenCapStyle.RoundCap))
+        painter.setPen(self._make_pen(color, width))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)
+
+    def _make_pen(self, color: QColor, width: float) -> QPen:
+        """Solid in the kind's colour; dashed red for a wire whose port is gone."""
+        if self.stale:
+            return QPen(QColor(theme.ERROR_COLOR), width, Qt.PenStyle.DashLine,
+                        Qt.PenCapStyle.RoundCap)
+        return QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+
+    def restyle(self) -> None:
+        """Forgets the pen built for the previous palette."""
+        self._pen = None
+        self.update()
 
 
 class WirePreview(QGraphicsItem):

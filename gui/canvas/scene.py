@@ -275,6 +275,8 @@ class CanvasScene(QGraphicsScene):
             for port in [*item.inputs.values(), *item.outputs.values()]:
                 port.set_kind(port.kind)
                 port.update()
+        for edge in self._edges.values():
+            edge.restyle()
         for view in self.views():
             view.resetCachedContent()
         self.update()
