@@ -145,12 +145,7 @@ class MoveNodes(QUndoCommand):
 
     def _apply(self, positions: dict[str, Any]) -> None:
         for node_id, pos in positions.items():
-            if pos is None:
-                node = self.graph.nodes[node_id]
-                node.ui.pop("pos", None)
-                self.graph.events.emit("node_moved", node=node)
-            else:
-                self.graph.move_node(node_id, pos)
+            self.graph.move_node(node_id, pos)
 
     def redo(self) -> None:
         self._apply(self.new)

@@ -220,6 +220,13 @@ class Document(QObject):
             return
         moves = {n: p for n, p in moves.items() if n in self.graph.nodes}
         old = {n: self.graph.nodes[n].ui.get("pos") for n in moves}
+        if any(p is None for p in old.values()):
+            # Unplaced nodes were drawn where the canvas's layout put them: undo goes there.
+            from gui.canvas.layout import missing_positions
+
+            drawn = missing_positions(self.graph)
+            old = {n: p if p is not None else list(drawn.get(n, moves[n]))
+                   for n, p in old.items()}
         new = {n: [round(float(p[0]), 1), round(float(p[1]), 1)] for n, p in moves.items()}
         if any(old[n] != new[n] for n in new):
             self.undo_stack.push(commands.MoveNodes(self.graph, old, new))

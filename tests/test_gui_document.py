@@ -175,3 +175,14 @@ def test_the_first_analysis_runs_off_the_gui_thread_and_edits_meanwhile_are_not_
         document.warm_up()
         document.set_param("c1", "out_channels", 4)  # while the thread works on a copy
     assert format_shape(document.shapes.output("f", "out").shape) == "[B,64]"
+
+
+def test_moving_a_node_the_file_never_placed_undoes_to_where_it_was_drawn(doc):
+    from gui.canvas.layout import missing_positions
+
+    drawn = missing_positions(doc.graph)["c1"]
+    doc.move_nodes({"c1": (500, 500), "r1": (700, 500)})
+    assert doc.graph.nodes["c1"].ui["pos"] == [500, 500]
+    assert doc.undo_stack.count() == 1
+    doc.undo_stack.undo()
+    assert doc.graph.nodes["c1"].ui["pos"] == [round(drawn[0], 1), round(drawn[1], 1)]

@@ -45,17 +45,20 @@ def test_copy_paste_and_duplicate_by_keyboard_each_undo_in_one_step(window):
     assert w.document.graph.nodes["c1_2"].shares is None
 
 
-def test_auto_layout_places_nodes_left_to_right_and_undoes_in_one_step(window):
-    w = window
-    before = {n: list(node.ui.get("pos", [])) for n, node in w.document.graph.nodes.items()}
-    w.actions["auto_layout"].trigger()
-    pos = {n: node.ui["pos"] for n, node in w.document.graph.nodes.items()}
+def test_auto_layout_places_nodes_left_to_right_and_undoes_in_one_step(qtbot, tmp_path):
+    graph = classifier()
     chain = ["d", "c1", "r1", "p1", "f", "fc", "ce"]
-    assert [pos[n][0] for n in chain] == sorted(pos[n][0] for n in chain)
-    assert len({pos[n][0] for n in chain}) == len(chain)
+    for i, node_id in enumerate(reversed(chain)):  # drawn right to left, in a heap
+        graph.nodes[node_id].ui["pos"] = [i * 30.0, i * 20.0]
+    w = open_window(qtbot, tmp_path, graph)
+    before = w.document.graph.to_dict()
+    w.actions["auto_layout"].trigger()
+    xs = [w.document.graph.nodes[n].ui["pos"][0] for n in chain]
+    assert xs == sorted(xs) and len(set(xs)) == len(chain)
+    assert w.scene.node_item("ce").pos().x() == xs[-1]
+    assert w.document.undo_stack.count() == 1
     w.actions["undo"].trigger()
-    assert {n: list(node.ui.get("pos", [])) for n, node in
-            w.document.graph.nodes.items()} == before
+    assert w.document.graph.to_dict() == before
 
 
 def test_dark_mode_switches_the_canvas_and_the_widgets_and_is_remembered(window):
