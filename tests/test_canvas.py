@@ -144,6 +144,14 @@ def test_a_wire_let_go_on_the_canvas_offers_fitting_types_and_wires_the_choice(c
     assert list(doc.graph.nodes) == ["d"] and doc.graph.edges == []
 
 
+def test_clicking_a_port_without_dragging_changes_nothing(canvas):
+    doc, scene, view = canvas(placed({"d": "data.digits", "c": "layer.conv2d"}, ["d.x -> c.in"]))
+    QTest.mouseClick(view.viewport(), LEFT, NONE, port_at(view, "c", "in", False))
+    QTest.mouseClick(view.viewport(), LEFT, NONE, port_at(view, "d", "y", True))
+    assert doc.graph.edges == [Edge("d", "x", "c", "in")] and view.quick_add is None
+    assert scene.edge_item(Edge("d", "x", "c", "in")).isVisible()
+
+
 def test_right_click_menu_acts_on_the_node_under_the_cursor(canvas):
     from gui.canvas.context_menu import context_menu
 

@@ -63,6 +63,14 @@ def _named(ports: tuple, port) -> bool:
     return len(ports) > 1 or port.name not in QUIET_PORT_NAMES
 
 
+def _drop(item: QGraphicsItem) -> None:
+    """Takes a child item off its node and out of the scene."""
+    scene = item.scene()
+    item.setParentItem(None)
+    if scene is not None:
+        scene.removeItem(item)
+
+
 class NodeItem(QGraphicsItem):
     """The view of one `composer.graph.Node`. Position is the node's top-left."""
 
@@ -108,25 +116,23 @@ class NodeItem(QGraphicsItem):
         self.refresh_texts()
 
     def _rebuild_ports(self) -> None:
-        old = {**{("i", k): p for k, p in self.inputs.items()},
-               **{("o", k): p for k, p in self.outputs.items()}}
+        """Port items for the face's ports; an unchanged port keeps its item (and state)."""
+        old = {(p.output, name): p for table in (self.inputs, self.outputs)
+               for name, p in table.items()}
         self.inputs, self.outputs = {}, {}
         for output, ports, table in ((False, self.face.inputs, self.inputs),
                                      (True, self.face.outputs, self.outputs)):
             for i, port in enumerate(ports):
-                item = old.pop(("o" if output else "i", port.name), None)
+                item = old.pop((output, port.name), None)
                 if item is None or item.port != port:
                     if item is not None:
-                        item.setParentItem(None)
-                        item.scene() and item.scene().removeItem(item)
+                        _drop(item)
                     item = PortItem(self, port, output, i)
                 item.index = i
                 item.setPos(self.width if output else 0.0, self.face.port_y(i))
                 table[port.name] = item
         for item in old.values():
-            item.setParentItem(None)
-            if item.scene() is not None:
-                item.scene().removeItem(item)
+            _drop(item)
 
     def set_ports_visible(self, visible: bool) -> None:
         for port in [*self.inputs.values(), *self.outputs.values()]:

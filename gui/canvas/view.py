@@ -1,9 +1,11 @@
 """The canvas view: zoom around the cursor, pan, fit, rubber band, drops and the clipboard.
 
 Mouse: wheel zooms about the cursor; middle drag or space+drag pans; left drag on empty canvas
-draws a rubber band; double-click (or Tab) on empty canvas opens the quick-add search. The
-main window owns the QActions for copy, paste, duplicate, delete and select-all and calls the
-methods here; zoom and fit keys work on their own as well.
+draws a rubber band; double-click (or Tab) on empty canvas opens the quick-add search; a right
+click opens a menu for what is under the cursor. Keys: Ctrl+= / Ctrl+- / Ctrl+0 zoom, F frames
+the selection, Home the whole graph, arrows nudge the selection (Shift: further), Escape drops a
+wire being dragged. The main window owns the QActions for copy, paste, duplicate, delete and
+select-all and calls the methods here.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from gui.canvas.scene import CanvasScene
 
 SNAP = 22.0  # a drop this close to a port lands on it
+CLICK = 6.0  # a release this close to the press is a click, not a wire
 BUDGET_S = 0.008  # time per frame spent deciding which ports could take the wire
 
 
@@ -41,7 +42,7 @@ class WireDrag:
         self.preview = WirePreview(theme.kind_color(self.fixed.kind))
         scene.addItem(self.preview)
         self.fixed.set_wire_state(SOURCE)
-        here = port.anchor()
+        here = self.start = port.anchor()
         self._pending = sorted(self._candidates(), key=lambda p: _distance2(p.anchor(), here))
         self._timer = QTimer(scene, interval=0)
         self._timer.timeout.connect(self._mark_some)
@@ -113,6 +114,9 @@ class WireDrag:
         doc = self.scene.document
         reason = None
         fixed = self.fixed
+        if target is None and _distance2(pos, self.start) < CLICK * CLICK:
+            self._end()  # a click on a port, not a drag: nothing to do
+            return None
         if target is None:
             if self.picked is not None:
                 doc.disconnect(self.picked.edge)
