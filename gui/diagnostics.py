@@ -94,7 +94,9 @@ class DiagnosticsPanel(QWidget):
         if not diags:
             self.summary.setText("No problems: the graph checks clean.")
         else:
-            self.summary.setText(f"{errors} error(s), {warnings} warning(s), {hints} hint(s)")
+            self.summary.setText(", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in
+                                           ((errors, "error"), (warnings, "warning"),
+                                            (hints, "hint"))))
 
     def _clicked(self, item: QTreeWidgetItem, column: int = 0) -> None:
         target = item.data(0, Qt.ItemDataRole.UserRole)

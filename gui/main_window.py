@@ -29,6 +29,10 @@ APP_NAME = "Model Composer"
 MESSAGE_MS = 6000
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def default_settings() -> QSettings:
     return QSettings("ModelComposer", "Model Composer")
 
@@ -135,9 +139,10 @@ class MainWindow(QMainWindow):
         warnings = sum(d.severity == "warning" for d in diags)
         params = sum(doc.shapes.param_counts.values()) if doc.shapes else 0
         g = doc.graph
-        self.summary_label.setText(
-            f"{len(g.nodes)} nodes · {len(g.edges)} edges · {len(g.groups)} groups · "
-            f"{params:,} parameters · {errors} errors · {warnings} warnings")
+        self.summary_label.setText(" · ".join([
+            _count(len(g.nodes), "node"), _count(len(g.edges), "edge"),
+            _count(len(g.groups), "group"), _count(params, "parameter"),
+            _count(errors, "error"), _count(warnings, "warning")]))
 
     def _read_only_changed(self, read_only: bool) -> None:
         for panel in (self.palette, self.inspector, self.groups):
