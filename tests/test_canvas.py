@@ -244,6 +244,25 @@ def test_quick_add_finds_types_by_words_and_adds_the_first_at_the_cursor(canvas,
     assert scene.node_item(added.id).sceneBoundingRect().contains(QPointF(400, 500))
 
 
+def test_dragging_a_node_against_the_edge_scrolls_the_canvas(canvas, qtbot):
+    doc, scene, view = canvas(placed({"a": "layer.relu"}))
+    viewport = view.viewport()
+    start = header_at(view, "a")
+    edge = QPoint(viewport.width() - 4, start.y())
+    before = view.mapToScene(viewport.rect().center())
+    grab = view.mapToScene(start).x() - scene.node_item("a").pos().x()
+    QTest.mousePress(viewport, LEFT, NONE, start)
+    move_held(viewport, start + QPoint(20, 0))
+    move_held(viewport, edge)
+    qtbot.wait(200)  # held at the edge
+    QTest.mouseRelease(viewport, LEFT, NONE, edge)
+    scrolled = view.mapToScene(viewport.rect().center()).x() - before.x()
+    assert scrolled > 50
+    # the node stayed under the cursor while the canvas moved on
+    assert doc.graph.nodes["a"].ui["pos"][0] == pytest.approx(view.mapToScene(edge).x() - grab,
+                                                              abs=2)
+
+
 # --- zoom, pan, fit -----------------------------------------------------------------------
 def test_wheel_zooms_about_the_cursor(canvas):
     doc, scene, view = canvas(placed({"a": "layer.relu", "b": "layer.relu"}))

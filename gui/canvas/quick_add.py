@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from composer import catalogue
-from gui import theme
+from gui import analysis, theme
+from gui.canvas.metrics import BODY_TOP, HEADER_H, NODE_WIDTH, PORT_ROW_H
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
 _ICONS: dict[str, QIcon] = {}
@@ -138,3 +139,30 @@ class QuickAdd(QFrame):
                 self.close()
                 return True
         return super().eventFilter(watched, event)
+
+
+def add_wired(view, type_id: str, scene_pos: QPointF, port) -> str | None:
+    """Adds a node whose first fitting port sits at `scene_pos`, wired to `port`, in one
+    undo step; selects it."""
+    doc = view.document
+    row = HEADER_H + BODY_TOP + PORT_ROW_H / 2
+    x = scene_pos.x() - (0.0 if port.output else NODE_WIDTH)
+    doc.undo_stack.beginMacro(f"Add {type_id} wired to {port.node_id}.{port.name}")
+    try:
+        node_id = doc.add_node(type_id, (x, scene_pos.y() - row))
+        if node_id:
+            t = catalogue.get(type_id)
+            node = doc.graph.nodes[node_id]
+            names = [p.name for p in (t.input_ports(node.resolved_params()) if port.output
+                                      else t.outputs)]
+            for name in names:
+                ends = ((port.node_id, port.name, node_id, name) if port.output
+                        else (node_id, name, port.node_id, port.name))
+                if analysis.connection_problem(doc.graph, doc.shapes, *ends) is None:
+                    doc.connect(*ends)
+                    break
+    finally:
+        doc.undo_stack.endMacro()
+    if node_id:
+        view.scene().select_nodes([node_id])
+    return node_id

@@ -353,6 +353,11 @@ class CanvasScene(QGraphicsScene):
         if moves:
             self.document.move_nodes(moves)
 
+    @property
+    def wiring(self) -> bool:
+        """True while a wire is being dragged."""
+        return self._wire is not None
+
     def cancel_wire(self) -> bool:
         """Drops a wire being dragged (Escape); True when there was one."""
         if self._wire is None:

@@ -1,11 +1,12 @@
 """The canvas view: zoom around the cursor, pan, fit, rubber band, drops and the clipboard.
 
 Mouse: wheel zooms about the cursor; middle drag or space+drag pans; left drag on empty canvas
-draws a rubber band; double-click (or Tab) on empty canvas opens the quick-add search; a right
-click opens a menu for what is under the cursor. Keys: Ctrl+= / Ctrl+- / Ctrl+0 zoom, F frames
-the selection, Home the whole graph, arrows nudge the selection (Shift: further), Escape drops a
-wire being dragged. The main window owns the QActions for copy, paste, duplicate, delete and
-select-all and calls the methods here.
+draws a rubber band; a node or wire dragged to the edge scrolls the canvas; double-click (or
+Tab) on empty canvas opens the quick-add search; a right click opens a menu for what is under
+the cursor. Keys: Ctrl+= / Ctrl+- / Ctrl+0 zoom, F frames the selection, Home the whole graph,
+arrows nudge the selection (Shift: further), Escape drops a wire being dragged. The main
+window owns the QActions for copy, paste, duplicate, delete and select-all and calls the
+methods here.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QCursor, QKeyEvent, QPainter, QPainterPath, QWheelEvent
 from PySide6.QtWidgets import QApplication, QGraphicsView
 
+from gui.canvas.autopan import EdgeScroller
 from gui.canvas.grid import draw_grid
 from gui.canvas.metrics import HEADER_H, NODE_WIDTH
 from gui.canvas.node_item import NodeItem
@@ -40,6 +42,7 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPoint | None = None
         self._space = False
         self.quick_add = None
+        self._scroller = EdgeScroller(self)
         self.setRenderHints(QPainter.RenderHint.Antialiasing
                             | QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
@@ -193,7 +196,7 @@ class CanvasView(QGraphicsView):
         """The search popup at the cursor; the chosen type lands where it was opened. With
         `wire` (a PortItem whose wire was let go here) it lists only the types that could take
         the wire, and connects the new node."""
-        from gui.canvas.quick_add import QuickAdd, types_for_wire
+        from gui.canvas.quick_add import QuickAdd, add_wired, types_for_wire
 
         if viewport_pos is None:
             viewport_pos = self.viewport().mapFromGlobal(QCursor.pos())
@@ -242,6 +245,15 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         super().mouseMoveEvent(event)
+        self._scroller.track(event.position().toPoint(), event.buttons(), self._dragging(event))
+
+    def _dragging(self, event) -> bool:
+        """A node or a wire is being dragged (the canvas may scroll). Not a rubber band: Qt
+        anchors its corner to the viewport, so scrolling would drag the corner along."""
+        if not event.buttons() & Qt.MouseButton.LeftButton:
+            return False
+        scene = self.scene()
+        return scene.wiring or scene.mouseGrabberItem() is not None
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
         if self._pan_from is not None:
@@ -250,6 +262,7 @@ class CanvasView(QGraphicsView):
                                       else Qt.CursorShape.ArrowCursor)
             event.accept()
             return
+        self._scroller.stop()
         super().mouseReleaseEvent(event)
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
@@ -341,37 +354,6 @@ class CanvasView(QGraphicsView):
         painter.setPen(QColor("#ffffff"))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, READ_ONLY_TEXT)
         painter.restore()
-
-
-def add_wired(view: CanvasView, type_id: str, scene_pos: QPointF, port) -> str | None:
-    """Adds a node whose first fitting port sits at `scene_pos`, wired to `port`, in one
-    undo step; selects it."""
-    from composer import catalogue
-    from gui import analysis
-    from gui.canvas.metrics import BODY_TOP, PORT_ROW_H
-
-    doc = view.document
-    row = HEADER_H + BODY_TOP + PORT_ROW_H / 2
-    x = scene_pos.x() - (0.0 if port.output else NODE_WIDTH)
-    doc.undo_stack.beginMacro(f"Add {type_id} wired to {port.node_id}.{port.name}")
-    try:
-        node_id = doc.add_node(type_id, (x, scene_pos.y() - row))
-        if node_id:
-            t = catalogue.get(type_id)
-            node = doc.graph.nodes[node_id]
-            names = [p.name for p in (t.input_ports(node.resolved_params()) if port.output
-                                      else t.outputs)]
-            for name in names:
-                ends = ((port.node_id, port.name, node_id, name) if port.output
-                        else (node_id, name, port.node_id, port.name))
-                if analysis.connection_problem(doc.graph, doc.shapes, *ends) is None:
-                    doc.connect(*ends)
-                    break
-    finally:
-        doc.undo_stack.endMacro()
-    if node_id:
-        view.scene().select_nodes([node_id])
-    return node_id
 
 
 def _clipboard_nodes() -> dict | None:
