@@ -1,7 +1,10 @@
 """How long `composer.check` takes on realistic graphs of 100, 1,000 and 5,000 nodes.
 
 Prints the structure checks, shape inference (cold: memo cleared; warm: memo filled) and the
-total, each the median of a few runs. Run: `.venv/bin/python benchmarks/bench_check.py`.
+total, each the median of a few runs, for "towers" (CNN towers of conv/bn/relu/pool blocks with
+residuals, merges, heads, losses and a group each, over three data sources) and for a chain in
+which every node is distinct (the memo's worst case).
+Run: `.venv/bin/python benchmarks/bench_check.py`.
 """
 
 from __future__ import annotations
@@ -89,6 +92,19 @@ def build_graph(size: int, seed: int = 0) -> Graph:
     return b.graph
 
 
+def build_distinct_chain(size: int) -> Graph:
+    """The worst case for the memo: conv/bn/relu with a different channel count at every conv,
+    so no two nodes share (type, params, input shapes)."""
+    b = _Builder(0)
+    x = f"{b.add('data.shapes', size=16)}.x"
+    kinds = ["layer.conv2d", "layer.batchnorm2d", "layer.relu"]
+    while b.count < size:
+        kind = kinds[b.count % 3]
+        params = {"out_channels": 4 + b.count, "padding": 1} if kind == "layer.conv2d" else {}
+        x = f"{b.add(kind, {'in': x}, **params)}.out"
+    return b.graph
+
+
 def _median_ms(fn, runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -128,16 +144,17 @@ def main() -> None:
     shapes.infer(build_graph(50, seed=99))  # imports torch and warms its dispatcher
     print(f"first inference in this process (imports torch): "
           f"{(time.perf_counter() - t0) * 1000:.0f} ms")
-    print(f"{'nodes':>6} {'edges':>6} {'unique':>6}" + "".join(
+    print(f"{'graph':>8} {'nodes':>6} {'edges':>6} {'unique':>6}" + "".join(
         f"{name:>12}" for name in ("structure", "infer cold", "infer warm", "check cold",
                                    "check warm")) + f"   (ms, median of {args.runs})")
-    for size in args.sizes:
-        graph = build_graph(size)
+    graphs = [("towers", build_graph(size)) for size in args.sizes]
+    graphs.append(("distinct", build_distinct_chain(1000)))
+    for family, graph in graphs:
         shapes.clear_cache()
         shapes.infer(graph)
         unique = len(shapes._CACHE)  # distinct (type, params, input shapes) evaluated
         times = measure(graph, args.runs)
-        print(f"{len(graph.nodes):>6} {len(graph.edges):>6} {unique:>6}"
+        print(f"{family:>8} {len(graph.nodes):>6} {len(graph.edges):>6} {unique:>6}"
               + "".join(f"{t:>12.1f}" for t in times.values()))
 
 

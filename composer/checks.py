@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from composer import catalogue, fileformat
+from composer.catalogue.base import Port
 from composer.diagnostics import ERROR, HINT, WARNING, Diagnostic
 from composer.errors import GraphFormatError, ParamError
 from composer.graph import Edge, Graph, Node
@@ -182,21 +183,21 @@ def shared_module_diagnostics(graph: Graph, shapes: Shapes) -> list[Diagnostic]:
 
 # --- wires and cycles -------------------------------------------------------------------------
 
-def _port_names(graph: Graph, node_id: str, output: bool) -> list[str] | None:
-    """The node's output or input port names; None for an unknown node or type."""
-    node = graph.nodes.get(node_id)
-    t = node.node_type if node is not None else None
-    if t is None:
-        return None
-    if output:
-        return [p.name for p in t.outputs]
-    try:
-        return [p.name for p in t.input_ports(node.resolved_params())]
-    except Exception:  # a port count set to anything: reported with the parameters
-        return None
+def _ports(graph: Graph) -> dict[str, tuple[list[str], list[Port]] | None]:
+    """Each node's output names and input ports, worked out once; None for an unknown type
+    or an input count set to anything (both reported with the node)."""
+    ports: dict[str, tuple[list[str], list[Port]] | None] = {}
+    for node_id, node in graph.nodes.items():
+        t = node.node_type
+        try:
+            ports[node_id] = ([p.name for p in t.outputs],
+                              list(t.input_ports(node.resolved_params()))) if t else None
+        except Exception:
+            ports[node_id] = None
+    return ports
 
 
-def _wire_end_problem(graph: Graph, e: Edge, output: bool) -> Diagnostic | None:
+def _wire_end_problem(graph: Graph, ports: dict, e: Edge, output: bool) -> Diagnostic | None:
     node_id, port = (e.src, e.src_port) if output else (e.dst, e.dst_port)
     side = "output" if output else "input"
     if node_id not in graph.nodes:
@@ -206,8 +207,10 @@ def _wire_end_problem(graph: Graph, e: Edge, output: bool) -> Diagnostic | None:
         way = "from" if output else "to"
         return Diagnostic(ERROR, other, other_port, f"{other_port} is wired {way} {node_id}."
                           f"{port}, but there is no node {node_id}: remove that wire")
-    names = _port_names(graph, node_id, output)
-    if names is None or port in names:
+    if ports[node_id] is None:
+        return None
+    names = ports[node_id][0] if output else [p.name for p in ports[node_id][1]]
+    if port in names:
         return None
     t = graph.nodes[node_id].node_type
     fix = "remove that wire"
@@ -219,12 +222,17 @@ def _wire_end_problem(graph: Graph, e: Edge, output: bool) -> Diagnostic | None:
 
 def edge_diagnostics(graph: Graph) -> list[Diagnostic]:
     """Wires to unknown nodes or ports, inputs wired twice, required inputs left unwired."""
-    found = [Diagnostic(ERROR, None, None, f"wire {e!r} has an end that is not a name: remove it")
-             for e in graph.edges if e not in edges_between_names(graph)]
+    named = edges_between_names(graph)
+    found = []
+    if len(named) < len(graph.edges):
+        ok = {id(e) for e in named}
+        found = [Diagnostic(ERROR, None, None, f"wire {e!r} has an end that is not a name: "
+                            "remove it") for e in graph.edges if id(e) not in ok]
+    ports = _ports(graph)
     into: dict[tuple[str, str], list[Edge]] = {}
-    for e in edges_between_names(graph):
-        problems = [_wire_end_problem(graph, e, output=True),
-                    _wire_end_problem(graph, e, output=False)]
+    for e in named:
+        problems = [_wire_end_problem(graph, ports, e, output=True),
+                    _wire_end_problem(graph, ports, e, output=False)]
         found.extend(p for p in problems if p is not None)
         into.setdefault((e.dst, e.dst_port), []).append(e)
     for (dst, port), edges in into.items():
@@ -233,18 +241,11 @@ def edge_diagnostics(graph: Graph) -> list[Diagnostic]:
             found.append(Diagnostic(ERROR, dst, port, f"{port} is wired {len(edges)} times "
                                     f"(from {sources}); an input takes one wire: remove all "
                                     "but one"))
-    for node in graph.nodes.values():
-        t = node.node_type
-        if t is None:
-            continue
-        try:
-            ports = t.input_ports(node.resolved_params())
-        except Exception:
-            continue
-        for port in ports:
-            if not port.optional and (node.id, port.name) not in into:
+    for node_id, known in ports.items():
+        for port in known[1] if known else ():
+            if not port.optional and (node_id, port.name) not in into:
                 takes = f" (it takes {port.doc})" if port.doc else ""
-                found.append(Diagnostic(ERROR, node.id, port.name,
+                found.append(Diagnostic(ERROR, node_id, port.name,
                                         f"input {port.name} is not wired{takes}"))
     return found
 
