@@ -22,14 +22,13 @@ def _check(args: argparse.Namespace) -> int:
     problems = check(graph)
     for d in problems:
         print(f"{d.severity.upper()} {d.node or 'graph'}: {d.message}")
-    errors = sum(d.is_error for d in problems)
-    others = len(problems) - errors
+    counts = {s: sum(d.severity == s for d in problems) for s in ("error", "warning", "hint")}
     if not problems:
         summary = f"no problems ({len(graph.nodes)} nodes, {len(graph.groups)} groups)"
     else:
-        summary = f"{errors} error(s), {others} warning(s) or hint(s)"
+        summary = ", ".join(f"{n} {s}{'' if n == 1 else 's'}" for s, n in counts.items())
     print(f"{args.file}: {summary}", file=sys.stderr)
-    return 1 if errors else 0
+    return 1 if counts["error"] else 0
 
 
 def _stem(path: str) -> str:

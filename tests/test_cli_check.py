@@ -86,4 +86,4 @@ def test_the_module_entry_point(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert done.stdout.count("\n") == len(done.stdout.splitlines()) > 5
-    assert "6 error(s)" in done.stderr
+    assert "6 errors, 8 warnings, 0 hints" in done.stderr
