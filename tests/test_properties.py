@@ -88,6 +88,9 @@ def node_dicts(draw, index: int) -> dict:
 def graph_dicts(draw) -> dict:
     """A valid file: nodes of any type, wires from earlier outputs to later inputs, groups."""
     nodes = [draw(node_dicts(i)) for i in range(draw(st.integers(0, 8)))]
+    for i, node in enumerate(nodes[1:], 1):  # tied weights, checked by check(), not loading
+        if draw(st.integers(0, 3)) == 0:
+            node["shares"] = f"n{draw(st.integers(0, i - 1))}"
     ports = []
     for node in nodes:
         t = catalogue.get(node["type"])
