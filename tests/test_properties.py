@@ -8,6 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from composer import catalogue
+from composer.checks import check
+from composer.diagnostics import Diagnostic
 from composer.errors import GraphFormatError
 from composer.fileformat import dumps, from_dict, loads
 from composer.optim import LR_SCHEDULES, OPTIMIZERS
@@ -124,7 +126,7 @@ def graph_dicts(draw) -> dict:
             "ui": draw(st.dictionaries(st.text(max_size=5), JSON, max_size=3))}
 
 
-PROFILE = settings(max_examples=150, deadline=None,
+PROFILE = settings(max_examples=100, deadline=None,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -183,3 +185,11 @@ def test_any_mutation_of_a_valid_file_loads_or_is_refused(data, draw):
         from_dict(mutated)
     except GraphFormatError:
         pass
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(graph_dicts())
+def test_check_reports_on_any_valid_file_without_raising(data):
+    found = check(from_dict(data))
+    assert all(isinstance(d, Diagnostic) and d.message for d in found)
+    assert check(from_dict(data)) == found  # deterministic
