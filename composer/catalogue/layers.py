@@ -68,7 +68,7 @@ def _check_pool(p, inputs):
 
 
 def _check_linear(p, inputs):
-    return rules.ranks("in", inputs.get("in"), (2, 3, 4, 5), "vectors [B,F]",
+    return rules.ranks("in", inputs.get("in"), rules.AT_LEAST_2D, "vectors [B,F]",
                        "add a layer.reshape before it")
 
 
@@ -80,7 +80,7 @@ def _check_batchnorm1d(p, inputs):
 
 
 def _check_at_least_2d(p, inputs):
-    return rules.ranks("in", inputs.get("in"), (2, 3, 4, 5), "at least [B,F]",
+    return rules.ranks("in", inputs.get("in"), rules.AT_LEAST_2D, "at least [B,F]",
                        "add a layer.reshape before it")
 
 

@@ -82,6 +82,8 @@ def inputs_problem(ports: tuple, inputs: Mapping[str, Any]) -> Problem:
 
 # --- rules the declarations use ---------------------------------------------------------------
 
+AT_LEAST_2D = tuple(range(2, 10))  # a batch and at least one more dimension
+
 def ranks(port: str, info: Any, allowed: tuple[int, ...], wanted: str, fix: str) -> Problem:
     if info is None or info.rank in allowed:
         return None
