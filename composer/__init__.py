@@ -12,10 +12,10 @@ from composer.errors import (
 from composer.fileformat import dumps, from_dict, load, loads, save
 from composer.graph import Edge, Graph, Group, Node, Training
 from composer.program import export_python
-from composer.train import RunResult, train
+from composer.train import RunResult, evaluate, train
 
 __all__ = [
     "CompileError", "ComposerError", "DataError", "Edge", "Graph", "GraphFormatError", "Group",
     "Node", "Training", "TrainingError", "check", "dumps", "from_dict", "load", "loads", "save",
-    "compile", "export_python", "train", "RunResult",
+    "compile", "export_python", "train", "RunResult", "evaluate",
 ]

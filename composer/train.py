@@ -69,5 +69,29 @@ def train(graph: Graph, *, epochs: int | None = None, steps: int | None = None,
                      summary.checkpoint, summary.steps, summary.status)
 
 
+def evaluate(graph: Graph, model: Any, *, seed: int | None = None) -> tuple[dict[str, float],
+                                                                            dict[str, float]]:
+    """(mean loss per loss node, accuracy per cross-entropy node) of `model` on the validation
+    split of the graph's data: the evaluation training runs after each epoch.
+
+    `model` is one `compile(graph)` built (or one `train` returned); it is evaluated on the
+    device its parameters are on. The split is fixed by `seed` (default: the graph's).
+    Raises DataError or TrainingError (naming the node whose forward pass failed).
+    """
+    program = graph_program(graph)
+    spec = program.PROGRAM
+    where = next((p.device for p in model.parameters()), None)
+    base = Path(graph.base_dir if graph.base_dir is not None else spec.data_dir or ".")
+    try:
+        data = spec.make_data(spec.seed if seed is None else seed, base)
+        if where is not None:
+            data = {node: source.to(where) for node, source in data.items()}
+        return program.validate(model, data, spec, program.validation_sets(model, spec))
+    except program.TrainingFailure as e:
+        raise TrainingError(str(e), node=e.node, group=e.group, step=e.step) from e
+    except program.DataSourceError as e:
+        raise DataError(e.node, e.detail) from e
+
+
 def _path(value: str | Path | None) -> Path | None:
     return None if value is None else Path(value)
