@@ -3,7 +3,9 @@
 For three networks (a small CNN on digits, a multi-task trunk with two heads, a GAN), prints
 the median training-step time of `composer.train` (generated model, group loop, batches,
 metrics) and of a hand-written torch module and loop doing the same work per step (batch
-indexing, zero_grad, forward, backward, step, reading the loss), and their ratio.
+indexing, zero_grad, forward, backward, step, reading the loss), and their ratio. Times are
+the training thread's CPU time (torch runs single-threaded here by default), so other work on
+the machine does not blur the comparison; `--clock wall` measures wall time instead.
 Run: `.venv/bin/python benchmarks/bench_overhead.py [--steps N] [--rounds R]`.
 """
 
@@ -92,10 +94,13 @@ def gan_graph() -> Graph:
     return g
 
 
+clock = time.thread_time  # CPU time of this thread: other processes do not blur it
+
+
 def composed_steps(graph: Graph, steps: int) -> list[float]:
     stamps: list[float] = []
     composer.train(graph, steps=steps, seed=0, device="cpu",
-                   callback=lambda e: stamps.append(time.perf_counter())
+                   callback=lambda e: stamps.append(clock())
                    if e["kind"] == "step" else None)
     return [b - a for a, b in zip(stamps[10:], stamps[11:], strict=False)]
 
@@ -131,7 +136,7 @@ def hand_cnn(steps: int, multitask: bool = False) -> list[float]:
         if i == 0:
             perm = torch.randperm(len(x))  # a fresh order every pass, as the runtime does
         rows = perm[i * 64:(i + 1) * 64]
-        xb, yb = x[rows], y[rows]
+        xb, yb = x.index_select(0, rows), y.index_select(0, rows)
         opt.zero_grad(set_to_none=True)
         h = trunk(xb)
         loss = F.cross_entropy(cls(h), yb)
@@ -145,7 +150,7 @@ def hand_cnn(steps: int, multitask: bool = False) -> list[float]:
             loss.backward()
             opt.step()
             loss.item()
-        times.append(time.perf_counter())
+        times.append(clock())
     return [b - a for a, b in zip(times[10:], times[11:], strict=False)]
 
 
@@ -158,7 +163,7 @@ def hand_gan(steps: int) -> list[float]:
     opt_g = torch.optim.Adam(gen.parameters(), lr=0.001)
     times = []
     for s in range(steps):
-        real = x[torch.randint(len(x), (64,))].flatten(1)
+        real = x.index_select(0, torch.randint(len(x), (64,))).flatten(1)
         z = torch.randn(64, 32, generator=torch.Generator().manual_seed(s))
         opt_d.zero_grad(set_to_none=True)
         fake = gen(z)
@@ -174,28 +179,38 @@ def hand_gan(steps: int) -> list[float]:
         lg.backward()
         opt_g.step()
         lg.item()
-        times.append(time.perf_counter())
+        times.append(clock())
     return [b - a for a, b in zip(times[10:], times[11:], strict=False)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=150, help="steps per round")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads for both (1 keeps a busy machine from adding "
+                             "thread-wake-up stalls to either side)")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
     args = parser.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
+    torch.set_num_threads(args.threads)
+    global clock
+    clock = time.thread_time if args.clock == "cpu" else time.perf_counter
     cases = [("small CNN on digits", cnn_graph(), lambda n: hand_cnn(n)),
              ("multi-task trunk + 2 heads", multitask_graph(), lambda n: hand_cnn(n, True)),
              ("GAN (2 groups)", gan_graph(), hand_gan)]
-    print(f"median step time over {args.rounds} rounds of {args.steps} steps, "
-          f"{torch.get_num_threads()} threads")
+    print(f"median step time ({args.clock}) over {args.rounds} rounds of {args.steps} steps, "
+          f"{torch.get_num_threads()} torch thread(s)")
     print(f"{'network':28} {'composed ms':>12} {'by hand ms':>11} {'ratio':>6}")
     for name, graph, by_hand in cases:
         ours: list[float] = []
         theirs: list[float] = []
-        for _ in range(args.rounds):  # alternate, so drifts in machine load hit both
-            ours += composed_steps(graph, args.steps)
-            theirs += by_hand(args.steps)
+        for r in range(args.rounds):  # alternate, so drifts in machine load hit both
+            if r % 2:
+                theirs += by_hand(args.steps)
+                ours += composed_steps(graph, args.steps)
+            else:
+                ours += composed_steps(graph, args.steps)
+                theirs += by_hand(args.steps)
         a, b = statistics.median(ours), statistics.median(theirs)
         print(f"{name:28} {a * 1e3:12.3f} {b * 1e3:11.3f} {a / b:6.3f}")
 

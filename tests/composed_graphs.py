@@ -98,3 +98,20 @@ def chain(groups: list[Group], steps_per_epoch: int | None = 4, detach: bool = F
     return graph(nodes, ["d.x -> f.in", "f.out -> a.in", *mid, "b.out -> ce.pred",
                          "d.y -> ce.target", "a.out -> c.in", "c.out -> ce2.pred",
                          "d.y -> ce2.target"], groups, steps_per_epoch, seed)
+
+
+SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def single_threaded_torch():
+    """Runs the body with one torch thread: on a busy machine, a second thread waiting for a
+    core costs far more than it saves on these small graphs. Numbers are the same either way
+    within a process; subprocesses get SINGLE_THREAD_ENV so all paths compute alike."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

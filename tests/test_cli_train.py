@@ -4,16 +4,23 @@ metrics, checkpoints, and clear messages when something is wrong."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from composed_graphs import chain
+from composed_graphs import SINGLE_THREAD_ENV, chain, single_threaded_torch
 
 import composer
 from composer import cli
 from composer.graph import Group
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    yield from single_threaded_torch()
+
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,10 +93,11 @@ def test_composer_train_runs_as_a_command(graph_file, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "composer", "train", str(graph_file), "--steps", "3",
          "--out", "run", "--epochs", "1"], cwd=tmp_path, capture_output=True, text=True,
-        timeout=120)
+        timeout=120, env=os.environ | SINGLE_THREAD_ENV)
     assert result.returncode == 0, result.stderr
     assert "finished after 3 steps" in result.stdout
     assert (tmp_path / "run" / "checkpoint.pt").is_file()
     bad = subprocess.run([sys.executable, "-m", "composer", "train", "missing.graph.json"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                         env=os.environ | SINGLE_THREAD_ENV)
     assert bad.returncode == 1 and "missing.graph.json" in bad.stderr

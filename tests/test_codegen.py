@@ -9,7 +9,7 @@ import traceback
 
 import pytest
 import torch
-from composed_graphs import gan, graph, hierarchical, multitask
+from composed_graphs import gan, graph, hierarchical, multitask, single_threaded_torch
 
 import composer
 from composer.codegen import model_code
@@ -17,6 +17,11 @@ from composer.compile import graph_program
 from composer.errors import CompileError
 from composer.graph import Edge
 from composer.program import program_source
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    yield from single_threaded_torch()
 
 
 def test_forward_has_one_guarded_statement_per_node_with_its_shape():

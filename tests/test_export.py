@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from composed_graphs import chain, gan
+from composed_graphs import SINGLE_THREAD_ENV, chain, gan, single_threaded_torch
 
 import composer
 from composer import cli
 from composer.graph import Group
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    yield from single_threaded_torch()
+
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAPHS = sorted((ROOT / "samples").glob("*.graph.json")) + \
@@ -75,7 +82,7 @@ def test_exported_file_runs_with_composer_impossible_to_import(tmp_path):
                f"sys.argv = [{str(out)!r}, '--steps', '3', '--out', 'run']; "
                f"runpy.run_path({str(out)!r}, run_name='__main__')")
     result = subprocess.run([sys.executable, "-c", blocked], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=120)
+                            text=True, timeout=120, env=os.environ | SINGLE_THREAD_ENV)
     assert result.returncode == 0, result.stderr
     assert "finished after 3 steps" in result.stderr
     assert (tmp_path / "run" / "checkpoint.pt").is_file()
@@ -97,6 +104,7 @@ def test_app_cli_and_exported_file_train_alike_and_resume_exactly(path, tmp_path
     assert cli.main(["export", str(path), "-o", str(out)]) == 0
     exported = subprocess.run(
         [sys.executable, str(out), "--steps", "20", "--metrics-out", "exported.jsonl",
-         "--out", "exported"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+         "--out", "exported"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env=os.environ | SINGLE_THREAD_ENV)
     assert exported.returncode == 0, exported.stderr
     assert_same_losses(step_losses(read_jsonl(tmp_path / "exported.jsonl")), app)

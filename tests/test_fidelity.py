@@ -3,14 +3,21 @@ computes: outputs and gradients, to 1e-6, for a hierarchical, a multi-task and a
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
-from composed_graphs import gan, hierarchical, multitask
+from composed_graphs import gan, hierarchical, multitask, single_threaded_torch
 from torch import nn
 from torch.testing import assert_close
 
 import composer
 from composer.compile import graph_program
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    yield from single_threaded_torch()
+
 
 TOL = {"atol": 1e-6, "rtol": 1e-6}
 

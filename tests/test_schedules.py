@@ -7,7 +7,7 @@ import math
 
 import pytest
 import torch
-from composed_graphs import chain, graph
+from composed_graphs import chain, graph, single_threaded_torch
 
 import composer
 from composer.compile import graph_program
@@ -21,6 +21,11 @@ from composer.runtime.schedules import (
     step_lr,
     warmup_cosine_lr,
 )
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    yield from single_threaded_torch()
 
 
 def group(gid, members, losses, optimizer=None, **schedule):

@@ -11,13 +11,18 @@ import time
 import numpy as np
 import pytest
 import torch
-from composed_graphs import chain, gan, graph
+from composed_graphs import chain, gan, graph, single_threaded_torch
 
 import composer
 from composer.compile import graph_program
 from composer.errors import DataError, TrainingError
 from composer.graph import Group
 from composer.runtime import augment, data
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    yield from single_threaded_torch()
 
 
 def classifier(steps_per_epoch=5, seed=0):

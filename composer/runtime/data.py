@@ -160,6 +160,8 @@ class Batches:
         self.batches_per_pass = max(1, n_train // batch_size)
         self.val_count = -(-n_val // batch_size)  # batches, the last one partial
         self._order: tuple[int, torch.Tensor] | None = None
+        self.drawn = list(self.train)  # ports a training batch holds (all, unless narrowed)
+        self.generator = torch.Generator()  # reseeded for every draw
         if self.augment:
             self._augment({k: t[:2] for k, t in self.train.items()}, -1)  # fail early
 
@@ -187,12 +189,19 @@ class Batches:
         if self._order is None or self._order[0] != p:
             self._order = (p, self._pass_order(p))
         rows = self._order[1][i * self.batch_size:(i + 1) * self.batch_size]
-        batch = {key: t[rows] for key, t in self.train.items()}
+        batch = {key: self.train[key].index_select(0, rows) for key in self.drawn}
         return self._augment(batch, k) if self.augment else batch
+
+    def narrow(self, ports: set[str]) -> None:
+        """Training batches hold only these ports (those some group's losses read); the
+        others would be indexed for nothing. The numbers drawn do not change."""
+        self.drawn = [key for key in self.train if key in ports]
 
     def _augment(self, batch: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
         key = f"{self.node}.x"
-        g = torch.Generator().manual_seed(seed_for(self.seed, self.node, "augment", k))
+        if key not in batch:
+            return batch
+        g = self.generator.manual_seed(seed_for(self.seed, self.node, "augment", k))
         x = batch[key]
         try:
             for op in self.augment:
@@ -218,13 +227,14 @@ class Noise:
         self.key = f"{node}.z"
         self.device = torch.device("cpu")
         self.batches_per_pass = 0  # endless: it sets no epoch length
+        self.generator = torch.Generator()  # reseeded for every draw
 
     def to(self, device: torch.device) -> Noise:
         self.device = torch.device(device)
         return self
 
     def _normal(self, rows: int, *where: object) -> dict[str, torch.Tensor]:
-        g = torch.Generator().manual_seed(seed_for(self.seed, self.node, *where))
+        g = self.generator.manual_seed(seed_for(self.seed, self.node, *where))
         z = torch.randn(rows, self.dim, generator=g)
         return {self.key: z.to(self.device)}
 
@@ -233,3 +243,6 @@ class Noise:
 
     def val_batch(self, i: int, rows: int | None = None) -> dict[str, torch.Tensor]:
         return self._normal(rows or self.batch_size, "val", i)
+
+    def narrow(self, ports: set[str]) -> None:
+        """Noise has one port: nothing to leave out."""

@@ -3,6 +3,7 @@ are active, in file order, each zero-grad, forward, backward, clip, step, LR ste
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections.abc import Callable
@@ -98,10 +99,14 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     frozen = [p for p in model.parameters() if id(p) not in listed and p.requires_grad]
     for p in frozen:
         p.requires_grad_(False)  # in no group: never updated, so no gradient is needed
+    read: set[str] = set()
     for g in groups:
         g.planned = count_updates(g.schedule, total, spe)
         g.data_nodes = model.needed.data_nodes(g.outputs)
+        read |= model.needed.plan(g.outputs)[1]
         g.set_lr(0)
+    for source in data.values():
+        source.narrow(read)
     return Run(program, model, data, groups, where, spe, total, frozen,
                draws=dict.fromkeys(data, 0))
 
@@ -233,7 +238,7 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
     while run.step < run.total_steps:
         step = run.step
         epoch = step // spe
-        lr = {g.id: g.lr for g in run.groups}  # what this step's updates use
+        lr = {g.id: g.lr for g in run.groups} if callback else None  # what this step uses
         losses, group_loss, active = run_step(run, step, epoch)
         run.step = step + 1
         run.record({"epoch": epoch, "step": step, "loss": losses})
@@ -271,12 +276,16 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
     run.val_sets = validation_sets(run.model, program)
     out = Path(out_dir) if out_dir is not None else None
     run.writer = MetricsWriter(metrics_out)
+    # Everything alive now (torch, numpy, the data) lives as long as the run: leaving it out
+    # of garbage collection keeps the collector's full passes from costing every step.
+    gc.freeze()
     try:
         status = "stopped"
         if callback is None or callback(start_event(run)) != "stop":
             status = run_steps(run, callback, out, checkpoint_every)
         finish(run, out, callback)
     finally:
+        gc.unfreeze()
         run.writer.close()
         for p in run.frozen:
             p.requires_grad_(True)
