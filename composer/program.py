@@ -30,8 +30,8 @@ FILE_DATA = ("data.tensors", "data.image_folder")
 
 HEADER = '''"""A composed model and the code that trains it, exported by Model Composer.
 
-Run `python {this file} --help` for the options. It needs torch and numpy (and scikit-learn for
-the built-in digits), not Model Composer.
+It trains exactly as the application does; run it with --help for the options. It needs torch
+and numpy (and scikit-learn for the built-in digits), not Model Composer.
 """'''
 
 
@@ -239,19 +239,23 @@ def program_source(graph: Graph, data_dir: Path | None = None) -> str:
     shapes = infer(graph)
     _problems(graph, shapes)
     model = model_code(graph, shapes)
-    setup = (_make_data(graph) + ["", ""] + _make_groups(graph, model) + ["", ""]
-             + _program(graph, model, data_dir or graph.base_dir.resolve()) + ["", ""] + MAIN)
-    generated = model.source + "\n\n" + "\n".join(
-        out for line in setup for out in wrap(line)) + "\n"
+    setup = _lines(_make_data(graph) + ["", ""] + _make_groups(graph, model))
+    tail = _lines(_program(graph, model, data_dir or graph.base_dir.resolve()) + ["", ""] + MAIN)
+    generated = "\n\n\n".join([model.source.rstrip(), setup, tail])
     roots = {n.id for n in ast.walk(ast.parse(generated)) if isinstance(n, ast.Name)}
     runtime = "\n\n\n".join(d.source for d in needed_definitions(roots | model.uses))
     body = "\n\n\n".join([
-        "# Runtime: data, schedules and the training loop (from Model Composer's runtime).",
-        runtime, "# The model.", model.source.rstrip(),
-        "# How it trains: data nodes, optimiser groups and settings.", generated[
-            len(model.source) + 2:].rstrip()]) + "\n"
+        "# The model: one statement per node of the graph.", model.source.rstrip(),
+        "# How it trains: a batch source per data node, the optimiser groups.", setup,
+        "# What the generated code runs on: data, schedules, the training loop.", runtime,
+        "# The graph's training settings, and the command line.", tail]) + "\n"
     imports = import_block(imports_for(body) | {_FUTURE})
     return HEADER + "\n\n" + imports + "\n\n" + body
+
+
+def _lines(lines: list[str]) -> str:
+    """Lines joined, each wrapped to the line length."""
+    return "\n".join(out for line in lines for out in wrap(line))
 
 
 def export_python(graph: Graph, data_dir: Path | None = None) -> str:

@@ -231,7 +231,7 @@ def start_event(run: Run) -> dict[str, Any]:
 
 
 def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
-          checkpoint_every: int | None) -> str:
+              checkpoint_every: int | None) -> str:
     """Steps until the run's end or a "stop" from the callback; returns the status."""
     started = time.perf_counter()
     spe = run.steps_per_epoch
@@ -269,7 +269,8 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
           out_dir: Path | None = None, metrics_out: Path | None = None,
           resume: Path | None = None, checkpoint_every: int | None = None,
           callback: Callback | None = None) -> RunSummary:
-    """Trains a generated program. Raises TrainingFailure or DataSourceError when it can't."""
+    """Trains a generated program. Raises TrainingFailure or DataSourceError when it can't
+    (then no "end" event is sent: the exception is the end)."""
     run = setup(program, epochs, steps, seed, device, data_dir)
     if resume is not None:
         restore(run, Path(resume))
@@ -293,7 +294,6 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
         callback({"kind": "end", "status": status, "step": run.step})
     return RunSummary(run.model, run.history, run.val, run.accuracy, run.checkpoint, run.step,
                       status)
-
 
 
 def finish(run: Run, out_dir: Path | None, callback: Callback | None) -> None:
