@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QPoint, QRectF
 from PySide6.QtTest import QTest
 
 from composer import fileformat
@@ -12,7 +12,7 @@ from gui import theme
 from gui.canvas import Minimap
 from gui.canvas.layout import layout_positions
 from gui.canvas.metrics import NODE_WIDTH, node_face
-from tests.canvas_helpers import LEFT, NONE, canvas, placed
+from tests.canvas_helpers import LEFT, NONE, canvas, drag, header_at, placed
 from tests.conftest import SAMPLES
 from tests.graph_builder import classifier, make
 
@@ -92,6 +92,16 @@ def test_a_graph_without_positions_is_laid_out_when_opened(canvas):
     rects = [i.sceneBoundingRect() for i in scene.node_items()]
     assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
     assert doc.graph.nodes["c1"].ui == {}  # opening does not edit the file
+
+
+def test_an_unplaced_node_dragged_and_undone_goes_back_where_it_was_drawn(canvas):
+    doc, scene, view = canvas(classifier(), zoom=0.5)
+    drawn = {i.node_id: i.pos() for i in scene.node_items()}
+    for node in ("fc", "c1"):  # one after the other: the second is unplaced when it moves
+        drag(view, header_at(view, node), header_at(view, node) + QPoint(30, 120))
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    assert {i.node_id: i.pos() for i in scene.node_items()} == drawn
 
 
 def test_dark_palette_repaints_the_canvas_dark(canvas):

@@ -183,7 +183,9 @@ def layout_positions(graph: Graph, node_ids: list[str] | None = None) -> dict[st
 
 
 def missing_positions(graph: Graph) -> dict[str, tuple]:
-    """Positions for the nodes whose `ui` has none, below the ones that are placed."""
+    """Positions for the nodes whose `ui` has none: where the layout of the whole graph puts
+    them, so they stay put while their neighbours get placed one by one; only when that spot
+    is taken by placed nodes do they all go below those."""
     missing = [n for n, node in graph.nodes.items() if "pos" not in node.ui]
     if not missing:
         return {}
@@ -191,9 +193,17 @@ def missing_positions(graph: Graph) -> dict[str, tuple]:
     placed = [n for n in graph.nodes if n not in laid]
     if not placed:
         return laid
-    bottom = max(graph.nodes[n].ui["pos"][1] + node_face(graph, graph.nodes[n]).height
-                 for n in placed)
-    left = min(graph.nodes[n].ui["pos"][0] for n in placed)
+
+    def rect(n: str, x: float, y: float) -> tuple[float, float, float, float]:
+        return x, y, x + NODE_WIDTH, y + node_face(graph, graph.nodes[n]).height
+
+    taken = [rect(n, *graph.nodes[n].ui["pos"]) for n in placed]
+    wanted = [rect(n, *laid[n]) for n in missing]
+    if not any(a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+               for a in wanted for b in taken):
+        return laid
+    bottom = max(r[3] for r in taken)
+    left = min(r[0] for r in taken)
     shift_y = bottom + 2 * ROW_GAP - min(y for _, y in laid.values())
     shift_x = left - min(x for x, _ in laid.values())
     return {n: (x + shift_x, y + shift_y) for n, (x, y) in laid.items()}
