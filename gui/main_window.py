@@ -22,6 +22,7 @@ from gui.find import FindBox
 from gui.groups_panel import GroupsPanel
 from gui.inspector import Inspector
 from gui.palette import Palette
+from gui.training.install import install as install_training
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class MainWindow(QMainWindow):
         self.actions = menus.build(self)
         self._build_status_bar()
         self._connect()
+        self.training_panel, self.code_view = install_training(self)
         self.set_dark(self.settings.value("dark", False, type=bool))
         self.resize(1400, 900)
         self._update_title()
@@ -193,6 +195,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         if self.files.maybe_save():
+            self.training_panel.shutdown()
             self.settings.setValue("geometry", self.saveGeometry())
             self.settings.setValue("window_state", self.saveState())
             event.accept()

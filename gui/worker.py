@@ -1,8 +1,9 @@
 """Training on a worker thread, reported to the GUI thread in batches.
 
-The worker runs `composer.train` with a plain callback. Step events go into a buffer that the
-GUI drains on a timer (a redraw per step would freeze the window on fast graphs); the rare
-events (start, epoch, end) and failures cross threads as queued Qt signals. Widgets are never
+The worker runs `composer.train` with a plain callback. Every event the run sends (start,
+step, epoch, end) goes into a buffer in order; the GUI drains it on a timer, so the window
+redraws at its own steady rate however fast the steps come (a redraw per step would freeze it
+on fast graphs). Only the run's end crosses threads as a queued Qt signal. Widgets are never
 touched from the worker.
 """
 
@@ -16,12 +17,11 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 
 class TrainingWorker(QObject):
-    """Runs one training run. Create, `start()`, then `pause()`, `resume()`, `stop()`."""
+    """Runs one training run. Create, `start()`, then `pause()`, `resume()`, `stop()`;
+    `drain()` the events from the GUI thread."""
 
-    run_started = Signal(dict)
-    epoch_done = Signal(dict)
     run_finished = Signal(object)  # composer's RunResult
-    run_failed = Signal(str, object)  # message, the exception (TrainingError carries node/step)
+    run_failed = Signal(str, object)  # message, the exception (TrainingError names node, step)
 
     def __init__(self, graph: Any, **train_options: Any) -> None:
         super().__init__()
@@ -33,6 +33,8 @@ class TrainingWorker(QObject):
         self._running.set()
         self._stop = False
         self.steps_done = 0
+        self.result = None  # the RunResult once finished
+        self.error: BaseException | None = None
         self._thread = QThread()
         self._thread.setObjectName("training")
         self.moveToThread(self._thread)
@@ -43,6 +45,7 @@ class TrainingWorker(QObject):
         self._thread.start()
 
     def pause(self) -> None:
+        """Holds the run after its current step until `resume()` or `stop()`."""
         self._running.clear()
 
     def resume(self) -> None:
@@ -57,13 +60,18 @@ class TrainingWorker(QObject):
     def paused(self) -> bool:
         return not self._running.is_set()
 
+    @property
+    def stopping(self) -> bool:
+        return self._stop
+
     def drain(self) -> list[dict]:
-        """The step events since the last drain, oldest first."""
+        """The events since the last drain, oldest first."""
         with self._lock:
             events, self._buffer = self._buffer, []
         return events
 
     def wait(self, ms: int = 10_000) -> bool:
+        """Waits for the thread to end; True when it has."""
         return self._thread.wait(ms)
 
     def is_running(self) -> bool:
@@ -71,29 +79,56 @@ class TrainingWorker(QObject):
 
     # --- on the worker thread ----------------------------------------------------------
     def _callback(self, event: dict) -> str | None:
-        kind = event.get("kind")
-        if kind == "step":
-            with self._lock:
-                self._buffer.append(event)
+        with self._lock:
+            self._buffer.append(event)
+        if event["kind"] == "step":
             self.steps_done = event["step"] + 1
-        elif kind == "start":
-            self.run_started.emit(event)
-        elif kind == "epoch":
-            self.epoch_done.emit(event)
         self._running.wait()  # blocks while paused
         return "stop" if self._stop else None
 
     def _run(self) -> None:
-        try:
-            import composer
+        import composer
 
+        try:
             result = composer.train(self._graph, callback=self._callback, **self._options)
         except Exception as e:  # reported in the window, never raised into Qt
+            self.error = e
             message = str(e) or type(e).__name__
             if not isinstance(e, composer.ComposerError):
                 message = f"{type(e).__name__}: {message}\n{traceback.format_exc(limit=3)}"
             self.run_failed.emit(message, e)
         else:
+            self.result = result
             self.run_finished.emit(result)
         finally:
             self._thread.quit()
+
+
+class BackgroundTask(QObject):
+    """Runs one function off the GUI thread (an evaluation, a compile) and reports its
+    result or its failure as a queued signal."""
+
+    done = Signal(object)
+    failed = Signal(str, object)
+
+    def __init__(self, fn: Any, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._fn = fn
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="task", daemon=True)
+        self._thread.start()
+
+    def wait(self, seconds: float = 30.0) -> bool:
+        if self._thread is not None:
+            self._thread.join(seconds)
+        return self._thread is None or not self._thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            result = self._fn()
+        except Exception as e:  # reported in the window
+            self.failed.emit(str(e) or type(e).__name__, e)
+        else:
+            self.done.emit(result)

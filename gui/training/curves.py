@@ -1,0 +1,276 @@
+"""Live training curves: losses per loss node and per group, validation per epoch, accuracy,
+learning rates, and behind them the schedule's phases (which groups train when).
+
+Drawn with pyqtgraph from a RunHistory's arrays; `refresh()` sets the data of only the
+series that grew, and each curve downsamples itself to the pixels it has (peak method, clipped
+to the view), so a run of any length redraws in the same time. Imported when the first run
+starts, so pyqtgraph never slows the application's start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFontMetrics, QPen
+from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
+
+from composer.optim import LR_SCHEDULES
+from gui import theme
+from gui.training.history import RunHistory
+from gui.training.phases import Phase, schedule_phases
+
+# Loss curves take these in turn (Tableau 10: distinct in both palettes).
+LOSS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#17becf", "#bcbd22", "#7f7f7f"]
+NO_GROUP_COLOR = "#9e9e9e"
+ROW_HEIGHT = 15  # pixels per group in the schedule strip
+MIN_AXIS_WIDTH = 56
+
+
+@dataclass
+class Setup:
+    """What the plots need to know before the first step arrives."""
+
+    history: RunHistory
+    group_colors: dict[str, str]  # group id -> its halo colour
+    phases: list[Phase]
+    hidden_groups: set[str]  # group totals equal to their single loss: hidden at first
+    accuracy_losses: list[str]  # cross-entropy losses, which report accuracy
+
+
+def setup_for(history: RunHistory, graph: Any) -> Setup:
+    """The Setup of a run of `graph` (the copy it trains) that has just started."""
+    colors = {g.id: g.ui.get("color", NO_GROUP_COLOR) for g in graph.groups}
+    warmup_default = next(p.default for p in LR_SCHEDULES["warmup_cosine"]
+                          if p.name == "warmup_steps")
+    warmups = {g.id: int(g.lr_schedule.get("warmup_steps", warmup_default))
+               for g in graph.groups if g.lr_schedule.get("type") == "warmup_cosine"}
+    phases = schedule_phases(history.start.get("schedule", {}), history.total_steps,
+                             history.steps_per_epoch, warmups)
+    hidden = set()
+    for g in graph.groups:
+        weights = [graph.nodes[n].resolved_params().get("weight", 1.0) for n in g.losses
+                   if n in graph.nodes]
+        if weights == [1.0]:
+            hidden.add(g.id)  # its total is its one loss: drawn twice, it would hide it
+    accuracy = [n for n in history.losses
+                if n in graph.nodes and graph.nodes[n].type == "loss.cross_entropy"]
+    return Setup(history, colors, phases, hidden, accuracy)
+
+
+class CurvesView(QWidget):
+    """The plots of one run. `setup()` when it starts, `refresh()` on the redraw timer."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.canvas = pg.GraphicsLayoutWidget()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas)
+        self.items: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self.loss_plot: pg.PlotItem | None = None
+        self.accuracy_plot: pg.PlotItem | None = None
+        self.lr_plot: pg.PlotItem | None = None
+        self.strip: pg.PlotItem | None = None
+        self._colors: dict[str, str] = {}
+        self._log = False
+
+    # --- building ------------------------------------------------------------------------
+    def setup(self, setup: Setup) -> None:
+        """Lays out fresh plots for a run: its series, colours, phases and x range."""
+        h = setup.history
+        self.canvas.clear()
+        self.items.clear()
+        dark = theme.is_dark()
+        self.canvas.setBackground(theme.current().background if dark else QColor("#ffffff"))
+        self._colors = dict(setup.group_colors)
+        left = self.canvas.addLayout(0, 0)
+        right = self.canvas.addLayout(0, 1)
+        self.canvas.ci.layout.setColumnStretchFactor(0, 3)
+        self.canvas.ci.layout.setColumnStretchFactor(1, 1)
+        self.strip = left.addPlot(0, 0)
+        self.loss_plot = left.addPlot(1, 0)
+        accuracy = [n for n in h.losses if n in setup.accuracy_losses]
+        self.accuracy_plot = right.addPlot(0, 0) if accuracy else None
+        self.lr_plot = right.addPlot(1 if accuracy else 0, 0)
+        for plot in self._plots():
+            _style(plot, dark)
+        self._build_strip(h.groups, setup.phases)
+        self._build_loss_plot(h, setup.hidden_groups)
+        self._build_accuracy_plot(accuracy)
+        self._build_lr_plot(h.groups)
+        for plot in self._plots():
+            if plot is not self.loss_plot:
+                plot.setXLink(self.loss_plot)
+            if plot is not self.strip:
+                _shade_phases(plot, setup.phases, self._colors)
+        self.loss_plot.setXRange(h.first_step, max(h.total_steps, h.first_step + 1),
+                                 padding=0.01)
+        self.set_log(self._log)
+
+    def _plots(self) -> list[pg.PlotItem]:
+        return [p for p in (self.strip, self.loss_plot, self.accuracy_plot, self.lr_plot) if p]
+
+    def _build_loss_plot(self, h: RunHistory, hidden_groups: set[str]) -> None:
+        plot = self.loss_plot
+        plot.setLabel("left", "loss")
+        plot.setLabel("bottom", "step  (lines: training, per step · dots: validation, per epoch)")
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        legend = plot.addLegend(offset=(-8, 8), labelTextSize="8pt", verSpacing=-6)
+        legend.setColumnCount(1 if len(h.losses) + len(h.groups) <= 6 else 2)
+        for i, name in enumerate(h.losses):
+            color = LOSS_COLORS[i % len(LOSS_COLORS)]
+            curve = self._curve(plot, ("loss", name), pg.mkPen(color, width=1.4), name)
+            val = self._curve(plot, ("val", name), pg.mkPen(color, width=1,
+                                                          style=Qt.PenStyle.DotLine), None,
+                              symbol="o", symbolSize=7, symbolBrush=color,
+                              symbolPen=pg.mkPen("#ffffff", width=1))
+            _follow_visibility(curve, val)
+        for group in h.groups:
+            color = self._colors.get(group, NO_GROUP_COLOR)
+            pen = pg.mkPen(color, width=2.4, style=Qt.PenStyle.DashLine)
+            curve = self._curve(plot, ("group_loss", group), pen, f"{group} (group total)")
+            curve.setVisible(group not in hidden_groups)
+
+    def _build_accuracy_plot(self, losses: list[str]) -> None:
+        plot = self.accuracy_plot
+        if plot is None:
+            return
+        plot.setTitle("validation accuracy", size="9pt")
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setYRange(0.0, 1.0, padding=0.03)
+        plot.enableAutoRange(y=False)
+        legend = plot.addLegend(offset=(-8, -8), labelTextSize="8pt", verSpacing=-6)
+        legend.setColumnCount(1)
+        all_losses = self._loss_order()
+        for name in losses:
+            color = LOSS_COLORS[all_losses.index(name) % len(LOSS_COLORS)]
+            self._curve(plot, ("accuracy", name), pg.mkPen(color, width=1.5), name,
+                        symbol="o", symbolSize=6, symbolBrush=color)
+
+    def _build_lr_plot(self, groups: list[str]) -> None:
+        plot = self.lr_plot
+        plot.setTitle("learning rate per group", size="9pt")
+        plot.setLabel("bottom", "step")
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        for group in groups:
+            pen = pg.mkPen(self._colors.get(group, NO_GROUP_COLOR), width=1.6)
+            self._curve(plot, ("lr", group), pen, None)
+
+    def _build_strip(self, groups: list[str], phases: list[Phase]) -> None:
+        """One row per group; a bar where the group trains, captioned with how it trains."""
+        plot = self.strip
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        plot.setMenuEnabled(False)
+        plot.showAxis("bottom", False)
+        plot.setTitle("which groups train when (schedule)", size="8pt")
+        rows = max(1, len(groups))
+        plot.setFixedHeight(ROW_HEIGHT * rows + 26)
+        plot.setYRange(0, rows, padding=0)
+        plot.getAxis("left").setTicks([[(rows - i - 0.5, g) for i, g in enumerate(groups)]])
+        for phase in phases:
+            for group in phase.groups:
+                row = rows - groups.index(group) - 1
+                self._bar(plot, phase, group, row)
+        self._align_axes(groups)
+
+    def _bar(self, plot: pg.PlotItem, phase: Phase, group: str, row: int) -> None:
+        color = QColor(self._colors.get(group, NO_GROUP_COLOR))
+        bar = QGraphicsRectItem(QRectF(phase.start, row + 0.12, phase.end - phase.start, 0.76))
+        bar.setPen(QPen(Qt.PenStyle.NoPen))
+        style = Qt.BrushStyle.SolidPattern
+        if group in phase.warming:
+            color.setAlpha(110)
+        elif group in phase.turns:
+            style = Qt.BrushStyle.Dense3Pattern  # takes turns: drawn dotted
+        bar.setBrush(QBrush(color, style))
+        bar.setToolTip(f"steps {phase.start}\u2013{phase.end - 1}: {phase.label}")
+        plot.addItem(bar)
+        caption = "warm-up" if group in phase.warming else phase.turns.get(group)
+        if caption:
+            text = pg.TextItem(caption, color="#202020", anchor=(0, 0.5))
+            text.setPos(phase.start, row + 0.5)
+            plot.addItem(text)
+
+    def _align_axes(self, groups: list[str]) -> None:
+        """The strip's group names and the loss axis share one width, so steps line up."""
+        font = self.strip.getAxis("left").style.get("tickFont") or self.font()
+        width = max([QFontMetrics(font).horizontalAdvance(g) + 14 for g in groups]
+                    + [MIN_AXIS_WIDTH])
+        for plot in (self.strip, self.loss_plot):
+            plot.getAxis("left").setWidth(width)
+
+    def _curve(self, plot: pg.PlotItem, key: tuple[str, str], pen, name: str | None,
+               **style) -> pg.PlotDataItem:
+        item = pg.PlotDataItem(pen=pen, name=name, **style)
+        item.setDownsampling(auto=True, method="peak")
+        item.setClipToView(True)
+        plot.addItem(item)
+        self.items[key] = item
+        return item
+
+    def _loss_order(self) -> list[str]:
+        return [name for kind, name in self.items if kind == "loss"]
+
+    # --- updating ------------------------------------------------------------------------
+    def refresh(self, history: RunHistory) -> int:
+        """Redraws the series that grew since the last refresh; returns how many."""
+        changed = history.take_changed()
+        for kind, name in changed:
+            item = self.items.get((kind, name))
+            if item is not None:
+                series = history.series[kind][name]
+                item.setData(series.x, series.y)
+        return len(changed)
+
+    def set_log(self, on: bool) -> None:
+        """Losses on a logarithmic axis (learning rates too): a slow decline stays visible."""
+        self._log = on
+        for plot in (self.loss_plot, self.lr_plot):
+            if plot is not None:
+                plot.setLogMode(x=False, y=on)
+
+    def point_count(self, kind: str, name: str) -> int:
+        """How many points a curve holds (what a test checks)."""
+        item = self.items.get((kind, name))
+        if item is None or item.xData is None:
+            return 0
+        return len(item.xData)
+
+
+def _style(plot: pg.PlotItem, dark: bool) -> None:
+    text = QColor("#c9d1d9") if dark else QColor("#303840")
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(text))
+        axis.setTextPen(pg.mkPen(text))
+    plot.titleLabel.opts["color"] = text.name()
+
+
+def _follow_visibility(leader: pg.PlotDataItem, follower: pg.PlotDataItem) -> None:
+    """Hiding a loss from the legend hides its validation points too."""
+    leader.visibleChanged.connect(lambda: follower.setVisible(leader.isVisible()))
+
+
+def _shade_phases(plot: pg.PlotItem, phases: list[Phase], colors: dict[str, str]) -> None:
+    """Behind the curves, each phase in the colour of the first group it trains."""
+    if len(phases) < 2:
+        return
+    for i, phase in enumerate(phases):
+        color = QColor(colors.get(phase.groups[0], NO_GROUP_COLOR) if phase.groups
+                       else NO_GROUP_COLOR)
+        color.setAlpha(34 if i % 2 == 0 else 22)
+        region = pg.LinearRegionItem((phase.start, phase.end), movable=False,
+                                     brush=QBrush(color), pen=pg.mkPen(None))
+        region.setZValue(-100)
+        region.setToolTip(phase.label)
+        plot.addItem(region, ignoreBounds=True)
+        if phase.start > 0:
+            line = pg.InfiniteLine(phase.start, pen=pg.mkPen(QColor(120, 120, 120, 140),
+                                                             style=Qt.PenStyle.DashLine))
+            line.setZValue(-90)
+            plot.addItem(line, ignoreBounds=True)

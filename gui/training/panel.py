@@ -1,0 +1,455 @@
+"""The training panel: start, pause, resume and stop a run; its progress, curves and results.
+
+A run trains a copy of the graph on the worker thread (gui.worker) while the document is
+read-only. The worker's events are drained on a timer and drawn at a steady rate, never once
+per step. A failure stops the run with a message naming the node and step; the window, the
+graph and the curves so far stay. After a run the trained weights can be saved, weights loaded
+back (refused when they do not fit), and the model evaluated on the validation split.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QSpinBox,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui import theme
+from gui.training.results import ResultsTable, result_rows
+from gui.worker import BackgroundTask, TrainingWorker
+
+REDRAW_MS = 66  # about 15 redraws a second, however fast the steps come
+RATE_WINDOW_S = 5.0  # the speed (and so the ETA) is measured over the last seconds
+
+
+class DeviceBox(QComboBox):
+    """auto, cpu, and CUDA when this machine has it. CUDA is looked for when the list first
+    opens, so torch is not loaded while the window starts."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.addItems(["auto", "cpu"])
+        self._probed = False
+
+    def showPopup(self) -> None:  # noqa: N802 (Qt's name)
+        self.probe()
+        super().showPopup()
+
+    def probe(self) -> None:
+        if self._probed:
+            return
+        self._probed = True
+        import torch
+
+        for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):
+            name = "cuda" if i == 0 else f"cuda:{i}"
+            if self.findText(name) < 0:
+                self.addItem(name)
+
+    def set_device(self, name: str) -> None:
+        if self.findText(name) < 0:
+            self.addItem(name)
+        self.setCurrentText(name)
+
+
+class TrainingPanel(QWidget):
+    """Controls and views of training. `start()`, `toggle_pause()`, `stop()`; `state`."""
+
+    state_changed = Signal(str)  # "idle", "running", "paused", "stopping", "evaluating"
+
+    def __init__(self, document: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("training_panel")
+        self.document = document
+        self.worker: TrainingWorker | None = None
+        self.history = None  # RunHistory of the latest run
+        self.curves = None  # CurvesView, built when the first run starts
+        self.model = None  # the trained (or loaded) model
+        self.model_graph = None  # the graph that model belongs to (a copy)
+        self.model_history = None  # the run that trained it (None for loaded weights)
+        self.error: BaseException | None = None  # what stopped the latest run
+        self.state = "idle"
+        self._task: BackgroundTask | None = None
+        self._rate: deque[tuple[float, int]] = deque()
+        self._timer = QTimer(self, interval=REDRAW_MS)
+        self._timer.timeout.connect(self.drain)
+        self.actions = self._build_actions()
+        self._build_ui()
+        document.graph_replaced.connect(self._graph_replaced)
+        self._graph_replaced()
+
+    # --- building ------------------------------------------------------------------------
+    def _action(self, name: str, text: str, slot, shortcut: str = "", tip: str = "") -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(f"action_{name}")
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
+        action.triggered.connect(lambda *_: slot())
+        return action
+
+    def _build_actions(self) -> dict[str, QAction]:
+        a = self._action
+        return {
+            "start": a("train_start", "&Start Training", self.start, "F9",
+                       "train a copy of the graph on a worker thread"),
+            "pause": a("train_pause", "&Pause", self.toggle_pause, "F10",
+                       "hold the run after its current step, or continue it"),
+            "stop": a("train_stop", "S&top", self.stop, "Shift+F9",
+                      "end the run after its current step, keeping the trained weights"),
+            "save_weights": a("save_weights", "Save &Weights\u2026", self.save_weights, "",
+                              "save the trained model's weights (a torch state_dict)"),
+            "load_weights": a("load_weights", "&Load Weights\u2026", self.load_weights, "",
+                              "load weights saved from this graph"),
+            "evaluate": a("evaluate", "&Evaluate", self.evaluate, "",
+                          "the model's losses and accuracy on the validation split"),
+        }
+
+    def _build_ui(self) -> None:
+        self.epochs = QSpinBox(minimum=1, maximum=1_000_000, toolTip="epochs of this run")
+        self.steps = QSpinBox(minimum=0, maximum=100_000_000, singleStep=100,
+                              toolTip="stop after this many steps in all (all: every epoch)")
+        self.steps.setSpecialValueText("all")
+        self.device = DeviceBox()
+        self.device.setToolTip("where the run computes: auto is CUDA when available")
+        self.progress = QProgressBar(objectName="training_progress", textVisible=True)
+        self.progress.setFormat("no run yet")
+        self.progress.setValue(0)
+        self.eta = QLabel(objectName="training_eta")
+        self.eta.setMinimumWidth(170)
+        self.log_scale = QCheckBox("log scale", toolTip="losses on a logarithmic axis")
+        self.log_scale.toggled.connect(self._set_log)
+        self.message = QLabel(objectName="training_message", wordWrap=True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+        self.results = ResultsTable()
+        self.tabs = QTabWidget(documentMode=True)
+        self.placeholder = QLabel("Start a run (F9) to see its curves here.",
+                                  alignment=Qt.AlignmentFlag.AlignCenter)
+        self.tabs.addTab(self.placeholder, "Curves")
+        self.tabs.addTab(self._results_page(), "Results")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(3)
+        layout.addLayout(self._controls_row())
+        layout.addWidget(self.message)
+        layout.addWidget(self.tabs, 1)
+
+    def _controls_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        for name in ("start", "pause", "stop"):
+            button = QToolButton(objectName=f"button_{name}")
+            button.setDefaultAction(self.actions[name])
+            row.addWidget(button)
+        for text, widget in (("Epochs", self.epochs), ("Steps", self.steps),
+                             ("Device", self.device)):
+            row.addSpacing(8)
+            row.addWidget(QLabel(text))
+            row.addWidget(widget)
+        row.addSpacing(8)
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.eta)
+        row.addWidget(self.log_scale)
+        return row
+
+    def _results_page(self) -> QWidget:
+        page = QWidget()
+        buttons = QHBoxLayout()
+        for name in ("save_weights", "load_weights", "evaluate"):
+            button = QToolButton()
+            button.setDefaultAction(self.actions[name])
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        self.results_note = QLabel("No results yet.")
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addLayout(buttons)
+        layout.addWidget(self.results_note)
+        layout.addWidget(self.results, 1)
+        return page
+
+    # --- state ---------------------------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        idle = state == "idle"
+        a = self.actions
+        a["start"].setEnabled(idle)
+        a["pause"].setEnabled(state in ("running", "paused"))
+        a["pause"].setText("&Resume" if state == "paused" else "&Pause")
+        a["stop"].setEnabled(state in ("running", "paused"))
+        a["save_weights"].setEnabled(idle and self.model is not None)
+        a["evaluate"].setEnabled(idle and self.model is not None)
+        a["load_weights"].setEnabled(idle)
+        for widget in (self.epochs, self.steps, self.device):
+            widget.setEnabled(idle)
+        self.state_changed.emit(state)
+
+    def _graph_replaced(self) -> None:
+        """Another graph: the settings follow it, and the old run's model no longer fits."""
+        if self.state != "idle":
+            return
+        training = self.document.graph.training
+        self.epochs.setValue(training.epochs if isinstance(training.epochs, int) else 1)
+        self.device.set_device(str(training.device or "auto"))
+        self.model = self.model_graph = self.model_history = None
+        self.results.setRowCount(0)
+        self.results_note.setText("No results yet.")
+        self._show_message("")
+        self._set_state("idle")
+
+    def _show_message(self, text: str, error: bool = False) -> None:
+        self.message.setVisible(bool(text))
+        self.message.setText(text)
+        color = theme.ERROR_COLOR.name() if error else "palette(window-text)"
+        self.message.setStyleSheet(f"color: {color};")
+
+    def _set_log(self, on: bool) -> None:
+        if self.curves is not None:
+            self.curves.set_log(on)
+
+    # --- running -------------------------------------------------------------------------
+    def start(self, steps: int | None = None) -> bool:
+        """Starts a run of the graph as it is now (`steps` overrides the Steps box)."""
+        if self.state != "idle":
+            return False
+        try:
+            graph = self.document.graph.copy()
+        except ValueError as e:
+            self._show_message(f"Cannot train this graph: {e}", error=True)
+            return False
+        options: dict[str, Any] = {"epochs": self.epochs.value(),
+                                   "device": self.device.currentText()}
+        steps = steps if steps is not None else (self.steps.value() or None)
+        if steps:
+            options["steps"] = steps
+        self.error = None
+        self.history = None
+        self._rate.clear()
+        self.model_graph = graph
+        self.worker = TrainingWorker(graph, **options)
+        self.worker.run_finished.connect(self._finished)
+        self.worker.run_failed.connect(self._failed)
+        self.document.set_read_only(True)
+        self._show_message("Preparing the run: compiling the graph and loading its data\u2026")
+        self.progress.setFormat("starting\u2026")
+        self._set_state("running")
+        self.worker.start()
+        self._timer.start()
+        return True
+
+    def toggle_pause(self) -> None:
+        if self.worker is None or self.state not in ("running", "paused"):
+            return
+        if self.worker.paused:
+            self.worker.resume()
+            self._rate.clear()  # the pause must not count as slow steps
+            self._set_state("running")
+        else:
+            self.worker.pause()
+            self._set_state("paused")
+            self.eta.setText("paused")
+
+    def stop(self) -> None:
+        """Ends the run after its current step; the weights trained so far are kept."""
+        if self.worker is not None and self.state in ("running", "paused"):
+            self.worker.stop()
+            self._set_state("stopping")
+            self.eta.setText("stopping\u2026")
+
+    def shutdown(self, ms: int = 30_000) -> None:
+        """Stops any run and waits for its thread (the window is closing)."""
+        if self.worker is not None and self.worker.is_running():
+            self.worker.stop()
+            self.worker.wait(ms)
+        if self._task is not None:
+            self._task.wait(ms / 1000)
+
+    def drain(self) -> None:
+        """Takes the worker's new events and redraws what grew (the timer's slot)."""
+        if self.worker is None:
+            return
+        for event in self.worker.drain():
+            if event["kind"] == "start":
+                self._begin(event)
+            elif self.history is not None:
+                self.history.add(event)
+        if self.history is not None:
+            if self.curves is not None:
+                self.curves.refresh(self.history)
+            self._show_progress()
+
+    def _begin(self, start: dict) -> None:
+        from gui.training.curves import CurvesView, setup_for
+        from gui.training.history import RunHistory
+
+        self.history = RunHistory(start)
+        if self.curves is None:
+            self.curves = CurvesView()
+            self.curves.setObjectName("training_curves")
+            index = self.tabs.indexOf(self.placeholder)
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, self.curves, "Curves")
+            self.tabs.setCurrentIndex(index)
+        self.curves.setup(setup_for(self.history, self.model_graph))
+        self.curves.set_log(self.log_scale.isChecked())
+        first, total = self.history.first_step, self.history.total_steps
+        self.progress.setRange(0, max(1, total - first))
+        self._show_message("")
+
+    def _show_progress(self) -> None:
+        h = self.history
+        done = h.steps_done - h.first_step
+        self.progress.setValue(done)
+        self.progress.setFormat(f"step {h.steps_done} / {h.total_steps} \u00b7 epoch "
+                                f"{h.epoch + 1}")
+        if self.state != "running":
+            return
+        now = time.monotonic()
+        self._rate.append((now, h.steps_done))
+        while now - self._rate[0][0] > RATE_WINDOW_S:
+            self._rate.popleft()
+        (t0, s0), (t1, s1) = self._rate[0], self._rate[-1]
+        if s1 > s0 and t1 > t0:
+            rate = (s1 - s0) / (t1 - t0)
+            left = (h.total_steps - h.steps_done) / rate
+            self.eta.setText(f"{rate:,.0f} steps/s \u00b7 ETA {_clock(left)}")
+
+    def _end(self) -> None:
+        self._timer.stop()
+        self.drain()
+        if self.worker is not None:
+            self.worker.wait(10_000)
+        self.document.set_read_only(False)
+        self._set_state("idle")
+
+    def _finished(self, result: Any) -> None:
+        self._end()
+        self.model = result.model
+        self.model_history = self.history
+        verb = "Finished" if result.status == "finished" else "Stopped"
+        self.eta.setText(f"{verb} after {result.steps} steps")
+        self._show_results(result.val, result.accuracy,
+                           f"After step {result.steps} ({result.status}).")
+        self._set_state("idle")
+
+    def _failed(self, message: str, error: BaseException) -> None:
+        self.error = error
+        self._end()
+        step = getattr(error, "step", None)
+        where = f" at step {step}" if step is not None else ""
+        text = f"Training stopped{where}: {message}"
+        self.eta.setText("failed")
+        self._show_message(text, error=True)
+        self.document.message.emit(text.splitlines()[0])
+        node = (getattr(error, "node", None) or "").split(".")[0]
+        if node in self.document.graph.nodes:
+            self.document.select_requested.emit([node])
+        box = QMessageBox(QMessageBox.Icon.Warning, "Training stopped", text,
+                          parent=self.window())
+        box.setModal(False)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()
+        self.failure_box = box
+
+    # --- results and weights -----------------------------------------------------------
+    def _show_results(self, val: dict, accuracy: dict, note: str) -> None:
+        graph = self.model_graph
+        group_losses = {}
+        if graph is not None:
+            for g in graph.groups:
+                group_losses[g.id] = {n: float(graph.nodes[n].resolved_params().get("weight", 1))
+                                      for n in g.losses if n in graph.nodes}
+        self.results.show_rows(result_rows(self.model_history, val, accuracy, group_losses))
+        self.results_note.setText(note + " Validation: each loss node on its data's "
+                                  "validation split.")
+
+    def save_weights(self, path: str | Path | None = None) -> Path | None:
+        """Writes the trained model's state_dict; asks where when no path is given."""
+        from gui.training.weights import save_weights
+
+        if self.model is None:
+            self._show_message("No trained weights yet: train or load weights first.")
+            return None
+        if path is None:
+            stem = self.document.path.name.split(".")[0] if self.document.path else "model"
+            path, _ = QFileDialog.getSaveFileName(self, "Save weights", f"{stem}.weights.pt",
+                                                  "PyTorch weights (*.pt)")
+            if not path:
+                return None
+        saved = save_weights(self.model, path)
+        self._show_message(f"Saved the weights to {saved}.")
+        return saved
+
+    def load_weights(self, path: str | Path | None = None) -> bool:
+        """Loads weights into the graph as it is now; refuses a file that does not fit."""
+        import composer
+        from gui.training.weights import WeightsError, load_into
+
+        if self.state != "idle":
+            return False
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Load weights", "",
+                                                  "PyTorch weights (*.pt *.pth)")
+            if not path:
+                return False
+        try:
+            graph = self.document.graph.copy()
+            model = load_into(composer.compile(graph), path)
+        except (WeightsError, composer.ComposerError, ValueError) as e:
+            self._show_message(f"Weights not loaded: {e}", error=True)
+            return False
+        self.model, self.model_graph, self.model_history = model, graph, None
+        self.results.setRowCount(0)
+        self.results_note.setText(f"Loaded {Path(path).name}; Evaluate shows how it does.")
+        self._show_message(f"Loaded the weights from {path}.")
+        self._set_state("idle")
+        return True
+
+    def evaluate(self) -> None:
+        """Evaluates the model on the validation split, off the GUI thread."""
+        import composer
+
+        if self.model is None or self.state != "idle":
+            return
+        model, graph = self.model, self.model_graph
+        self._task = BackgroundTask(lambda: composer.evaluate(graph, model), self)
+        self._task.done.connect(self._evaluated)
+        self._task.failed.connect(self._evaluation_failed)
+        self._set_state("evaluating")
+        self._show_message("Evaluating on the validation split\u2026")
+        self._task.start()
+
+    def _evaluated(self, result: tuple[dict, dict]) -> None:
+        self._set_state("idle")
+        self._show_message("")
+        self._show_results(*result, "Evaluated now.")
+        self.tabs.setCurrentIndex(self.tabs.count() - 1)
+
+    def _evaluation_failed(self, message: str, error: BaseException) -> None:
+        self._set_state("idle")
+        self._show_message(f"Evaluation failed: {message}", error=True)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else \
+        f"{rest // 60}:{rest % 60:02d}"
