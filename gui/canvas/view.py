@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QCursor, QKeyEvent, QPainter, QPainterPath, QWheelEvent
 from PySide6.QtWidgets import QApplication, QGraphicsView
 
@@ -155,11 +155,9 @@ class CanvasView(QGraphicsView):
         if not ids:
             return None
         data = self.document.copy_nodes(ids)
-        mime = QMimeData()
-        text = json.dumps(data, indent=1)
-        mime.setData(CLIPBOARD_MIME, text.encode("utf-8"))
-        mime.setText(text)
-        QApplication.clipboard().setMimeData(mime)
+        # Plain text only: QMimeData made in Python and handed to the clipboard crashes the
+        # interpreter at exit (PySide6); paste reads the JSON text just as well.
+        QApplication.clipboard().setText(json.dumps(data, indent=1))
         return data
 
     def paste(self) -> list[str]:
