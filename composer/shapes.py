@@ -17,7 +17,7 @@ from typing import Any
 from composer import catalogue
 from composer.catalogue import rules
 from composer.catalogue.base import NodeType
-from composer.errors import DataError
+from composer.errors import DataError, ParamError
 from composer.graph import Edge, Graph, Node
 
 BATCH = 2  # the batch size inference runs with; shown as B
@@ -191,6 +191,22 @@ def _run_node(t: NodeType, params: dict[str, Any],
     return TensorInfo(tuple(out.shape), str(out.dtype).removeprefix("torch.")), count
 
 
+def _invalid_param(t: NodeType, params: dict[str, Any]) -> tuple[None, str] | None:
+    """The first value its declaration refuses. The node's source is built from these values
+    and evaluated, so one that a program set unchecked must go no further."""
+    for name, value in params.items():
+        decl = t.param(name)
+        try:
+            if decl is None:
+                raise ParamError(f"unknown parameter of {t.id}")
+            decl.validate(value)
+        except ParamError as e:
+            return None, f"{name}: {e}"
+        except Exception as e:  # a value no declaration foresaw (a set, an object)
+            return None, f"{name}: expected {decl.describe()}, got {type(value).__name__} ({e})"
+    return None
+
+
 def precheck(t: NodeType, params: dict[str, Any],
              inputs: Mapping[str, TensorInfo]) -> tuple[str | None, str] | None:
     """(port, detail) of the first problem the port kinds' rules or the type's own check find;
@@ -216,7 +232,7 @@ def infer_node(t: NodeType, params: dict[str, Any], inputs: dict[str, TensorInfo
     if hit is not None:
         _CACHE.move_to_end(key)
         return hit
-    problem = precheck(t, params, inputs)
+    problem = _invalid_param(t, params) or precheck(t, params, inputs)
     if problem:
         result = (None, 0, problem[0], problem[1])
     else:

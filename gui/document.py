@@ -19,7 +19,7 @@ from composer import catalogue, fileformat
 from composer.diagnostics import Diagnostic
 from composer.errors import ParamError
 from composer.graph import Edge, Graph, Group, Node
-from gui import analysis, commands, editing
+from gui import analysis, commands, editing, uistate
 from gui.theme import GROUP_PALETTE
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,9 @@ class Document(QObject):
 
     # --- files ---------------------------------------------------------------------------
     def replace_graph(self, graph: Graph, path: Path | None = None) -> None:
-        """Shows another graph (new/open): views rebuild, undo history starts afresh."""
+        """Shows another graph (new/open): views rebuild, undo history starts afresh.
+        Positions and colours the canvas cannot draw are dropped first, and said so."""
+        dropped = uistate.drop_unusable(graph)
         self.graph.events.unsub(self._on_graph_event)
         self.graph = graph
         self.graph.events.sub(self._on_graph_event)
@@ -90,6 +92,9 @@ class Document(QObject):
         self.dirty_changed.emit(False)
         self.graph_replaced.emit()
         self.schedule_analysis()
+        if dropped:
+            self.message.emit(f"ignored unusable display settings: {', '.join(dropped[:4])}"
+                              + (f" and {len(dropped) - 4} more" if len(dropped) > 4 else ""))
 
     def new(self) -> None:
         self.replace_graph(Graph())
@@ -146,8 +151,11 @@ class Document(QObject):
         version = self._version
 
         def run() -> None:
-            result = analysis.analyse(graph) if graph is not None else None
-            self._warmed.emit(version, result)
+            result = None
+            try:
+                result = analysis.analyse(graph) if graph is not None else None
+            finally:  # whatever happened, the GUI thread takes over the analysis
+                self._warmed.emit(version, result)
 
         self._warm_up = threading.Thread(target=run, name="analysis-warm-up", daemon=True)
         self._warm_up.start()
