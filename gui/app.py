@@ -50,8 +50,10 @@ def screenshot(window, out: str, train_steps: int) -> int:
     app.processEvents()
     window.document.analyse_now()
     if train_steps > 0:
-        print("training from the window is not available yet; the picture shows the "
-              "untrained graph", file=sys.stderr)
+        from gui.training.install import train_for_screenshot
+
+        if not train_for_screenshot(window, train_steps):
+            print(f"training stopped: {window.training_panel.message.text()}", file=sys.stderr)
     app.processEvents()
     window.view.fit_all()
     app.processEvents()
