@@ -15,6 +15,8 @@ from composer.graph import Graph
 from composer.program import program_source
 
 _PREFIX = "composer_generated_"
+_KEEP = 32  # generated modules kept loaded; older ones go (their live models keep working)
+_loaded: list[str] = []
 
 
 def load_program(source: str, label: str = "model") -> types.ModuleType:
@@ -40,6 +42,9 @@ def load_program(source: str, label: str = "model") -> types.ModuleType:
     except BaseException:
         del sys.modules[name]
         raise
+    _loaded.append(name)
+    while len(_loaded) > _KEEP:
+        sys.modules.pop(_loaded.pop(0), None)
     return module
 
 

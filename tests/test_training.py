@@ -80,16 +80,17 @@ def test_stop_from_the_callback_ends_after_the_current_step_keeping_the_weights(
 
 def test_a_blocking_callback_pauses_training_until_released():
     release = threading.Event()
-    threading.Timer(0.3, release.set).start()
     stamps = {}
 
     def callback(event):
         if event["kind"] == "step" and event["step"] == 1:
-            release.wait()  # paused here
+            stamps["paused"] = time.perf_counter()
+            threading.Timer(0.3, release.set).start()  # another thread resumes the run
+            release.wait()
         stamps[event.get("step")] = time.perf_counter()
 
-    composer.train(classifier(), steps=3, callback=callback)
-    assert release.is_set() and stamps[2] - stamps[0] >= 0.25
+    run = composer.train(classifier(), steps=3, callback=callback)
+    assert run.steps == 3 and stamps[2] - stamps["paused"] >= 0.3
 
 
 def test_same_seed_gives_the_same_numbers_and_another_seed_others():
