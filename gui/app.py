@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication
 
 SCREENSHOT_SIZE = (1600, 1000)
@@ -26,8 +27,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _ThreadErrors(QObject):
+    """Carries an exception from another thread to the GUI thread, where it is shown."""
+
+    raised = Signal(object, object, object)
+
+    def __init__(self, report) -> None:
+        super().__init__()
+        self._report = report
+        self.raised.connect(self.show)  # queued: this object lives on the GUI thread
+
+    @Slot(object, object, object)
+    def show(self, exc_type, exc, tb) -> None:
+        self._report(exc_type, exc, tb)
+
+
 def install_excepthook(window) -> None:
-    """Unexpected errors in slots are shown in the window and logged; the app carries on."""
+    """Unexpected errors in slots, and in threads, are shown in the window and logged; the
+    app carries on."""
     previous = sys.excepthook
 
     def hook(exc_type, exc, tb) -> None:
@@ -40,6 +57,18 @@ def install_excepthook(window) -> None:
             previous(exc_type, exc, tb)
 
     sys.excepthook = hook
+    carrier = _ThreadErrors(hook)
+    carrier.setParent(window)
+
+    previous_thread = threading.excepthook
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        try:
+            carrier.raised.emit(args.exc_type, args.exc_value, args.exc_traceback)
+        except RuntimeError:  # the window is gone
+            previous_thread(args)
+
+    threading.excepthook = thread_hook
 
 
 def screenshot(window, out: str, train_steps: int) -> int:
@@ -85,13 +114,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return screenshot(window, args.screenshot, args.train_steps)
     window.restore_layout()
     window.show()
-    QTimer.singleShot(0, lambda: _first_graph(window, args.file))
-    return app.exec()
+    from gui.autosave import Autosave
+
+    autosave = Autosave(window.document)
+    autosave.failed.connect(window.show_message)
+    QTimer.singleShot(0, lambda: _first_graph(window, args.file, autosave))
+    try:
+        return app.exec()
+    finally:
+        autosave.close()  # a normal exit: the user saved or chose to discard
 
 
-def _first_graph(window, file: str | None) -> None:
-    """Opens FILE once the window shows; the first analysis then warms up on a thread."""
-    if file:
+def _first_graph(window, file: str | None, autosave=None) -> None:
+    """Offers unsaved work a crashed session left, else opens FILE, once the window shows;
+    the first analysis then warms up on a thread."""
+    from gui.autosave import offer_recovery
+
+    if autosave is not None and offer_recovery(window, autosave):
+        if file:
+            window.show_message(f"restored unsaved changes; {file} was not opened")
+    elif file:
         window.open_file(Path(file))
     window.document.warm_up()
 
