@@ -37,7 +37,8 @@ class Setup:
     history: RunHistory
     group_colors: dict[str, str]  # group id -> its halo colour
     phases: list[Phase]
-    hidden_groups: set[str]  # group totals equal to their single loss: hidden at first
+    loss_groups: dict[str, str]  # loss node -> the group that minimises it
+    same_as_loss: set[str]  # groups whose total is their one loss (weight 1): drawn once
     accuracy_losses: list[str]  # cross-entropy losses, which report accuracy
 
 
@@ -50,15 +51,16 @@ def setup_for(history: RunHistory, graph: Any) -> Setup:
                for g in graph.groups if g.lr_schedule.get("type") == "warmup_cosine"}
     phases = schedule_phases(history.start.get("schedule", {}), history.total_steps,
                              history.steps_per_epoch, warmups)
-    hidden = set()
+    loss_groups = {n: g.id for g in graph.groups for n in g.losses}
+    same = set()
     for g in graph.groups:
         weights = [graph.nodes[n].resolved_params().get("weight", 1.0) for n in g.losses
                    if n in graph.nodes]
         if weights == [1.0]:
-            hidden.add(g.id)  # its total is its one loss: drawn twice, it would hide it
+            same.add(g.id)
     accuracy = [n for n in history.losses
                 if n in graph.nodes and graph.nodes[n].type == "loss.cross_entropy"]
-    return Setup(history, colors, phases, hidden, accuracy)
+    return Setup(history, colors, phases, loss_groups, same, accuracy)
 
 
 class CurvesView(QWidget):
@@ -99,7 +101,7 @@ class CurvesView(QWidget):
         for plot in self._plots():
             _style(plot, dark)
         self._build_strip(h.groups, setup.phases)
-        self._build_loss_plot(h, setup.hidden_groups)
+        self._build_loss_plot(h, setup)
         self._build_accuracy_plot(accuracy)
         self._build_lr_plot(h.groups)
         for plot in self._plots():
@@ -114,26 +116,29 @@ class CurvesView(QWidget):
     def _plots(self) -> list[pg.PlotItem]:
         return [p for p in (self.strip, self.loss_plot, self.accuracy_plot, self.lr_plot) if p]
 
-    def _build_loss_plot(self, h: RunHistory, hidden_groups: set[str]) -> None:
+    def _build_loss_plot(self, h: RunHistory, setup: Setup) -> None:
         plot = self.loss_plot
         plot.setLabel("left", "loss")
-        plot.setLabel("bottom", "step  (lines: training, per step · dots: validation, per epoch)")
+        plot.setLabel("bottom", "step  (lines: training, per step \u00b7 dots: validation, "
+                                "per epoch)")
         plot.showGrid(x=True, y=True, alpha=0.15)
-        legend = plot.addLegend(offset=(-8, 8), labelTextSize="8pt", verSpacing=-6)
-        legend.setColumnCount(1 if len(h.losses) + len(h.groups) <= 6 else 2)
+        totals = [g for g in h.groups if g not in setup.same_as_loss]
+        legend = _legend(plot, (-8, 8))
+        legend.setColumnCount(1 if len(h.losses) + len(totals) <= 6 else 2)
         for i, name in enumerate(h.losses):
             color = LOSS_COLORS[i % len(LOSS_COLORS)]
-            curve = self._curve(plot, ("loss", name), pg.mkPen(color, width=1.4), name)
+            group = setup.loss_groups.get(name)
+            label = f"{name} \u00b7 {group}" if group else name
+            curve = self._curve(plot, ("loss", name), pg.mkPen(color, width=1.4), label)
             val = self._curve(plot, ("val", name), pg.mkPen(color, width=1,
                                                           style=Qt.PenStyle.DotLine), None,
                               symbol="o", symbolSize=7, symbolBrush=color,
                               symbolPen=pg.mkPen("#ffffff", width=1))
             _follow_visibility(curve, val)
-        for group in h.groups:
+        for group in totals:
             color = self._colors.get(group, NO_GROUP_COLOR)
             pen = pg.mkPen(color, width=2.4, style=Qt.PenStyle.DashLine)
-            curve = self._curve(plot, ("group_loss", group), pen, f"{group} (group total)")
-            curve.setVisible(group not in hidden_groups)
+            self._curve(plot, ("group_loss", group), pen, f"{group} total (weighted)")
 
     def _build_accuracy_plot(self, losses: list[str]) -> None:
         plot = self.accuracy_plot
@@ -143,8 +148,7 @@ class CurvesView(QWidget):
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setYRange(0.0, 1.0, padding=0.03)
         plot.enableAutoRange(y=False)
-        legend = plot.addLegend(offset=(-8, -8), labelTextSize="8pt", verSpacing=-6)
-        legend.setColumnCount(1)
+        _legend(plot, (-8, -8))
         all_losses = self._loss_order()
         for name in losses:
             color = LOSS_COLORS[all_losses.index(name) % len(LOSS_COLORS)]
@@ -249,6 +253,17 @@ def _style(plot: pg.PlotItem, dark: bool) -> None:
         axis.setPen(pg.mkPen(text))
         axis.setTextPen(pg.mkPen(text))
     plot.titleLabel.opts["color"] = text.name()
+
+
+def _legend(plot: pg.PlotItem, offset: tuple[int, int]) -> pg.LegendItem:
+    """A legend on a translucent card, so curves under it stay apart from its text; a click
+    on an entry hides or shows that curve."""
+    dark = theme.is_dark()
+    card = QColor(theme.current().background if dark else QColor("#ffffff"))
+    card.setAlpha(215)
+    return plot.addLegend(offset=offset, labelTextSize="8pt", verSpacing=-6,
+                          brush=pg.mkBrush(card), pen=pg.mkPen(QColor(128, 128, 128, 90)),
+                          labelTextColor="#c9d1d9" if dark else "#303840")
 
 
 def _follow_visibility(leader: pg.PlotDataItem, follower: pg.PlotDataItem) -> None:

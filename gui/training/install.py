@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu, QWi
 from gui.code_view import CodeView
 from gui.training.panel import TrainingPanel
 
+MIN_TRAINING_HEIGHT = 0.4  # of the window, when a run starts
 RUN_MENU = ["start", "pause", "stop", None, "evaluate", None, "save_weights", "load_weights"]
 
 
@@ -68,10 +69,15 @@ def install(window: Any) -> tuple[TrainingPanel, CodeView]:
 
 
 def _show_training(window: Any, state: str) -> None:
-    if state == "running" and not window.training_dock.isVisible():
-        window.training_dock.show()
-    if state == "running":
-        window.training_dock.raise_()
+    """A run brings the Training tab forward, tall enough for its curves."""
+    if state != "running":
+        return
+    dock = window.training_dock
+    dock.show()
+    dock.raise_()
+    if not dock.isFloating() and dock.height() < MIN_TRAINING_HEIGHT * window.height():
+        window.resizeDocks([dock], [int(MIN_TRAINING_HEIGHT * window.height())],
+                           Qt.Orientation.Vertical)
 
 
 def train_for_screenshot(window: Any, steps: int, timeout_s: float = 900.0) -> bool:
@@ -81,7 +87,7 @@ def train_for_screenshot(window: Any, steps: int, timeout_s: float = 900.0) -> b
     dock = window.training_dock
     dock.show()
     dock.raise_()
-    window.resizeDocks([dock], [int(window.height() * 0.48)], Qt.Orientation.Vertical)
+    window.resizeDocks([dock], [int(window.height() * 0.5)], Qt.Orientation.Vertical)
     panel: TrainingPanel = window.training_panel
     if not panel.start(steps=steps):
         return False

@@ -133,6 +133,7 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar(objectName="training_progress", textVisible=True)
         self.progress.setFormat("no run yet")
         self.progress.setValue(0)
+        self.progress.setMinimumWidth(220)
         self.eta = QLabel(objectName="training_eta")
         self.eta.setMinimumWidth(170)
         self.log_scale = QCheckBox("log scale", toolTip="losses on a logarithmic axis")
