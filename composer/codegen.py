@@ -31,6 +31,8 @@ def checked_id(value: str, what: str) -> str:
     if not isinstance(value, str) or not IDENTIFIER.match(value) or keyword.iskeyword(value):
         raise CompileError(None, f"{value!r} is not a valid {what} id: use letters, digits "
                                  "and _, not starting with a digit")
+    if what == "node" and value.startswith("__"):  # `self.__x` would be renamed in the class
+        raise CompileError(value, "a node id must not start with __")
     return value
 
 

@@ -109,11 +109,14 @@ def _identifier(value: Any, where: str, what: str) -> str:
 
 def check_node_id(value: Any, where: str = "id") -> str:
     """A node id becomes a Python attribute of the compiled module: an identifier, not a
-    keyword, not a name torch.nn.Module uses. Raises GraphFormatError."""
+    keyword, not a name torch.nn.Module uses, not starting with __. Raises GraphFormatError."""
     node_id = _identifier(value, where, "node")
     if node_id in MODULE_ATTRIBUTES:
         raise GraphFormatError(where, f"\"{node_id}\" is a name torch.nn.Module uses; "
                                "choose another id")
+    if node_id.startswith("__"):  # self.__x is renamed inside a class; __class__ is Python's
+        raise GraphFormatError(where, f"\"{node_id}\" starts with __, which Python keeps for "
+                               "its own names; choose another id")
     return node_id
 
 

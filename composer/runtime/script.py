@@ -13,8 +13,10 @@ from composer.runtime.loop import train
 
 
 def script_parser(program: Program) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=f"Trains {program.name!r} as Model Composer "
-                                                 "does; metrics are one JSON object a line.")
+    about = f"Trains {program.name!r} as Model Composer does; metrics are one JSON object a line."
+    if "%(prog)" in about:  # argparse then %-formats the text: the name's own % stay as they are
+        about = about.replace("%", "%%")
+    parser = argparse.ArgumentParser(description=about)
     parser.add_argument("--epochs", type=int, help=f"epochs to train (default {program.epochs})")
     parser.add_argument("--steps", type=int, help="stop after this many steps in all")
     parser.add_argument("--seed", type=int, help=f"random seed (default {program.seed})")
