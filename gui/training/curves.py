@@ -22,12 +22,10 @@ from gui import theme
 from gui.training.history import RunHistory
 from gui.training.phases import Phase, schedule_phases
 
-# Loss curves take these in turn (Tableau 10: distinct in both palettes).
-LOSS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-               "#17becf", "#bcbd22", "#7f7f7f"]
 NO_GROUP_COLOR = "#9e9e9e"
 ROW_HEIGHT = 15  # pixels per group in the schedule strip
-MIN_AXIS_WIDTH = 56
+MIN_AXIS_WIDTH = 72
+LR_HEIGHT = 92  # pixels of the learning-rate plot
 
 
 @dataclass
@@ -77,7 +75,9 @@ class CurvesView(QWidget):
         self.accuracy_plot: pg.PlotItem | None = None
         self.lr_plot: pg.PlotItem | None = None
         self.strip: pg.PlotItem | None = None
+        self.legend: pg.LegendItem | None = None
         self._colors: dict[str, str] = {}
+        self._loss_colors: dict[str, str] = {}
         self._log = False
 
     # --- building ------------------------------------------------------------------------
@@ -90,14 +90,19 @@ class CurvesView(QWidget):
         self.canvas.setBackground(theme.current().background if dark else QColor("#ffffff"))
         self._colors = dict(setup.group_colors)
         left = self.canvas.addLayout(0, 0)
-        right = self.canvas.addLayout(0, 1)
-        self.canvas.ci.layout.setColumnStretchFactor(0, 3)
-        self.canvas.ci.layout.setColumnStretchFactor(1, 1)
         self.strip = left.addPlot(0, 0)
         self.loss_plot = left.addPlot(1, 0)
+        self.lr_plot = left.addPlot(2, 0)
+        self.legend = pg.LegendItem(labelTextSize="8pt", verSpacing=-6,
+                                    labelTextColor="#c9d1d9" if dark else "#303840")
+        left.addItem(self.legend, row=1, col=1, rowspan=2)  # beside the curves, never on them
+        left.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignTop)
         accuracy = [n for n in h.losses if n in setup.accuracy_losses]
-        self.accuracy_plot = right.addPlot(0, 0) if accuracy else None
-        self.lr_plot = right.addPlot(1 if accuracy else 0, 0)
+        self.accuracy_plot = None
+        if accuracy:
+            self.accuracy_plot = self.canvas.addLayout(0, 1).addPlot(0, 0)
+            self.canvas.ci.layout.setColumnStretchFactor(0, 3)
+            self.canvas.ci.layout.setColumnStretchFactor(1, 1)
         for plot in self._plots():
             _style(plot, dark)
         self._build_strip(h.groups, setup.phases)
@@ -119,26 +124,31 @@ class CurvesView(QWidget):
     def _build_loss_plot(self, h: RunHistory, setup: Setup) -> None:
         plot = self.loss_plot
         plot.setLabel("left", "loss")
-        plot.setLabel("bottom", "step  (lines: training, per step \u00b7 dots: validation, "
-                                "per epoch)")
+        plot.setTitle("loss: lines per training step, dots per validation (each epoch)",
+                      size="9pt")
         plot.showGrid(x=True, y=True, alpha=0.15)
         totals = [g for g in h.groups if g not in setup.same_as_loss]
-        legend = _legend(plot, (-8, 8))
-        legend.setColumnCount(1 if len(h.losses) + len(totals) <= 6 else 2)
-        for i, name in enumerate(h.losses):
-            color = LOSS_COLORS[i % len(LOSS_COLORS)]
+        self._loss_colors = loss_colors(h.losses, setup.loss_groups, self._colors,
+                                        theme.is_dark())
+        for name in h.losses:
+            color = self._loss_colors[name]
             group = setup.loss_groups.get(name)
             label = f"{name} \u00b7 {group}" if group else name
-            curve = self._curve(plot, ("loss", name), pg.mkPen(color, width=1.4), label)
+            curve = self._curve(plot, ("loss", name), pg.mkPen(color, width=1.4), None)
+            self.legend.addItem(curve, label)
             val = self._curve(plot, ("val", name), pg.mkPen(color, width=1,
                                                           style=Qt.PenStyle.DotLine), None,
                               symbol="o", symbolSize=7, symbolBrush=color,
-                              symbolPen=pg.mkPen("#ffffff", width=1))
+                              symbolPen=pg.mkPen(self.canvas.backgroundBrush().color(),
+                                                 width=1))
             _follow_visibility(curve, val)
         for group in totals:
             color = self._colors.get(group, NO_GROUP_COLOR)
             pen = pg.mkPen(color, width=2.4, style=Qt.PenStyle.DashLine)
-            self._curve(plot, ("group_loss", group), pen, f"{group} total (weighted)")
+            curve = self._curve(plot, ("group_loss", group), pen, None)
+            self.legend.addItem(curve, f"{group} total (weighted)")
+        self.legend.updateSize()
+        self.legend.setMaximumHeight(self.legend.height())  # rows stay together at the top
 
     def _build_accuracy_plot(self, losses: list[str]) -> None:
         plot = self.accuracy_plot
@@ -149,17 +159,20 @@ class CurvesView(QWidget):
         plot.setYRange(0.0, 1.0, padding=0.03)
         plot.enableAutoRange(y=False)
         _legend(plot, (-8, -8))
-        all_losses = self._loss_order()
         for name in losses:
-            color = LOSS_COLORS[all_losses.index(name) % len(LOSS_COLORS)]
+            color = self._loss_colors[name]
             self._curve(plot, ("accuracy", name), pg.mkPen(color, width=1.5), name,
                         symbol="o", symbolSize=6, symbolBrush=color)
 
     def _build_lr_plot(self, groups: list[str]) -> None:
+        """A low strip under the losses: each group's learning rate, in its colour."""
         plot = self.lr_plot
-        plot.setTitle("learning rate per group", size="9pt")
+        plot.setLabel("left", "lr")
         plot.setLabel("bottom", "step")
+        plot.setMaximumHeight(LR_HEIGHT)
+        plot.setMinimumHeight(LR_HEIGHT)
         plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.getAxis("left").enableAutoSIPrefix(False)
         for group in groups:
             pen = pg.mkPen(self._colors.get(group, NO_GROUP_COLOR), width=1.6)
             self._curve(plot, ("lr", group), pen, None)
@@ -205,7 +218,7 @@ class CurvesView(QWidget):
         font = self.strip.getAxis("left").style.get("tickFont") or self.font()
         width = max([QFontMetrics(font).horizontalAdvance(g) + 14 for g in groups]
                     + [MIN_AXIS_WIDTH])
-        for plot in (self.strip, self.loss_plot):
+        for plot in (self.strip, self.loss_plot, self.lr_plot):
             plot.getAxis("left").setWidth(width)
 
     def _curve(self, plot: pg.PlotItem, key: tuple[str, str], pen, name: str | None,
@@ -217,9 +230,6 @@ class CurvesView(QWidget):
         self.items[key] = item
         return item
 
-    def _loss_order(self) -> list[str]:
-        return [name for kind, name in self.items if kind == "loss"]
-
     # --- updating ------------------------------------------------------------------------
     def refresh(self, history: RunHistory) -> int:
         """Redraws the series that grew since the last refresh; returns how many."""
@@ -229,14 +239,18 @@ class CurvesView(QWidget):
             if item is not None:
                 series = history.series[kind][name]
                 item.setData(series.x, series.y)
+        if self.lr_plot is not None and any(kind == "lr" for kind, _ in changed):
+            top = max((s.y.max() for s in history.series["lr"].values() if len(s)),
+                      default=0.0)
+            self.lr_plot.setYRange(0.0, top * 1.15 or 1.0, padding=0)  # from zero: honest
         return len(changed)
 
     def set_log(self, on: bool) -> None:
-        """Losses on a logarithmic axis (learning rates too): a slow decline stays visible."""
+        """Losses on a logarithmic axis: a slow decline stays visible, and losses of very
+        different sizes share the plot."""
         self._log = on
-        for plot in (self.loss_plot, self.lr_plot):
-            if plot is not None:
-                plot.setLogMode(x=False, y=on)
+        if self.loss_plot is not None:
+            self.loss_plot.setLogMode(x=False, y=on)
 
     def point_count(self, kind: str, name: str) -> int:
         """How many points a curve holds (what a test checks)."""
@@ -244,6 +258,30 @@ class CurvesView(QWidget):
         if item is None or item.xData is None:
             return 0
         return len(item.xData)
+
+
+def loss_colors(losses: list[str], loss_groups: dict[str, str],
+                group_colors: dict[str, str], dark: bool = False) -> dict[str, str]:
+    """Each loss in a shade of its group's colour (dark to light in file order), so a
+    group's losses, its total, its halo and its schedule bar read as one family."""
+    members: dict[str | None, list[str]] = {}
+    for name in losses:
+        members.setdefault(loss_groups.get(name), []).append(name)
+    colors = {}
+    for group, names in members.items():
+        base = QColor(group_colors.get(group, NO_GROUP_COLOR) if group else NO_GROUP_COLOR)
+        for i, name in enumerate(names):
+            colors[name] = _shade(base, i, len(names), dark).name()
+    return colors
+
+
+def _shade(base: QColor, i: int, n: int, dark: bool) -> QColor:
+    if n == 1:
+        return QColor(base)
+    hue, saturation, _, _ = base.getHslF()
+    low = 0.42 if dark else 0.22  # every shade keeps its contrast with the background
+    lightness = low + 0.3 * i / (n - 1)
+    return QColor.fromHslF(max(hue, 0.0), saturation, lightness)
 
 
 def _style(plot: pg.PlotItem, dark: bool) -> None:

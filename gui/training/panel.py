@@ -136,7 +136,9 @@ class TrainingPanel(QWidget):
         self.progress.setMinimumWidth(220)
         self.eta = QLabel(objectName="training_eta")
         self.eta.setMinimumWidth(170)
-        self.log_scale = QCheckBox("log scale", toolTip="losses on a logarithmic axis")
+        self.log_scale = QCheckBox("log scale", toolTip="losses on a logarithmic axis: losses "
+                                   "of very different sizes stay readable side by side")
+        self.log_scale.setChecked(True)
         self.log_scale.toggled.connect(self._set_log)
         self.message = QLabel(objectName="training_message", wordWrap=True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
