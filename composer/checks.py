@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from composer import catalogue, fileformat
 from composer.catalogue.base import Port
+from composer.datachecks import data_diagnostics
 from composer.diagnostics import ERROR, HINT, WARNING, Diagnostic
 from composer.errors import GraphFormatError, ParamError
 from composer.graph import Edge, Graph, Node
@@ -35,6 +36,7 @@ def check(graph: Graph, shapes: Shapes | None = None) -> list[Diagnostic]:
         if p.node not in broken:
             found.append(Diagnostic(ERROR, p.node, p.port, p.message, p.param))
     found.extend(shared_module_diagnostics(graph, shapes))
+    found.extend(data_diagnostics(graph, broken | {p.node for p in shapes.problems}))
     return _in_file_order(graph, found)
 
 

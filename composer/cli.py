@@ -41,16 +41,18 @@ def _train(args: argparse.Namespace) -> int:
     from composer.errors import ComposerError
     from composer.fileformat import load
     from composer.progress import Progress, summary_table
+    from composer.runtime.script import plain_warnings
     from composer.train import train
 
     progress = Progress(sys.stderr)
     out = args.out if args.out is not None else Path("runs") / _stem(args.file)
     try:
         graph = load(args.file)
-        run = train(graph, epochs=args.epochs, steps=args.steps, seed=args.seed,
-                    device=args.device, out_dir=out, metrics_out=args.metrics_out,
-                    resume=args.resume, checkpoint_every=args.checkpoint_every,
-                    callback=progress)
+        with plain_warnings():  # a skipped image: one line, not the source line
+            run = train(graph, epochs=args.epochs, steps=args.steps, seed=args.seed,
+                        device=args.device, out_dir=out, metrics_out=args.metrics_out,
+                        resume=args.resume, checkpoint_every=args.checkpoint_every,
+                        callback=progress)
     except ComposerError as e:
         progress({"kind": "end"})
         print(f"error: {e}", file=sys.stderr)

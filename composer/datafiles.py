@@ -20,6 +20,9 @@ def peek_tensor_file(path: Path, x_key: str, y_key: str) -> dict[str, DataOutput
     except DataSourceError as e:
         raise DataError(e.node, e.detail) from e
     if np.issubdtype(y.dtype, np.integer):
+        if y.size and y.min() < 0:
+            raise DataError(None, f"{y_key} holds class ids from {int(y.min())}, in "
+                                  f"{str(path)!r}; class ids count from 0")
         classes = int(y.max()) + 1 if y.size else 0
         y_out = DataOutput(tuple(y.shape[1:]), "int64", classes=classes)
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,9 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         state = torch.load(Path(path), map_location="cpu", weights_only=True)
     except FileNotFoundError as e:
         raise TrainingFailure(f"checkpoint {str(path)!r} does not exist") from e
+    except pickle.UnpicklingError as e:
+        raise TrainingFailure(f"{str(path)!r} holds Python objects besides weights and plain "
+                              "data; they are not loaded, as that could run code") from e
     except Exception as e:
         raise TrainingFailure(f"cannot read checkpoint {str(path)!r}: {e}") from e
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:

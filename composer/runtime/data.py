@@ -6,13 +6,15 @@ what an uninterrupted one would.
 
 from __future__ import annotations
 
+import pickle
+import warnings
 import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from composer.runtime.errors import DataSourceError
+from composer.runtime.errors import DataSourceError, DataWarning
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm")
 
@@ -25,34 +27,60 @@ def seed_for(seed: int, *parts: object) -> int:
 def load_arrays(path: Path, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]:
     """The x and y arrays of a .npz or .pt file, with messages that say what is missing."""
     path = Path(path)
+    arrays = _read_arrays(path)
+    for key in (x_key, y_key):
+        if key not in arrays:
+            have = ", ".join(sorted(map(str, arrays))) or "nothing"
+            raise DataSourceError(None, f"{str(path)!r} has no array {key!r}; it has: {have}")
+    x, y = (_numbers(path, key, arrays[key]) for key in (x_key, y_key))
+    if len(x) != len(y):
+        raise DataSourceError(None, f"{str(path)!r}: {x_key} has {len(x)} rows but {y_key} "
+                                    f"has {len(y)}")
+    return x, y
+
+
+def _read_arrays(path: Path) -> dict:
+    """Name -> array of a .npz file, or name -> value of a .pt file holding a dict. Neither is
+    read with pickle: a file that needs it is refused, since unpickling can run code."""
     if not path.is_file():
         raise DataSourceError(None, f"data file {str(path)!r} does not exist")
     if path.suffix == ".npz":
         try:
             with np.load(path, allow_pickle=False) as f:
-                arrays = {k: f[k] for k in f.files}
+                return {k: f[k] for k in f.files}
         except Exception as e:
             raise DataSourceError(None, f"cannot read {str(path)!r} as .npz: {e}") from e
-    elif path.suffix == ".pt":
-        try:
-            loaded = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:
-            raise DataSourceError(None, f"cannot read {str(path)!r} as a tensor file: {e}") from e
-        if not isinstance(loaded, dict):
-            raise DataSourceError(None, f"{str(path)!r} holds a {type(loaded).__name__}, "
-                                        "expected a dict of tensors")
-        arrays = {k: np.asarray(v) for k, v in loaded.items()}
-    else:
+    if path.suffix != ".pt":
         raise DataSourceError(None, f"{str(path)!r}: expected a .npz or .pt file")
-    for key in (x_key, y_key):
-        if key not in arrays:
-            have = ", ".join(sorted(arrays)) or "nothing"
-            raise DataSourceError(None, f"{str(path)!r} has no array {key!r}; it has: {have}")
-    x, y = arrays[x_key], arrays[y_key]
-    if len(x) != len(y):
-        raise DataSourceError(None, f"{str(path)!r}: {x_key} has {len(x)} rows but {y_key} "
-                                    f"has {len(y)}")
-    return x, y
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise DataSourceError(None, f"{str(path)!r} holds Python objects besides tensors; they "
+                                    "are not loaded, as that could run code: save a dict of "
+                                    "tensors") from e
+    except Exception as e:
+        raise DataSourceError(None, f"cannot read {str(path)!r} as a tensor file: {e}") from e
+    if not isinstance(loaded, dict):
+        raise DataSourceError(None, f"{str(path)!r} holds a {type(loaded).__name__}, "
+                                    "expected a dict of tensors")
+    return loaded
+
+
+def _numbers(path: Path, key: str, value: object) -> np.ndarray:
+    """An array of numbers with one row per sample, or a message saying what came instead."""
+    try:
+        array = np.asarray(value)
+    except Exception as e:
+        raise DataSourceError(None, f"{str(path)!r}: {key!r} is not an array: {e}") from e
+    if array.ndim == 0:
+        raise DataSourceError(None, f"{str(path)!r}: {key!r} is a single value; expected an "
+                                    "array with one row per sample")
+    if array.dtype.kind not in "biuf":
+        kind = {"U": "text", "S": "bytes", "O": "object", "c": "complex"}.get(
+            array.dtype.kind, str(array.dtype))
+        raise DataSourceError(None, f"{str(path)!r}: {key!r} holds {kind} values; expected "
+                                    "numbers")
+    return array
 
 
 def tensor_arrays(node: str, path: Path, x_key: str, y_key: str) -> dict[str, np.ndarray]:
@@ -117,7 +145,7 @@ def image_folder_arrays(node: str, path: Path, size: int, grayscale: bool
     except ImportError as e:
         raise DataSourceError(node, "data.image_folder needs Pillow to read images: "
                                     "pip install pillow") from e
-    images, labels = [], []
+    images, labels, skipped = [], [], 0
     for label, folder in enumerate(image_folder_classes(node, path)):
         for file in sorted(folder.iterdir()):
             if file.suffix.lower() not in IMAGE_SUFFIXES:
@@ -126,12 +154,16 @@ def image_folder_arrays(node: str, path: Path, size: int, grayscale: bool
                 with Image.open(file) as im:
                     im = im.convert("L" if grayscale else "RGB").resize((size, size))
                     pixels = np.asarray(im, dtype=np.float32) / 255.0
-            except OSError as e:
-                raise DataSourceError(node, f"cannot read image {str(file)!r}: {e}") from e
+            except Exception as e:  # one bad file does not spoil the folder: skip it, say so
+                skipped += 1
+                warnings.warn(DataWarning(f"{node}: skipped {str(file)!r}: cannot read it as "
+                                          f"an image ({e})"), stacklevel=2)
+                continue
             images.append(pixels[None] if grayscale else pixels.transpose(2, 0, 1))
             labels.append(label)
     if not images:
-        raise DataSourceError(node, f"image folder {str(path)!r} holds no images")
+        unread = f" it can read ({skipped} skipped)" if skipped else ""
+        raise DataSourceError(node, f"image folder {str(path)!r} holds no images{unread}")
     return {"x": np.stack(images), "y": np.asarray(labels, dtype=np.int64)}
 
 
@@ -139,7 +171,9 @@ class Batches:
     """One data node: its train/val/test split (fixed by the seed) and its training batches.
 
     Batch k is a pure function of the draw number k: pass k // batches_per_pass, shuffled by
-    (seed, node, pass). A pass drops the last partial batch, so every batch has batch_size rows.
+    (seed, node, pass). A pass drops the last partial batch, so every batch has batch_size rows;
+    when batch_size is more than the training split, every batch is the whole split (a
+    DataWarning says so).
     """
 
     def __init__(self, node: str, seed: int, arrays: dict[str, np.ndarray], batch_size: int,
@@ -157,6 +191,10 @@ class Batches:
         self.val = self._take(arrays, order[n_train:n_train + n_val])
         self.test = self._take(arrays, order[n_train + n_val:])
         self.n_train, self.n_val = n_train, n_val
+        if batch_size > n_train:
+            warnings.warn(DataWarning(f"{node}: batch_size {batch_size} is more than the "
+                                      f"{n_train} samples of the training split; every batch "
+                                      "is the whole split"), stacklevel=2)
         self.batches_per_pass = max(1, n_train // batch_size)
         self.val_count = -(-n_val // batch_size)  # batches, the last one partial
         self._order: tuple[int, torch.Tensor] | None = None

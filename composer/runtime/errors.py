@@ -22,3 +22,8 @@ class TrainingFailure(Exception):
         self.group = group
         self.step = step
         super().__init__(message)
+
+
+class DataWarning(UserWarning):
+    """A data problem that does not stop the run: an unreadable image skipped, a batch larger
+    than its split. Names the data node."""

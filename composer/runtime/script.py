@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +43,32 @@ def print_epoch(event: dict[str, Any]) -> None:
     print(f"epoch {event['epoch']} (step {event['step']}): {', '.join(parts)}", file=sys.stderr)
 
 
+def plain_warning(message: Warning | str, category: type, filename: str, lineno: int,
+                  line: str | None = None) -> str:
+    """A warning as one line (`warning: t: skipped 'a/b.png': ...`), without the source line
+    that raised it."""
+    return f"warning: {message}\n"
+
+
+@contextlib.contextmanager
+def plain_warnings() -> Iterator[None]:
+    """Warnings print as one line each while the block runs."""
+    previous, warnings.formatwarning = warnings.formatwarning, plain_warning
+    try:
+        yield
+    finally:
+        warnings.formatwarning = previous
+
+
 def command_line(program: Program, argv: list[str] | None = None) -> int:
     """Parses the options, trains, and returns the exit status (1 with a message on failure)."""
     args = script_parser(program).parse_args(argv)
     try:
-        run = train(program, epochs=args.epochs, steps=args.steps, seed=args.seed,
-                    device=args.device, data_dir=args.data_dir, out_dir=args.out,
-                    metrics_out=args.metrics_out, resume=args.resume,
-                    checkpoint_every=args.checkpoint_every, callback=print_epoch)
+        with plain_warnings():
+            run = train(program, epochs=args.epochs, steps=args.steps, seed=args.seed,
+                        device=args.device, data_dir=args.data_dir, out_dir=args.out,
+                        metrics_out=args.metrics_out, resume=args.resume,
+                        checkpoint_every=args.checkpoint_every, callback=print_epoch)
     except (TrainingFailure, DataSourceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

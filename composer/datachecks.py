@@ -1,0 +1,126 @@
+"""Data a run can use, but not as the graph says: warnings on data nodes.
+
+- batch_size more than the training split: every batch would be the whole split;
+- image files in an image folder that cannot be read: training skips them.
+
+What a data file holds is read once per version of the file (its size and time stamp), so
+checks stay fast while the user edits. Missing or unreadable files are not reported here:
+shape inference already names them as errors.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from composer import catalogue
+from composer.diagnostics import ERROR, WARNING, Diagnostic
+from composer.errors import ParamError
+from composer.graph import Graph, Node
+
+DIGITS = 1797  # samples in scikit-learn's digits
+MAX_SCANNED_IMAGES = 20_000  # beyond this, image headers are left to training to find
+_CACHE: OrderedDict[Any, tuple[int | None, list[str]]] = OrderedDict()
+
+
+def data_diagnostics(graph: Graph, skip: set[str] | frozenset[str] = frozenset()
+                     ) -> list[Diagnostic]:
+    """Warnings (and an error for a split with no training samples) on the data nodes not
+    in `skip` (nodes whose own parameters are already reported broken)."""
+    found = []
+    for node in graph.nodes.values():
+        t = catalogue.get(node.type) if isinstance(node.type, str) else None
+        if t is None or not t.is_data or node.id in skip or not isinstance(node.params, dict):
+            continue
+        try:
+            params = {n: t.param(n).validate(v) for n, v in t.resolve(node.params).items()}
+        except (ParamError, AttributeError):
+            continue  # its own diagnostic says what is wrong
+        rows, unreadable = samples(t.id, params, Path(graph.base_dir))
+        found.extend(_split_problems(node, params, rows))
+        if unreadable:
+            shown = ", ".join(unreadable[:3]) + (" and more" if len(unreadable) > 3 else "")
+            found.append(Diagnostic(WARNING, node.id, None, f"{len(unreadable)} file(s) cannot "
+                                    f"be read as images and will be skipped: {shown}", "path"))
+    return found
+
+
+def _split_problems(node: Node, params: dict[str, Any], rows: int | None) -> list[Diagnostic]:
+    if rows is None or "split" not in params:
+        return []
+    split = params["split"]
+    train = rows - int(rows * split[1]) - int(rows * split[2])
+    if train < 1:
+        return [Diagnostic(ERROR, node.id, None, f"the training split of {rows} samples is "
+                           "empty: give it more data or a larger split[0]", "split")]
+    if params["batch_size"] > train:
+        return [Diagnostic(WARNING, node.id, None, f"batch_size {params['batch_size']} is more "
+                           f"than the {train} samples of the training split ({rows} in all): "
+                           f"every batch will be the whole split; use {train} or less to "
+                           "say so", "batch_size")]
+    return []
+
+
+def samples(type_id: str, params: dict[str, Any], base_dir: Path) -> tuple[int | None, list[str]]:
+    """(how many samples the data node has, None when unknown; files it cannot read)."""
+    if type_id == "data.digits":
+        return DIGITS, []
+    if type_id == "data.shapes":
+        return params["count"], []
+    if type_id not in ("data.tensors", "data.image_folder"):
+        return None, []
+    path = base_dir / params["path"]
+    key = (type_id, str(path), params.get("x_key"), params.get("y_key"), _stamp(path))
+    if key not in _CACHE:
+        _CACHE[key] = _tensor_rows(path, params) if type_id == "data.tensors" \
+            else _image_files(path)
+        if len(_CACHE) > 256:
+            _CACHE.popitem(last=False)
+    return _CACHE[key]
+
+
+def _stamp(path: Path) -> Any:
+    """What changes when the data changes: the file's (or each class folder's) size and time."""
+    try:
+        paths = [path, *sorted(path.iterdir())] if path.is_dir() else [path]
+        return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in paths)
+    except OSError:
+        return None
+
+
+def _tensor_rows(path: Path, params: dict[str, Any]) -> tuple[int | None, list[str]]:
+    from composer.runtime.data import load_arrays  # numpy and torch: on first use only
+    from composer.runtime.errors import DataSourceError
+
+    try:
+        return len(load_arrays(path, params["x_key"], params["y_key"])[1]), []
+    except DataSourceError:
+        return None, []  # inference reports it, naming the node
+
+
+def _image_files(path: Path) -> tuple[int | None, list[str]]:
+    """How many image files the class folders hold, and those whose header no image reader
+    recognises (as training would skip them)."""
+    from composer.runtime.data import IMAGE_SUFFIXES, image_folder_classes
+    from composer.runtime.errors import DataSourceError
+
+    try:
+        files = [f for folder in image_folder_classes(None, path)
+                 for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+    except (DataSourceError, OSError):
+        return None, []
+    try:
+        from PIL import Image
+    except ImportError:
+        return len(files), []
+    if len(files) > MAX_SCANNED_IMAGES:
+        return len(files), []
+    unreadable = []
+    for f in files:
+        try:
+            with Image.open(f):
+                pass
+        except Exception:
+            unreadable.append(str(f.relative_to(path)))
+    return len(files) - len(unreadable), unreadable
