@@ -7,6 +7,8 @@ No Qt here; torch is imported when first needed.
 
 from __future__ import annotations
 
+import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,13 @@ def save_weights(model: Any, path: str | Path) -> Path:
     import torch
 
     path = Path(path)
-    torch.save(model.state_dict(), path)
+    tmp = path.with_name(f".{path.name}.tmp")  # a failure half way leaves the old file whole
+    try:
+        torch.save(model.state_dict(), tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -34,7 +42,10 @@ def read_weights(path: str | Path) -> dict[str, Any]:
         state = torch.load(Path(path), map_location="cpu", weights_only=True)
     except FileNotFoundError as e:
         raise WeightsError(f"{path}: no such file") from e
-    except Exception as e:  # unpickling refused or a file torch cannot read
+    except pickle.UnpicklingError as e:
+        raise WeightsError(f"{path} holds Python objects besides tensors; they are not loaded, "
+                           "as that could run code") from e
+    except Exception as e:  # a file torch cannot read
         raise WeightsError(f"{path} is not a weights file torch can read safely: {e}") from e
     if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
         raise WeightsError(f"{path} does not hold a state_dict (a dict of named tensors)")
