@@ -96,6 +96,7 @@ def screenshot(window, out: str, train_steps: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.captureWarnings(True)  # a skipped image, a batch larger than its data: in the log
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("Model Composer")
     app.setOrganizationName("ModelComposer")
