@@ -67,12 +67,12 @@ def _train(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     """Writes the standalone training script."""
     from composer.errors import ComposerError
-    from composer.fileformat import load
+    from composer.fileformat import load, write_text_atomic
     from composer.program import export_python
 
     try:
         source = export_python(load(args.file))
-        Path(args.output).write_text(source, encoding="utf-8")
+        write_text_atomic(args.output, source)  # a failure leaves an older export whole
     except ComposerError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

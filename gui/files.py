@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from composer import fileformat
 from composer.errors import ComposerError
 from gui.document import Document
 from gui.gallery import SampleGallery
@@ -122,7 +123,7 @@ class FileActions:
             return
         try:
             source = export(self.document.graph)
-            Path(path).write_text(source, encoding="utf-8")
+            fileformat.write_text_atomic(path, source)
         except (ComposerError, OSError) as e:
             QMessageBox.critical(self.window, "Cannot export", str(e))
             return
