@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import sys
 import threading
 
@@ -16,6 +17,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from composer import fileformat
+from composer.errors import GraphFormatError
 from gui.app import install_excepthook
 from gui.canvas import layout
 from tests.graph_builder import classifier, make
@@ -146,3 +148,24 @@ def test_weights_holding_python_objects_are_refused_in_the_window(window, tmp_pa
     assert "holds Python objects besides tensors; they are not loaded" in panel.message.text()
     assert window.isVisible() and not window.document.read_only
 
+
+
+def test_mutated_graph_files_open_select_and_inspect_without_an_error(window):
+    """Files edited by hand into odd states (the fuzz test's mutations) all open in the window;
+    none makes a slot raise."""
+    from test_fuzz import mutate, seeds
+
+    w, rng, originals, opened = window, random.Random(11), seeds(), 0
+    errors = []
+    w.report_exception = lambda kind, e, tb: errors.append(f"{kind.__name__}: {e}")
+    while opened < 40:
+        try:
+            graph = fileformat.from_dict(mutate(rng.choice(originals), rng))
+        except GraphFormatError:
+            continue
+        opened += 1
+        w.document.replace_graph(graph)
+        w.document.analyse_now()
+        w.scene.select_nodes(list(graph.nodes)[:2])
+        QApplication.processEvents()
+    assert errors == []
