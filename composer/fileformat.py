@@ -6,6 +6,7 @@ GraphFormatError whose message starts with the place in the file (`nodes[3].para
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import keyword
@@ -334,9 +335,28 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
         if step is None:
             raise GraphFormatError("version", f"version {version} is not a known graph format "
                                    "version")
-        data = step(data)
+        data = _migrated(step, data, version)
         version = data["version"]
     return data
+
+
+def _migrated(step: Callable[[dict[str, Any]], dict[str, Any]], data: dict[str, Any],
+              version: int) -> dict[str, Any]:
+    """One migration step, on a copy. A version-`version` file the step cannot handle is a
+    GraphFormatError like any malformed file; a step that does not move the version on is
+    refused rather than run for ever."""
+    try:
+        new = step(copy.deepcopy(data))
+    except GraphFormatError:
+        raise
+    except Exception as e:
+        raise GraphFormatError("version", f"cannot bring this version {version} file up to "
+                               f"date: {type(e).__name__}: {e}") from e
+    after = new.get("version") if isinstance(new, dict) else None
+    if isinstance(after, bool) or not isinstance(after, int) or not version < after <= VERSION:
+        raise GraphFormatError("version", f"the migration from version {version} gave version "
+                               f"{_show(after)}; expected {version + 1} to {VERSION}")
+    return new
 
 
 def from_dict(data: Any) -> Graph:
