@@ -61,6 +61,7 @@ NODE_KEYS = ("id", "type", "params", "label", "shares", "ui")
 GROUP_KEYS = ("id", "members", "losses", "optimizer", "schedule", "lr_schedule",
               "clip_grad_norm", "ui")
 TRAINING_KEYS = ("epochs", "seed", "device", "steps_per_epoch")
+MAX_UI_DEPTH = 32  # levels of objects and lists in a "ui" value
 
 # version -> function turning a dict of that version into one of the next version.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -146,6 +147,20 @@ def _settings(obj: Any, decls: tuple[Param, ...], where: str, owner: str,
     return out
 
 
+def _ui(value: Any, where: str) -> dict[str, Any]:
+    """GUI-only state: any JSON object, carried as it is, but not nested so deep that saving
+    or copying the graph would run out of stack."""
+    _expect(value, dict, where, "an object")
+    level, depth = [value], 0
+    while level:
+        depth += 1
+        if depth > MAX_UI_DEPTH:
+            raise GraphFormatError(where, f"nested more than {MAX_UI_DEPTH} levels deep")
+        level = [v for item in level for v in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(v, dict | list)]
+    return value
+
+
 def _node(obj: Any, where: str) -> Node:
     _expect(obj, dict, where, "a node object")
     _check_keys(obj, NODE_KEYS, where, "a node")
@@ -176,7 +191,7 @@ def _node(obj: Any, where: str) -> Node:
     shares = obj.get("shares")
     if shares is not None:
         _identifier(shares, f"{where}.shares", "node")
-    ui = _expect(obj.get("ui", {}), dict, f"{where}.ui", "an object")
+    ui = _ui(obj.get("ui", {}), f"{where}.ui")
     return Node(node_id, node_type.id, clean, label, shares, ui)
 
 
@@ -266,7 +281,7 @@ def _group(obj: Any, where: str, graph: Graph) -> Group:
         clip = _validate_param(Float("clip_grad_norm", None, min=0.0, min_exclusive=True), clip,
                                f"{where}.clip_grad_norm")
     group.clip_grad_norm = clip
-    group.ui = _expect(obj.get("ui", {}), dict, f"{where}.ui", "an object")
+    group.ui = _ui(obj.get("ui", {}), f"{where}.ui")
     return group
 
 
@@ -386,7 +401,7 @@ def from_dict(data: Any) -> Graph:
             raise GraphFormatError(f"groups[{i}].id", f"duplicate group id \"{group.id}\"")
         graph.groups.append(group)
     graph.training = _training(data.get("training", {}))
-    graph.ui = _expect(data.get("ui", {}), dict, "ui", "an object")
+    graph.ui = _ui(data.get("ui", {}), "ui")
     return graph
 
 

@@ -190,3 +190,15 @@ def test_a_graph_built_in_python_with_hostile_ids_and_values_never_runs_them(wor
     assert {CALL, "__x", "b", "s"} <= errors
     with pytest.raises(CompileError):
         composer.export_python(g)
+
+
+def test_display_settings_nested_too_deep_to_save_are_refused_when_loading():
+    data = json.loads(fileformat.dumps(Graph("deep")))
+    deep: object = "x"
+    for _ in range(900):  # parses, but saving or copying it would exhaust the stack
+        deep = [deep]
+    data["ui"] = {"view": deep}
+    with pytest.raises(GraphFormatError, match=r"^ui: nested more than 32 levels deep"):
+        fileformat.from_dict(data)
+    data["ui"] = {"view": [[{"zoom": 1.5}]]}
+    assert fileformat.from_dict(data).ui == {"view": [[{"zoom": 1.5}]]}
