@@ -225,3 +225,16 @@ def test_a_split_that_leaves_no_training_samples_is_an_error(tmp_path):
     d = next(d for d in check(classifier_on(tmp_path, "data.tensors", {"path": name}))
              if d.is_error)
     assert d.node == "t" and "the training split of 0 samples is empty" in d.message
+
+
+@pytest.mark.parametrize("option", ["--out", "--metrics-out"])
+def test_an_output_that_cannot_be_written_stops_train_in_one_line_before_it_starts(
+        tmp_path, capsys, option):
+    (tmp_path / "a_file").write_text("")
+    g = classifier_on(tmp_path, "data.tensors", {"path": arrays(tmp_path), "batch_size": 8})
+    fileformat.save(g, tmp_path / "g.graph.json")
+    code = cli.main(["train", str(tmp_path / "g.graph.json"), "--steps", "2",
+                     option, str(tmp_path / "a_file" / "inside")])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 1 and len(lines) == 1 and "Traceback" not in lines[0]
+    assert lines[0].startswith("error: cannot write ") and "a_file/inside" in lines[0]

@@ -15,13 +15,31 @@ from composer.runtime.errors import TrainingFailure
 CHECKPOINT_FORMAT = "composer-checkpoint"
 
 
+def output_folder(path: Path | None) -> Path | None:
+    """The folder checkpoints go to, created now: a run learns it cannot write there before
+    it starts, not after its first epoch."""
+    if path is None:
+        return None
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise TrainingFailure(f"cannot write checkpoints to {str(path)!r}: "
+                              f"{e.strerror or e}") from e
+    return path
+
+
 def save_checkpoint(path: Path, state: dict[str, Any]) -> Path:
     """Writes atomically (a temporary file, then a rename), so a crash never leaves half a file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    torch.save({"format": CHECKPOINT_FORMAT, "version": 1, **state}, tmp)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"format": CHECKPOINT_FORMAT, "version": 1, **state}, tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:  # torch reports a failed write as a RuntimeError
+        tmp.unlink(missing_ok=True)
+        raise TrainingFailure(f"cannot write checkpoint {str(path)!r}: {e}") from e
     return path
 
 
@@ -58,8 +76,12 @@ class MetricsWriter:
     def __init__(self, path: Path | None) -> None:
         self.file = None
         if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.file = open(path, "w", encoding="utf-8")
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                self.file = open(path, "w", encoding="utf-8")
+            except OSError as e:
+                raise TrainingFailure(f"cannot write metrics to {str(path)!r}: "
+                                      f"{e.strerror or e}") from e
 
     def write(self, record: dict[str, Any]) -> None:
         if self.file is not None:

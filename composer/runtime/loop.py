@@ -17,6 +17,7 @@ from torch import nn
 from composer.runtime.checkpoint import (
     MetricsWriter,
     load_checkpoint,
+    output_folder,
     rng_state,
     save_checkpoint,
     set_rng_state,
@@ -271,11 +272,11 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
           callback: Callback | None = None) -> RunSummary:
     """Trains a generated program. Raises TrainingFailure or DataSourceError when it can't
     (then no "end" event is sent: the exception is the end)."""
+    out = output_folder(out_dir)
     run = setup(program, epochs, steps, seed, device, data_dir)
     if resume is not None:
         restore(run, Path(resume))
     run.val_sets = validation_sets(run.model, program)
-    out = Path(out_dir) if out_dir is not None else None
     run.writer = MetricsWriter(metrics_out)
     # Everything alive now (torch, numpy, the data) lives as long as the run: leaving it out
     # of garbage collection keeps the collector's full passes from costing every step.
