@@ -194,13 +194,15 @@ class MainWindow(QMainWindow):
         return self.files.open(path)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
-        if self.files.maybe_save():
+        event.ignore()  # until the user has decided: an error on the way keeps the window open
+        if not self.files.maybe_save():
+            return
+        try:
             self.training_panel.shutdown()
             self.settings.setValue("geometry", self.saveGeometry())
             self.settings.setValue("window_state", self.saveState())
+        finally:
             event.accept()
-        else:
-            event.ignore()
 
     def restore_layout(self) -> None:
         """The size, place and docks the user left the window with last time."""

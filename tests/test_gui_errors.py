@@ -13,6 +13,7 @@ import threading
 import numpy as np
 import pytest
 import torch
+from PySide6.QtCore import QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -169,3 +170,19 @@ def test_mutated_graph_files_open_select_and_inspect_without_an_error(window):
         w.scene.select_nodes(list(graph.nodes)[:2])
         QApplication.processEvents()
     assert errors == []
+
+
+def test_an_error_while_closing_keeps_the_window_and_its_unsaved_changes(window, monkeypatch,
+                                                                         qtbot):
+    w = window
+    w.document.set_label("c1", "unsaved")
+
+    def broken():
+        raise OSError("settings folder vanished")
+
+    monkeypatch.setattr(w.files, "maybe_save", broken)
+    QTimer.singleShot(0, w.close)  # as the window manager's close button does
+    qtbot.waitUntil(lambda: bool(w.boxes))
+    assert "settings folder vanished" in w.boxes[0]
+    assert w.isVisible() and w.document.dirty
+    monkeypatch.undo()
