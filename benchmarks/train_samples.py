@@ -5,7 +5,7 @@ to docs/samples.md, with docs/gan_samples.png: a grid of digits drawn by the tra
 generator. Results are validation figures of the run that `composer train FILE` does (same
 file, same seed); the time is the wall time of `composer.train`, setup included.
 
-    python benchmarks/train_samples.py [--only NAME ...] [--no-docs]
+    python benchmarks/train_samples.py [--only NAME ...] [--no-docs] [--repeat N]
 """
 
 from __future__ import annotations
