@@ -129,7 +129,8 @@ def apply_to_application(dark: bool) -> None:
     app = QApplication.instance()
     if app is None:
         return
-    app.setStyle("Fusion")
+    if app.style().name().lower() != "fusion":  # a new style re-polishes every widget alive
+        app.setStyle("Fusion")
     if not dark:
         app.setPalette(app.style().standardPalette())
         return
