@@ -66,8 +66,9 @@ def _train(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     """Writes the standalone training script."""
+    from composer.atomic_write import write_text_atomic
     from composer.errors import ComposerError
-    from composer.fileformat import load, write_text_atomic
+    from composer.fileformat import load
     from composer.program import export_python
 
     try:

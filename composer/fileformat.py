@@ -12,13 +12,12 @@ import json
 import keyword
 import os
 import re
-import secrets
-import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from composer import catalogue
+from composer.atomic_write import write_text_atomic
 from composer.errors import GraphFormatError, ParamError
 from composer.graph import (
     DEFAULT_LR_SCHEDULE,
@@ -442,35 +441,3 @@ def dumps(graph: Graph) -> str:
 def save(graph: Graph, path: str | os.PathLike) -> None:
     """Writes atomically (see write_text_atomic): a failure leaves the old file as it was."""
     write_text_atomic(path, dumps(graph))
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Writes a temporary file in the same folder, then renames it over `path`, so a failure
-    half way (a full disk, a crash) leaves the old file whole. A link is followed, and the file
-    keeps its permissions (a new one gets those open() would give it)."""
-    path = Path(path)
-    if path.is_symlink():
-        path = path.resolve()
-    tmp, fd = _temporary(path)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if path.exists():
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _temporary(path: Path) -> tuple[Path, int]:
-    """A new file beside `path`, created with mode 0666 less the umask, like open() would
-    (mkstemp would make it readable by its owner only)."""
-    while True:
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue

@@ -22,7 +22,7 @@ from typing import Any
 from PySide6.QtCore import QLockFile, QObject, QStandardPaths, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from composer import fileformat
+from composer import atomic_write, fileformat
 from composer.errors import GraphFormatError
 from composer.graph import Graph
 from gui.document import Document
@@ -170,7 +170,7 @@ class Autosave(QObject):
                       "path": str(doc.path) if doc.path else None,
                       "base_dir": str(doc.graph.base_dir.resolve()), "saved": time.time(),
                       "pid": os.getpid(), "graph": doc.graph.to_dict()}
-            fileformat.write_text_atomic(self.file, json.dumps(record, ensure_ascii=False))
+            atomic_write.write_text_atomic(self.file, json.dumps(record, ensure_ascii=False))
         except Exception as e:  # a full disk must not cost the user the open graph
             log.warning("autosave to %s failed: %s", self.file, e)
             if not self._warned:

@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from composer import fileformat
+from composer.atomic_write import write_text_atomic
 from composer.errors import ComposerError
 from gui.document import Document
 from gui.gallery import SampleGallery
@@ -123,7 +123,7 @@ class FileActions:
             return
         try:
             source = export(self.document.graph)
-            fileformat.write_text_atomic(path, source)
+            write_text_atomic(path, source)
         except (ComposerError, OSError) as e:
             QMessageBox.critical(self.window, "Cannot export", str(e))
             return

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from composer import fileformat
+from composer import atomic_write, fileformat
 from composer.graph import Graph
 from gui import app as gui_app
 from gui import autosave as recovery
@@ -227,7 +227,7 @@ def test_a_failing_autosave_is_reported_once_and_the_document_stays(qtbot, tmp_p
     def full_disk(path, text):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fileformat, "write_text_atomic", full_disk)
+    monkeypatch.setattr(atomic_write, "write_text_atomic", full_disk)
     w.document.set_label("c1", "unsaved")
     assert not auto.save_now()
     assert "Autosave failed" in w.statusBar().currentMessage()
