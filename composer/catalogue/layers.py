@@ -108,6 +108,20 @@ def _check_softmax(p, inputs):
     return None
 
 
+def _pool(type_id: str, function: str, doc: str) -> NodeType:
+    """Max and average pooling differ only in the function they call."""
+    return NodeType(
+        type_id, "layer", doc, inputs=MAP_IN, outputs=MAP_OUT,
+        params=(Int("kernel_size", 2, "window size", min=1, max=32),
+                Int("stride", None, "step; empty means the window size", min=1, max=32,
+                    optional=True),
+                Int("padding", 0, "padding on each side", min=0, max=16)),
+        check=_check_pool,
+        forward=lambda p, a, m: call(function, Source(a["in"]), **_pool_kw(p)),
+        key_params=("kernel_size",),
+    )
+
+
 TYPES = [
     NodeType(
         "layer.conv2d", "layer", "2-D convolution over feature maps.",
@@ -176,28 +190,9 @@ TYPES = [
         check=_check_at_least_2d,
         forward=_module_call,
     ),
-    NodeType(
-        "layer.maxpool2d", "layer", "Max pooling: keeps the strongest response in each window.",
-        inputs=MAP_IN, outputs=MAP_OUT,
-        params=(Int("kernel_size", 2, "window size", min=1, max=32),
-                Int("stride", None, "step; empty means the window size", min=1, max=32,
-                    optional=True),
-                Int("padding", 0, "padding on each side", min=0, max=16)),
-        check=_check_pool,
-        forward=lambda p, a, m: call("F.max_pool2d", Source(a["in"]), **_pool_kw(p)),
-        key_params=("kernel_size",),
-    ),
-    NodeType(
-        "layer.avgpool2d", "layer", "Average pooling over windows.",
-        inputs=MAP_IN, outputs=MAP_OUT,
-        params=(Int("kernel_size", 2, "window size", min=1, max=32),
-                Int("stride", None, "step; empty means the window size", min=1, max=32,
-                    optional=True),
-                Int("padding", 0, "padding on each side", min=0, max=16)),
-        check=_check_pool,
-        forward=lambda p, a, m: call("F.avg_pool2d", Source(a["in"]), **_pool_kw(p)),
-        key_params=("kernel_size",),
-    ),
+    _pool("layer.maxpool2d", "F.max_pool2d",
+          "Max pooling: keeps the strongest response in each window."),
+    _pool("layer.avgpool2d", "F.avg_pool2d", "Average pooling over windows."),
     NodeType(
         "layer.adaptive_avgpool2d", "layer", "Average pooling to a fixed output size.",
         inputs=MAP_IN, outputs=MAP_OUT,
