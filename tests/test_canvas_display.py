@@ -132,6 +132,22 @@ def test_minimap_click_moves_the_view_there(canvas):
     assert abs(centre.x() - target.x()) < 10 / scale
 
 
+def test_fitting_keeps_every_node_clear_of_a_floating_minimap(canvas):
+    graph = placed({f"n{i}": "layer.relu" for i in range(4)})
+    for i, node in enumerate(graph.nodes.values()):  # a square block: it fills the corner
+        node.ui["pos"] = [900 * (i % 2), 900 * (i // 2)]
+    doc, scene, view = canvas(graph)
+    minimap = Minimap(view, parent=view)
+    minimap.setGeometry(view.width() - 190, view.height() - 130, 180, 120)
+    minimap.show()
+    view.fit_all()
+    corner = QRectF(minimap.geometry())
+    for item in scene.node_items():
+        on_screen = QRectF(view.mapFromScene(item.sceneBoundingRect()).boundingRect())
+        assert view.viewport().rect().contains(on_screen.toRect())
+        assert not on_screen.intersects(corner), f"{item.node_id} lies under the minimap"
+
+
 def test_graph_replaced_rebuilds_the_scene(canvas):
     doc, scene, view = canvas(placed({"a": "layer.relu"}))
     doc.replace_graph(classifier())

@@ -17,12 +17,16 @@ REFRESH_MS = 120
 
 
 class Minimap(QWidget):
-    """Built with `Minimap(view)`; the main window places it in a corner or a dock."""
+    """Built with `Minimap(view)`; the main window places it in a corner or a dock. Floating
+    over its view (`parent=view`), it is translucent, and the view's fit keeps the graph clear
+    of it."""
 
     def __init__(self, view, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view = view
-        self.setMinimumSize(160, 110)
+        if parent is view:
+            view.overlay = self
+        self.setMinimumSize(120, 80)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
@@ -33,7 +37,7 @@ class Minimap(QWidget):
         view.verticalScrollBar().valueChanged.connect(self._schedule)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        return QSize(220, 150)
+        return QSize(176, 112)
 
     def _schedule(self, *args) -> None:
         if not self._timer.isActive():
@@ -66,7 +70,7 @@ class Minimap(QWidget):
         panel = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
         painter.setPen(QPen(faded(s.text, 0.25), 1.0))
         painter.setBrush(faded(s.background.darker(106) if not s.dark else
-                               s.background.lighter(125), 0.94))
+                               s.background.lighter(125), 0.72))
         painter.drawRoundedRect(panel, 6, 6)
         painter.setClipRect(panel.adjusted(1, 1, -1, -1))
         scale, offset, _ = self._mapping()
@@ -89,7 +93,7 @@ class Minimap(QWidget):
         for item in scene.node_items():
             color = s.selection if item.isSelected() else theme.category_color(item.category)
             painter.fillRect(QRectF(item.pos().x(), item.pos().y(), item.width, item.height),
-                             color)
+                             faded(color, 0.85))
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         self.view.centerOn(self.to_scene(event.position()))

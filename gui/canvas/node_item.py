@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from composer.diagnostics import Diagnostic
 from composer.graph import Graph, Node
 from gui import theme
+from gui.canvas import summary
 from gui.canvas.badge_item import BadgeItem
 from gui.canvas.metrics import (
     CORNER,
@@ -42,20 +43,20 @@ _CENTER = Qt.AlignmentFlag.AlignCenter
 
 
 OVERVIEW_LOD = 0.2  # below: coloured blocks only
-DETAIL_LOD = 0.48  # below: the name alone, in a large font
-_HEADERS: dict[float, QPainterPath] = {}
+DETAIL_LOD = 0.66  # below: the large-print face (title, shapes, key parameters)
+_HEADERS: dict[tuple[float, float], QPainterPath] = {}
 
 
-def _header_path(width: float) -> QPainterPath:
-    """The header's outline: rounded at the top only. Built once per width."""
-    path = _HEADERS.get(width)
+def _header_path(width: float, height: float = HEADER_H) -> QPainterPath:
+    """The header's outline: rounded at the top only. Built once per size."""
+    path = _HEADERS.get((width, height))
     if path is None:
         path = QPainterPath()
         path.setFillRule(Qt.FillRule.WindingFill)
-        path.addRoundedRect(QRectF(0, 0, width, HEADER_H), CORNER, CORNER)
-        path.addRect(QRectF(0, HEADER_H - CORNER, width, CORNER))
-        _HEADERS[width] = path.simplified()
-    return _HEADERS[width]
+        path.addRoundedRect(QRectF(0, 0, width, height), CORNER, CORNER)
+        path.addRect(QRectF(0, height - CORNER, width, CORNER))
+        path = _HEADERS[(width, height)] = path.simplified()
+    return path
 
 
 def _named(ports: tuple, port) -> bool:
@@ -168,11 +169,11 @@ class NodeItem(QGraphicsItem):
             "title": title.elidedText(self.title, _ELIDE, room - 22),
             "subtitle": small.elidedText(self.subtitle, _ELIDE, room - 22 - count_w),
             "count": count,
-            "big": QFontMetricsF(s.overview_font).elidedText(self.title, _ELIDE,
-                                                             self.width - 16),
-            "big_shape": QFontMetricsF(s.overview_shape_font).elidedText(
-                next(iter(self.shapes.values()), ""), _ELIDE, self.width - 16),
         }
+        outputs = [(port.name if _named(self.face.outputs, port) else "", self.shapes[port.name])
+                   for port in self.face.outputs if port.name in self.shapes]
+        texts["summary"] = summary.build(s, self.width, self.height, self.title, outputs,
+                                         self.face.params)
         texts["ports"] = self._port_texts(room)
         value_fm = QFontMetricsF(s.param_font)
         texts["params"] = [(name, value_fm.elidedText(value, _ELIDE, room * 0.55))
@@ -267,22 +268,17 @@ class NodeItem(QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(s.body)
         painter.drawRoundedRect(rect, CORNER, CORNER)
+        large = self._texts["summary"] if lod < DETAIL_LOD else None
         painter.setBrush(header)
-        painter.drawPath(_header_path(self.width))
+        painter.drawPath(_header_path(self.width, large.band if large else HEADER_H))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(self._border_pen(s))
         painter.drawRoundedRect(rect, CORNER, CORNER)
-        if lod >= DETAIL_LOD:
+        if large is None:
             self._paint_header(painter, s, header)
             self._paint_body(painter, s)
-        elif lod >= OVERVIEW_LOD:  # zoomed out: the name and the main shape, large
-            painter.setPen(readable_on(header))
-            painter.setFont(s.overview_font)
-            painter.drawText(QRectF(8, 0, self.width - 16, HEADER_H), _LEFT, self._texts["big"])
-            painter.setPen(s.shape_text)
-            painter.setFont(s.overview_shape_font)
-            painter.drawText(QRectF(8, HEADER_H, self.width - 16, self.height - HEADER_H),
-                             _CENTER, self._texts["big_shape"])
+        elif lod >= OVERVIEW_LOD:  # zoomed out: fewer texts, larger
+            summary.paint(painter, s, large, self.width, readable_on(header))
 
     def _border_pen(self, s):
         if self.isSelected():

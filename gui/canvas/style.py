@@ -71,9 +71,10 @@ class Style:
     badge_font: QFont
     group_font: QFont
     banner_font: QFont
-    overview_font: QFont
     band_font: QFont
-    overview_shape_font: QFont
+    summary_title_font: QFont
+    summary_shape_font: QFont
+    summary_font: QFont
     selection: QColor
     shadow: QColor
 
@@ -103,8 +104,8 @@ def _build() -> Style:
         title_font=_font(9.5, bold=True), type_font=_font(7.5), port_font=_font(8),
         param_font=_font(8), shape_font=_font(7.5, mono=True), badge_font=_font(7.5, bold=True),
         group_font=_font(10, bold=True), banner_font=_font(10, bold=True),
-        overview_font=_font(17, bold=True), band_font=_pixel_font(19, bold=True),
-        overview_shape_font=_pixel_font(17, mono=True),
+        band_font=_pixel_font(19, bold=True), summary_title_font=_pixel_font(20, bold=True),
+        summary_shape_font=_pixel_font(19, mono=True), summary_font=_pixel_font(18),
         selection=QColor(p.selection), shadow=QColor(0, 0, 0, 70 if dark else 28),
     )
 

@@ -28,6 +28,8 @@ NODE_MIME = "application/x-composer-node-type"
 CLIPBOARD_MIME = "application/x-composer-nodes"
 MIN_ZOOM, MAX_ZOOM = 0.08, 3.0
 WORLD = 200_000.0  # the canvas is, for a user, endless
+FIT_MARGIN = 32.0  # scene units left around the graph when fitting
+OVERLAY_GAP = 8.0  # view pixels kept between a fitted graph and a floating overlay
 READ_ONLY_TEXT = "Training: the graph is read-only"
 _NUDGE = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1),
           Qt.Key.Key_Down: (0, 1)}
@@ -42,6 +44,7 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPoint | None = None
         self._space = False
         self.quick_add = None
+        self.overlay = None  # a widget floating over the canvas (the minimap): fit avoids it
         self._scroller = EdgeScroller(self)
         self.setRenderHints(QPainter.RenderHint.Antialiasing
                             | QPainter.RenderHint.TextAntialiasing)
@@ -105,13 +108,35 @@ class CanvasView(QGraphicsView):
             self.scene().zoom_changed(1.0)
             self.centerOn(0, 0)
             return
-        rect = rect.adjusted(-48, -48, 48, 48)
+        rect = rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
         self.resetTransform()
-        room = self.viewport().rect()
-        factor = min(room.width() / rect.width(), room.height() / rect.height(), 1.0)
+        room = QRectF(self.viewport().rect())
+        room, factor = self._clear_of_overlay(room, rect, _fit_factor(room, rect))
         self.set_zoom(factor)
         self.scene().zoom_changed(self.zoom())
-        self.centerOn(rect.center())
+        # rect's centre goes to the room's centre, which need not be the viewport's
+        shift = QRectF(self.viewport().rect()).center() - room.center()
+        self.centerOn(rect.center() + shift / self.zoom())
+
+    def _clear_of_overlay(self, room: QRectF, rect: QRectF,
+                          factor: float) -> tuple[QRectF, float]:
+        """The part of the viewport to fit `rect` in, and the zoom, so that a visible overlay
+        in a corner hides none of it: the whole room when the fitted graph misses the overlay,
+        else the strip beside or above it, whichever shows the graph larger."""
+        overlay = self.overlay
+        if overlay is None or not overlay.isVisible():
+            return room, factor
+        box = QRectF(overlay.geometry()).translated(-QPointF(self.viewport().pos()))
+        box = box.adjusted(-OVERLAY_GAP, -OVERLAY_GAP, OVERLAY_GAP, OVERLAY_GAP)
+        size = rect.size() * factor
+        fitted = QRectF(room.center().x() - size.width() / 2,
+                        room.center().y() - size.height() / 2, size.width(), size.height())
+        if not fitted.intersects(box):
+            return room, factor
+        beside = QRectF(room.left(), room.top(), box.left() - room.left(), room.height())
+        above = QRectF(room.left(), room.top(), room.width(), box.top() - room.top())
+        options = [(r, _fit_factor(r, rect)) for r in (beside, above) if r.isValid()]
+        return max(options, key=lambda o: o[1], default=(room, factor))
 
     def center_on(self, node_ids: list[str]) -> None:
         """Selects these nodes and brings them into view (zooming out only if needed)."""
@@ -352,6 +377,12 @@ class CanvasView(QGraphicsView):
         painter.setPen(QColor("#ffffff"))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, READ_ONLY_TEXT)
         painter.restore()
+
+
+def _fit_factor(room: QRectF, rect: QRectF) -> float:
+    """The zoom that shows `rect` whole in `room`, never above 100 % (a small graph stays
+    crisp)."""
+    return min(room.width() / rect.width(), room.height() / rect.height(), 1.0)
 
 
 def _clipboard_nodes() -> dict | None:
