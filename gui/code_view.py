@@ -156,7 +156,7 @@ class CodeView(QWidget):
         layout.addWidget(self.stack, 1)
         self._key: str | None = None  # the code_key the text was made from
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._refresh_if_shown)
         document.analysed.connect(self._graph_changed)
         document.graph_replaced.connect(self._graph_changed)
 
@@ -164,15 +164,28 @@ class CodeView(QWidget):
     def code(self) -> str:
         return self.editor.toPlainText() if self.stack.currentWidget() is self.editor else ""
 
+    def _shown(self) -> bool:
+        """On screen: a dock tabbed behind another is "visible" to Qt but shows nothing."""
+        return self.isVisible() and not self.visibleRegion().isEmpty()
+
     def _graph_changed(self) -> None:
-        if self.isVisible():
+        if self._shown():
             self._timer.start()  # restarts while the user keeps editing
+
+    def tab_shown(self, shown: bool) -> None:
+        """Its dock's tab came to the front (or went behind)."""
+        if shown:
+            self._timer.start(0)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
         if self.highlighter.dark != theme.is_dark():
             self.highlighter.set_dark(theme.is_dark())
         self._timer.start(0)
+
+    def _refresh_if_shown(self) -> None:
+        if self._shown():  # else showing it asks again
+            self.refresh()
 
     def refresh(self) -> None:
         """Regenerates the code now if the graph changed since it was last made."""

@@ -15,11 +15,14 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+READY_TIMEOUT_S = 2.0  # the longest the first step waits for the GUI's plots
+
 
 class TrainingWorker(QObject):
     """Runs one training run. Create, `start()`, then `pause()`, `resume()`, `stop()`;
     `drain()` the events from the GUI thread."""
 
+    run_started = Signal()  # the start event is in the buffer: the GUI may set up its plots
     run_finished = Signal(object)  # composer's RunResult
     run_failed = Signal(str, object)  # message, the exception (TrainingError names node, step)
 
@@ -32,6 +35,7 @@ class TrainingWorker(QObject):
         self._running = threading.Event()
         self._running.set()
         self._stop = False
+        self._ready = threading.Event()
         self.steps_done = 0
         self.result = None  # the RunResult once finished
         self.error: BaseException | None = None
@@ -51,10 +55,15 @@ class TrainingWorker(QObject):
     def resume(self) -> None:
         self._running.set()
 
+    def ready(self) -> None:
+        """The GUI has taken the start event and built its plots: the first step may go."""
+        self._ready.set()
+
     def stop(self) -> None:
         """Stops after the current step; the weights trained so far are kept."""
         self._stop = True
         self._running.set()
+        self._ready.set()
 
     @property
     def paused(self) -> bool:
@@ -83,6 +92,12 @@ class TrainingWorker(QObject):
             self._buffer.append(event)
         if event["kind"] == "step":
             self.steps_done = event["step"] + 1
+        elif event["kind"] == "start":
+            # The GUI builds its plots now; steps racing it for the interpreter lock would
+            # only slow both. It answers within a redraw; the timeout guards against a GUI
+            # that never does.
+            self.run_started.emit()
+            self._ready.wait(READY_TIMEOUT_S)
         self._running.wait()  # blocks while paused
         return "stop" if self._stop else None
 

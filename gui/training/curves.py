@@ -9,6 +9,7 @@ starts, so pyqtgraph never slows the application's start-up.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ NO_GROUP_COLOR = "#9e9e9e"
 ROW_HEIGHT = 15  # pixels per group in the schedule strip
 MIN_AXIS_WIDTH = 72
 LR_HEIGHT = 92  # pixels of the learning-rate plot
+LR_EVERY = 4  # learning rates redraw on every 4th refresh
 
 
 @dataclass
@@ -79,6 +81,11 @@ class CurvesView(QWidget):
         self._colors: dict[str, str] = {}
         self._loss_colors: dict[str, str] = {}
         self._log = False
+        self._refreshes = 0
+        self._history: RunHistory | None = None
+        self._follow = True  # the loss range follows the data until the user zooms
+        self._lr_top = 0.0
+        self._x_range = (0, 1)
 
     # --- building ------------------------------------------------------------------------
     def setup(self, setup: Setup) -> None:
@@ -86,6 +93,7 @@ class CurvesView(QWidget):
         h = setup.history
         self.canvas.clear()
         self.items.clear()
+        self._history, self._follow, self._lr_top = h, True, 0.0
         dark = theme.is_dark()
         self.canvas.setBackground(theme.current().background if dark else QColor("#ffffff"))
         self._colors = dict(setup.group_colors)
@@ -114,8 +122,9 @@ class CurvesView(QWidget):
                 plot.setXLink(self.loss_plot)
             if plot is not self.strip:
                 _shade_phases(plot, setup.phases, self._colors)
-        self.loss_plot.setXRange(h.first_step, max(h.total_steps, h.first_step + 1),
-                                 padding=0.01)
+        for plot in self._plots():  # the whole run from the start: nothing re-ranges in x
+            plot.enableAutoRange(x=False)
+        self._x_range = (h.first_step, max(h.total_steps, h.first_step + 1))
         self.set_log(self._log)
 
     def _plots(self) -> list[pg.PlotItem]:
@@ -123,10 +132,11 @@ class CurvesView(QWidget):
 
     def _build_loss_plot(self, h: RunHistory, setup: Setup) -> None:
         plot = self.loss_plot
+        plot.enableAutoRange(y=False)  # fit_losses keeps the data in view, more cheaply
+        plot.getViewBox().sigRangeChangedManually.connect(self._stop_following)
         plot.setLabel("left", "loss")
         plot.setTitle("loss: lines per training step, dots per validation (each epoch)",
                       size="9pt")
-        plot.showGrid(x=True, y=True, alpha=0.15)
         totals = [g for g in h.groups if g not in setup.same_as_loss]
         self._loss_colors = loss_colors(h.losses, setup.loss_groups, self._colors,
                                         theme.is_dark())
@@ -134,7 +144,7 @@ class CurvesView(QWidget):
             color = self._loss_colors[name]
             group = setup.loss_groups.get(name)
             label = f"{name} \u00b7 {group}" if group else name
-            curve = self._curve(plot, ("loss", name), pg.mkPen(color, width=1.4), None)
+            curve = self._curve(plot, ("loss", name), pg.mkPen(color, width=1), None)
             self.legend.addItem(curve, label)
             val = self._curve(plot, ("val", name), pg.mkPen(color, width=1,
                                                           style=Qt.PenStyle.DotLine), None,
@@ -144,7 +154,7 @@ class CurvesView(QWidget):
             _follow_visibility(curve, val)
         for group in totals:
             color = self._colors.get(group, NO_GROUP_COLOR)
-            pen = pg.mkPen(color, width=2.4, style=Qt.PenStyle.DashLine)
+            pen = pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine)
             curve = self._curve(plot, ("group_loss", group), pen, None)
             self.legend.addItem(curve, f"{group} total (weighted)")
         self.legend.updateSize()
@@ -155,7 +165,6 @@ class CurvesView(QWidget):
         if plot is None:
             return
         plot.setTitle("validation accuracy", size="9pt")
-        plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setYRange(0.0, 1.0, padding=0.03)
         plot.enableAutoRange(y=False)
         _legend(plot, (-8, -8))
@@ -171,10 +180,9 @@ class CurvesView(QWidget):
         plot.setLabel("bottom", "step")
         plot.setMaximumHeight(LR_HEIGHT)
         plot.setMinimumHeight(LR_HEIGHT)
-        plot.showGrid(x=True, y=True, alpha=0.15)
         plot.getAxis("left").enableAutoSIPrefix(False)
         for group in groups:
-            pen = pg.mkPen(self._colors.get(group, NO_GROUP_COLOR), width=1.6)
+            pen = pg.mkPen(self._colors.get(group, NO_GROUP_COLOR), width=1)
             self._curve(plot, ("lr", group), pen, None)
 
     def _build_strip(self, groups: list[str], phases: list[Phase]) -> None:
@@ -227,30 +235,77 @@ class CurvesView(QWidget):
         item.setDownsampling(auto=True, method="peak")
         item.setClipToView(True)
         plot.addItem(item)
+        if plot is self.loss_plot:  # shown or hidden from the legend: the range refits
+            item.visibleChanged.connect(lambda: self.fit_losses(force=True))
         self.items[key] = item
         return item
 
     # --- updating ------------------------------------------------------------------------
-    def refresh(self, history: RunHistory) -> int:
-        """Redraws the series that grew since the last refresh; returns how many."""
+    def refresh(self, history: RunHistory, final: bool = False) -> int:
+        """Redraws the series that grew since the last refresh; returns how many. Learning
+        rates change slowly: they are redrawn on every LR_EVERY-th refresh, and when `final`."""
         changed = history.take_changed()
+        self._refreshes += 1
+        if not final and self._refreshes % LR_EVERY:
+            later = {key for key in changed if key[0] == "lr"}
+            history.changed |= later
+            changed -= later
         for kind, name in changed:
             item = self.items.get((kind, name))
             if item is not None:
                 series = history.series[kind][name]
-                item.setData(series.x, series.y)
-        if self.lr_plot is not None and any(kind == "lr" for kind, _ in changed):
-            top = max((s.y.max() for s in history.series["lr"].values() if len(s)),
-                      default=0.0)
-            self.lr_plot.setYRange(0.0, top * 1.15 or 1.0, padding=0)  # from zero: honest
+                item.setData(series.x, series.y, skipFiniteCheck=True)
+        if any(kind == "lr" for kind, _ in changed):
+            self._fit_rates(history)
+        self._history = history
+        self.fit_losses()
         return len(changed)
+
+    def _fit_rates(self, history: RunHistory) -> None:
+        top = max((s.high for s in history.series["lr"].values() if len(s)), default=0.0)
+        if top != self._lr_top:
+            self._lr_top = top
+            self.lr_plot.setYRange(0.0, top * 1.15 or 1.0, padding=0)  # from zero: honest
+
+    def fit_losses(self, force: bool = False) -> None:
+        """Keeps the visible losses in view, changing the range only when they leave it or
+        fill far less of it: a range (and so an axis) redrawn at every refresh would cost the
+        GUI thread, and so the training thread, time for nothing. A user's own zoom or pan
+        stays until the plot's auto-range button is pressed."""
+        plot, history = self.loss_plot, self._history
+        if plot is None or history is None:
+            return
+        box = plot.getViewBox()
+        if box.state["autoRange"][1]:  # the auto-range button: follow the data again
+            box.enableAutoRange(y=False)
+            self._follow = True
+        if not self._follow:
+            return
+        bounds = [(s.low, s.high) for (kind, name), item in self.items.items()
+                  if kind in ("loss", "val", "group_loss") and item.isVisible()
+                  and (s := history.series[kind].get(name)) is not None and len(s)]
+        if not bounds:
+            return
+        low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
+        if self._log:
+            low, high = math.log10(max(low, 1e-12)), math.log10(max(high, 1e-12))
+        span = max(high - low, 1e-9)
+        now_low, now_high = box.viewRange()[1]
+        if force or low < now_low or high > now_high or now_high - now_low > 2.5 * span:
+            box.setYRange(low - 0.06 * span, high + 0.06 * span, padding=0)
+
+    def _stop_following(self) -> None:
+        self._follow = False
 
     def set_log(self, on: bool) -> None:
         """Losses on a logarithmic axis: a slow decline stays visible, and losses of very
         different sizes share the plot."""
         self._log = on
         if self.loss_plot is not None:
-            self.loss_plot.setLogMode(x=False, y=on)
+            self.loss_plot.setLogMode(x=False, y=on)  # (which turns auto-range back on)
+            self.loss_plot.enableAutoRange(x=False)
+            self.loss_plot.setXRange(*self._x_range, padding=0.01)
+            self.fit_losses(force=True)
 
     def point_count(self, kind: str, name: str) -> int:
         """How many points a curve holds (what a test checks)."""

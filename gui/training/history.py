@@ -18,6 +18,8 @@ class Series:
         self._x = np.empty(capacity, dtype=np.float64)
         self._y = np.empty(capacity, dtype=np.float64)
         self.n = 0
+        self.low = float("inf")  # the smallest and largest values so far
+        self.high = float("-inf")
 
     def append(self, x: float, y: float) -> None:
         if self.n == len(self._x):
@@ -26,6 +28,10 @@ class Series:
         self._x[self.n] = x
         self._y[self.n] = y
         self.n += 1
+        if y < self.low:
+            self.low = y
+        if y > self.high:
+            self.high = y
 
     @property
     def x(self) -> np.ndarray:

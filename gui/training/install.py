@@ -38,6 +38,7 @@ def install(window: Any) -> tuple[TrainingPanel, CodeView]:
     code = CodeView(window.document, window)
     window.training_dock = _dock(window, "Training", panel)
     window.code_dock = _dock(window, "Code", code)
+    window.code_dock.visibilityChanged.connect(code.tab_shown)
     window.tabifyDockWidget(window.diagnostics_dock, window.training_dock)
     window.tabifyDockWidget(window.training_dock, window.code_dock)
     window.diagnostics_dock.raise_()

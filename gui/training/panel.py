@@ -35,7 +35,10 @@ from gui import theme
 from gui.training.results import ResultsTable, result_rows
 from gui.worker import BackgroundTask, TrainingWorker
 
-REDRAW_MS = 66  # about 15 redraws a second, however fast the steps come
+# Curves redraw three times a second, however fast the steps come: each redraw runs Python
+# (pyqtgraph) on the GUI thread, which holds the interpreter lock the training thread needs,
+# so a faster rate would cost training speed for motion no one can read.
+REDRAW_MS = 330
 RATE_WINDOW_S = 5.0  # the speed (and so the ETA) is measured over the last seconds
 
 
@@ -89,7 +92,7 @@ class TrainingPanel(QWidget):
         self._task: BackgroundTask | None = None
         self._rate: deque[tuple[float, int]] = deque()
         self._timer = QTimer(self, interval=REDRAW_MS)
-        self._timer.timeout.connect(self.drain)
+        self._timer.timeout.connect(lambda: self.drain())
         self.actions = self._build_actions()
         self._build_ui()
         document.graph_replaced.connect(self._graph_replaced)
@@ -247,7 +250,9 @@ class TrainingPanel(QWidget):
         self.history = None
         self._rate.clear()
         self.model_graph = graph
+        self._ensure_curves()
         self.worker = TrainingWorker(graph, **options)
+        self.worker.run_started.connect(self._started)  # a method: queued to this thread
         self.worker.run_finished.connect(self._finished)
         self.worker.run_failed.connect(self._failed)
         self.document.set_read_only(True)
@@ -285,8 +290,9 @@ class TrainingPanel(QWidget):
         if self._task is not None:
             self._task.wait(ms / 1000)
 
-    def drain(self) -> None:
-        """Takes the worker's new events and redraws what grew (the timer's slot)."""
+    def drain(self, final: bool = False) -> None:
+        """Takes the worker's new events and redraws what grew (the timer's slot); `final`
+        draws everything, learning rates included."""
         if self.worker is None:
             return
         for event in self.worker.drain():
@@ -296,23 +302,36 @@ class TrainingPanel(QWidget):
                 self.history.add(event)
         if self.history is not None:
             if self.curves is not None:
-                self.curves.refresh(self.history)
+                self.curves.refresh(self.history, final=final)
             self._show_progress()
 
+    def _started(self) -> None:
+        self.drain()  # now, not at the next tick: the worker waits for the plots
+
+    def _ensure_curves(self) -> None:
+        """Builds the plots (importing pyqtgraph) once, before the first run's thread
+        starts: on the GUI thread during training it would hold back the steps."""
+        if self.curves is not None:
+            return
+        from gui.training.curves import CurvesView
+
+        self.curves = CurvesView()
+        self.curves.setObjectName("training_curves")
+        index = self.tabs.indexOf(self.placeholder)
+        self.tabs.removeTab(index)
+        self.tabs.insertTab(index, self.curves, "Curves")
+        self.tabs.setCurrentIndex(index)
+
     def _begin(self, start: dict) -> None:
-        from gui.training.curves import CurvesView, setup_for
+        from gui.training.curves import setup_for
         from gui.training.history import RunHistory
 
         self.history = RunHistory(start)
-        if self.curves is None:
-            self.curves = CurvesView()
-            self.curves.setObjectName("training_curves")
-            index = self.tabs.indexOf(self.placeholder)
-            self.tabs.removeTab(index)
-            self.tabs.insertTab(index, self.curves, "Curves")
-            self.tabs.setCurrentIndex(index)
+        self._ensure_curves()
         self.curves.setup(setup_for(self.history, self.model_graph))
         self.curves.set_log(self.log_scale.isChecked())
+        self.curves.canvas.viewport().repaint()  # the first, longest paint, before any step
+        self.worker.ready()
         first, total = self.history.first_step, self.history.total_steps
         self.progress.setRange(0, max(1, total - first))
         self._show_message("")
@@ -337,7 +356,7 @@ class TrainingPanel(QWidget):
 
     def _end(self) -> None:
         self._timer.stop()
-        self.drain()
+        self.drain(final=True)
         if self.worker is not None:
             self.worker.wait(10_000)
         self.document.set_read_only(False)
