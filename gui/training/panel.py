@@ -368,6 +368,8 @@ class TrainingPanel(QWidget):
         self.model_history = self.history
         verb = "Finished" if result.status == "finished" else "Stopped"
         self.eta.setText(f"{verb} after {result.steps} steps")
+        self.document.message.emit(f"Training {verb.lower()} after {result.steps} steps; "
+                                   "the graph is editable again")
         self._show_results(result.val, result.accuracy,
                            f"After step {result.steps} ({result.status}).")
         self._set_state("idle")
