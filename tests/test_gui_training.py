@@ -69,9 +69,9 @@ def test_a_run_fills_the_curves_and_the_results_and_leaves_the_graph_as_it_was(q
     assert curves.point_count("lr", "joint") == 30
     assert curves.point_count("val", "ce") == 3 and curves.point_count("accuracy", "ce") == 3
     assert window.document.graph.to_dict() == before
-    rows = {panel.results.cell_text(r, 0): r for r in range(panel.results.rowCount())}
+    rows = {panel.results.table.cell_text(r, 0): r for r in range(panel.results.table.rowCount())}
     assert set(rows) == {"ce", "mse", "group joint (weighted total)"}
-    accuracy = panel.results.cell_text(rows["ce"], 3)
+    accuracy = panel.results.table.cell_text(rows["ce"], 3)
     assert accuracy.endswith("%") and 0 <= float(accuracy[:-1]) <= 100
     assert panel.progress.value() == panel.progress.maximum()
 
@@ -90,7 +90,7 @@ def test_pause_holds_the_step_count_still_and_resume_continues(qtbot, window):
     wait_steps(qtbot, panel, held + 3, timeout=20_000)
     panel.stop()
     wait_idle(qtbot, panel)
-    assert panel.error is None and panel.model is not None
+    assert panel.error is None and panel.results.model is not None
 
 
 def test_stop_ends_the_run_within_a_step_and_keeps_the_trained_weights(qtbot, window,
@@ -105,7 +105,7 @@ def test_stop_ends_the_run_within_a_step_and_keeps_the_trained_weights(qtbot, wi
     assert result.status == "stopped" and result.steps <= at_stop + 1
     assert panel.history.steps_done == result.steps
     assert not window.document.read_only
-    saved = panel.save_weights(tmp_path / "w.pt")
+    saved = panel.results.save_weights(tmp_path / "w.pt")
     import torch
 
     state = torch.load(saved, weights_only=True)
@@ -157,14 +157,14 @@ def test_weights_save_load_and_evaluate_to_the_runs_own_validation(qtbot, window
     panel.start(steps=20)
     wait_idle(qtbot, panel)
     final = panel.worker.result
-    path = panel.save_weights(tmp_path / "trained.pt")
+    path = panel.results.save_weights(tmp_path / "trained.pt")
     window.document.replace_graph(small_graph())  # as opening the file again would
-    assert panel.model is None and not panel.actions["evaluate"].isEnabled()
-    assert panel.load_weights(path)
-    panel.evaluate()
+    assert panel.results.model is None and not panel.actions["evaluate"].isEnabled()
+    assert panel.results.load_weights(path)
+    panel.results.evaluate()
     qtbot.waitUntil(lambda: panel.state == "idle", timeout=30_000)
-    rows = {panel.results.cell_text(r, 0): r for r in range(panel.results.rowCount())}
-    assert panel.results.cell_text(rows["ce"], 2) == f"{final.val['ce']:.4g}"
+    rows = {panel.results.table.cell_text(r, 0): r for r in range(panel.results.table.rowCount())}
+    assert panel.results.table.cell_text(rows["ce"], 2) == f"{final.val['ce']:.4g}"
 
 
 def test_weights_of_another_graph_are_refused_naming_the_keys(qtbot, window, tmp_path):
@@ -177,10 +177,10 @@ def test_weights_of_another_graph_are_refused_naming_the_keys(qtbot, window, tmp
     del state["a1.bias"]
     torch.save(state, tmp_path / "other.pt")
     panel = window.training_panel
-    assert not panel.load_weights(tmp_path / "other.pt")
+    assert not panel.results.load_weights(tmp_path / "other.pt")
     text = panel.message.text()
     assert "a1.bias" in text and "stray.weight" in text and "t4.weight is [3, 3]" in text
-    assert panel.model is None
+    assert panel.results.model is None
 
 
 def test_mismatch_names_missing_unexpected_and_misshapen_keys():

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -32,8 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from gui import theme
-from gui.training.results import ResultsTable, result_rows
-from gui.worker import BackgroundTask, TrainingWorker
+from gui.training.actions import make_action
+from gui.training.results_page import ResultsPage
+from gui.worker import TrainingWorker
 
 # Curves redraw three times a second, however fast the steps come: each redraw runs Python
 # (pyqtgraph) on the GUI thread, which holds the interpreter lock the training thread needs,
@@ -84,33 +84,24 @@ class TrainingPanel(QWidget):
         self.worker: TrainingWorker | None = None
         self.history = None  # RunHistory of the latest run
         self.curves = None  # CurvesView, built when the first run starts
-        self.model = None  # the trained (or loaded) model
-        self.model_graph = None  # the graph that model belongs to (a copy)
-        self.model_history = None  # the run that trained it (None for loaded weights)
+        self.run_graph = None  # the copy of the graph the latest run trains
         self.error: BaseException | None = None  # what stopped the latest run
+        self.failure_box: QMessageBox | None = None
         self.state = "idle"
-        self._task: BackgroundTask | None = None
         self._rate: deque[tuple[float, int]] = deque()
         self._timer = QTimer(self, interval=REDRAW_MS)
         self._timer.timeout.connect(lambda: self.drain())
-        self.actions = self._build_actions()
+        self.results = ResultsPage(document)
+        self.results.message.connect(self._show_message)
+        self.results.busy_changed.connect(self._evaluating)
+        self.actions = self._build_actions() | self.results.actions
         self._build_ui()
         document.graph_replaced.connect(self._graph_replaced)
         self._graph_replaced()
 
     # --- building ------------------------------------------------------------------------
-    def _action(self, name: str, text: str, slot, shortcut: str = "", tip: str = "") -> QAction:
-        action = QAction(text, self)
-        action.setObjectName(f"action_{name}")
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip)
-        action.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
-        action.triggered.connect(lambda *_: slot())
-        return action
-
     def _build_actions(self) -> dict[str, QAction]:
-        a = self._action
+        a = partial(make_action, self)
         return {
             "start": a("train_start", "&Start Training", self.start, "F9",
                        "train a copy of the graph on a worker thread"),
@@ -118,12 +109,6 @@ class TrainingPanel(QWidget):
                        "hold the run after its current step, or continue it"),
             "stop": a("train_stop", "S&top", self.stop, "Shift+F9",
                       "end the run after its current step, keeping the trained weights"),
-            "save_weights": a("save_weights", "Save &Weights\u2026", self.save_weights, "",
-                              "save the trained model's weights (a torch state_dict)"),
-            "load_weights": a("load_weights", "&Load Weights\u2026", self.load_weights, "",
-                              "load weights saved from this graph"),
-            "evaluate": a("evaluate", "&Evaluate", self.evaluate, "",
-                          "the model's losses and accuracy on the validation split"),
         }
 
     def _build_ui(self) -> None:
@@ -146,12 +131,11 @@ class TrainingPanel(QWidget):
         self.message = QLabel(objectName="training_message", wordWrap=True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
-        self.results = ResultsTable()
         self.tabs = QTabWidget(documentMode=True)
         self.placeholder = QLabel("Start a run (F9) to see its curves here.",
                                   alignment=Qt.AlignmentFlag.AlignCenter)
         self.tabs.addTab(self.placeholder, "Curves")
-        self.tabs.addTab(self._results_page(), "Results")
+        self.tabs.addTab(self.results, "Results")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(3)
@@ -176,22 +160,6 @@ class TrainingPanel(QWidget):
         row.addWidget(self.log_scale)
         return row
 
-    def _results_page(self) -> QWidget:
-        page = QWidget()
-        buttons = QHBoxLayout()
-        for name in ("save_weights", "load_weights", "evaluate"):
-            button = QToolButton()
-            button.setDefaultAction(self.actions[name])
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        self.results_note = QLabel("No results yet.")
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(0, 4, 0, 0)
-        layout.addLayout(buttons)
-        layout.addWidget(self.results_note)
-        layout.addWidget(self.results, 1)
-        return page
-
     # --- state ---------------------------------------------------------------------------
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -201,9 +169,7 @@ class TrainingPanel(QWidget):
         a["pause"].setEnabled(state in ("running", "paused"))
         a["pause"].setText("&Resume" if state == "paused" else "&Pause")
         a["stop"].setEnabled(state in ("running", "paused"))
-        a["save_weights"].setEnabled(idle and self.model is not None)
-        a["evaluate"].setEnabled(idle and self.model is not None)
-        a["load_weights"].setEnabled(idle)
+        self.results.set_idle(state in ("idle", "evaluating"))
         for widget in (self.epochs, self.steps, self.device):
             widget.setEnabled(idle)
         self.state_changed.emit(state)
@@ -215,11 +181,14 @@ class TrainingPanel(QWidget):
         training = self.document.graph.training
         self.epochs.setValue(training.epochs if isinstance(training.epochs, int) else 1)
         self.device.set_device(str(training.device or "auto"))
-        self.model = self.model_graph = self.model_history = None
-        self.results.setRowCount(0)
-        self.results_note.setText("No results yet.")
+        self.results.clear()
         self._show_message("")
         self._set_state("idle")
+
+    def _evaluating(self, busy: bool) -> None:
+        self._set_state("evaluating" if busy else "idle")
+        if not busy:
+            self.tabs.setCurrentWidget(self.results)
 
     def _show_message(self, text: str, error: bool = False) -> None:
         self.message.setVisible(bool(text))
@@ -249,7 +218,7 @@ class TrainingPanel(QWidget):
         self.error = None
         self.history = None
         self._rate.clear()
-        self.model_graph = graph
+        self.run_graph = graph
         self._ensure_curves()
         self.worker = TrainingWorker(graph, **options)
         self.worker.run_started.connect(self._started)  # a method: queued to this thread
@@ -287,8 +256,7 @@ class TrainingPanel(QWidget):
         if self.worker is not None and self.worker.is_running():
             self.worker.stop()
             self.worker.wait(ms)
-        if self._task is not None:
-            self._task.wait(ms / 1000)
+        self.results.wait(ms / 1000)
 
     def drain(self, final: bool = False) -> None:
         """Takes the worker's new events and redraws what grew (the timer's slot); `final`
@@ -328,7 +296,7 @@ class TrainingPanel(QWidget):
 
         self.history = RunHistory(start)
         self._ensure_curves()
-        self.curves.setup(setup_for(self.history, self.model_graph))
+        self.curves.setup(setup_for(self.history, self.run_graph))
         self.curves.set_log(self.log_scale.isChecked())
         self.curves.canvas.viewport().repaint()  # the first, longest paint, before any step
         self.worker.ready()
@@ -364,15 +332,12 @@ class TrainingPanel(QWidget):
 
     def _finished(self, result: Any) -> None:
         self._end()
-        self.model = result.model
-        self.model_history = self.history
         verb = "Finished" if result.status == "finished" else "Stopped"
         self.eta.setText(f"{verb} after {result.steps} steps")
         self.document.message.emit(f"Training {verb.lower()} after {result.steps} steps; "
                                    "the graph is editable again")
-        self._show_results(result.val, result.accuracy,
-                           f"After step {result.steps} ({result.status}).")
-        self._set_state("idle")
+        self.results.set_run(result.model, self.run_graph, self.history, result.val,
+                             result.accuracy, f"After step {result.steps} ({result.status}).")
 
     def _failed(self, message: str, error: BaseException) -> None:
         self.error = error
@@ -392,84 +357,6 @@ class TrainingPanel(QWidget):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.show()
         self.failure_box = box
-
-    # --- results and weights -----------------------------------------------------------
-    def _show_results(self, val: dict, accuracy: dict, note: str) -> None:
-        graph = self.model_graph
-        group_losses = {}
-        if graph is not None:
-            for g in graph.groups:
-                group_losses[g.id] = {n: float(graph.nodes[n].resolved_params().get("weight", 1))
-                                      for n in g.losses if n in graph.nodes}
-        self.results.show_rows(result_rows(self.model_history, val, accuracy, group_losses))
-        self.results_note.setText(note + " Validation: each loss node on its data's "
-                                  "validation split.")
-
-    def save_weights(self, path: str | Path | None = None) -> Path | None:
-        """Writes the trained model's state_dict; asks where when no path is given."""
-        from gui.training.weights import save_weights
-
-        if self.model is None:
-            self._show_message("No trained weights yet: train or load weights first.")
-            return None
-        if path is None:
-            stem = self.document.path.name.split(".")[0] if self.document.path else "model"
-            path, _ = QFileDialog.getSaveFileName(self, "Save weights", f"{stem}.weights.pt",
-                                                  "PyTorch weights (*.pt)")
-            if not path:
-                return None
-        saved = save_weights(self.model, path)
-        self._show_message(f"Saved the weights to {saved}.")
-        return saved
-
-    def load_weights(self, path: str | Path | None = None) -> bool:
-        """Loads weights into the graph as it is now; refuses a file that does not fit."""
-        import composer
-        from gui.training.weights import WeightsError, load_into
-
-        if self.state != "idle":
-            return False
-        if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Load weights", "",
-                                                  "PyTorch weights (*.pt *.pth)")
-            if not path:
-                return False
-        try:
-            graph = self.document.graph.copy()
-            model = load_into(composer.compile(graph), path)
-        except (WeightsError, composer.ComposerError, ValueError) as e:
-            self._show_message(f"Weights not loaded: {e}", error=True)
-            return False
-        self.model, self.model_graph, self.model_history = model, graph, None
-        self.results.setRowCount(0)
-        self.results_note.setText(f"Loaded {Path(path).name}; Evaluate shows how it does.")
-        self._show_message(f"Loaded the weights from {path}.")
-        self._set_state("idle")
-        return True
-
-    def evaluate(self) -> None:
-        """Evaluates the model on the validation split, off the GUI thread."""
-        import composer
-
-        if self.model is None or self.state != "idle":
-            return
-        model, graph = self.model, self.model_graph
-        self._task = BackgroundTask(lambda: composer.evaluate(graph, model), self)
-        self._task.done.connect(self._evaluated)
-        self._task.failed.connect(self._evaluation_failed)
-        self._set_state("evaluating")
-        self._show_message("Evaluating on the validation split\u2026")
-        self._task.start()
-
-    def _evaluated(self, result: tuple[dict, dict]) -> None:
-        self._set_state("idle")
-        self._show_message("")
-        self._show_results(*result, "Evaluated now.")
-        self.tabs.setCurrentIndex(self.tabs.count() - 1)
-
-    def _evaluation_failed(self, message: str, error: BaseException) -> None:
-        self._set_state("idle")
-        self._show_message(f"Evaluation failed: {message}", error=True)
 
 
 def _clock(seconds: float) -> str:

@@ -1,0 +1,167 @@
+"""The Results tab: the final metrics of the latest run, and what can be done with the
+trained weights: save them, load weights back (refused when they do not fit the graph),
+evaluate them on the validation split (off the GUI thread)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from gui.training.actions import make_action
+from gui.training.results import ResultsTable, result_rows
+from gui.worker import BackgroundTask
+
+NO_RESULTS = "No results yet."
+
+
+class ResultsPage(QWidget):
+    """Holds the trained (or loaded) model, the graph it belongs to and the run behind it."""
+
+    message = Signal(str, bool)  # a line for the panel to show; True when it is an error
+    busy_changed = Signal(bool)  # an evaluation started or ended
+
+    def __init__(self, document: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.model = None
+        self.graph = None  # a copy: the graph the model was trained or loaded for
+        self.history = None  # the RunHistory that trained it (None for loaded weights)
+        self.busy = False
+        self._idle = True  # no run going on
+        self._task: BackgroundTask | None = None
+        self.table = ResultsTable()
+        self.note = QLabel(NO_RESULTS, wordWrap=True)
+        self.actions = {
+            "save_weights": make_action(self, "save_weights", "Save &Weights\u2026",
+                                        self.save_weights, "",
+                                        "save the trained model's weights (a torch "
+                                        "state_dict)"),
+            "load_weights": make_action(self, "load_weights", "&Load Weights\u2026",
+                                        self.load_weights, "",
+                                        "load weights saved from this graph"),
+            "evaluate": make_action(self, "evaluate", "&Evaluate", self.evaluate, "",
+                                    "the model's losses and accuracy on the validation split"),
+        }
+        buttons = QHBoxLayout()
+        for action in self.actions.values():
+            button = QToolButton()
+            button.setDefaultAction(action)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addLayout(buttons)
+        layout.addWidget(self.note)
+        layout.addWidget(self.table, 1)
+        self._update_actions()
+
+    def set_idle(self, idle: bool) -> None:
+        self._idle = idle
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        free = self._idle and not self.busy
+        self.actions["save_weights"].setEnabled(free and self.model is not None)
+        self.actions["evaluate"].setEnabled(free and self.model is not None)
+        self.actions["load_weights"].setEnabled(free)
+
+    def clear(self) -> None:
+        """Forgets the model: it belongs to a graph no longer open."""
+        self.model = self.graph = self.history = None
+        self.table.setRowCount(0)
+        self.note.setText(NO_RESULTS)
+        self._update_actions()
+
+    def set_run(self, model: Any, graph: Any, history: Any, val: dict, accuracy: dict,
+                note: str) -> None:
+        """A run ended: its model, the graph copy it trained and its last validation."""
+        self.model, self.graph, self.history = model, graph, history
+        self.show_metrics(val, accuracy, note)
+        self._update_actions()
+
+    def show_metrics(self, val: dict, accuracy: dict, note: str) -> None:
+        group_losses = {}
+        if self.graph is not None:
+            for g in self.graph.groups:
+                group_losses[g.id] = {
+                    n: float(self.graph.nodes[n].resolved_params().get("weight", 1.0))
+                    for n in g.losses if n in self.graph.nodes}
+        self.table.show_rows(result_rows(self.history, val, accuracy, group_losses))
+        self.note.setText(f"{note} Validation: each loss node on its data's validation split.")
+
+    def save_weights(self, path: str | Path | None = None) -> Path | None:
+        """Writes the model's state_dict; asks where when no path is given."""
+        from gui.training.weights import save_weights
+
+        if self.model is None:
+            self.message.emit("No trained weights yet: train or load weights first.", False)
+            return None
+        if path is None:
+            stem = self.document.path.name.split(".")[0] if self.document.path else "model"
+            path, _ = QFileDialog.getSaveFileName(self, "Save weights", f"{stem}.weights.pt",
+                                                  "PyTorch weights (*.pt)")
+            if not path:
+                return None
+        saved = save_weights(self.model, path)
+        self.message.emit(f"Saved the weights to {saved}.", False)
+        return saved
+
+    def load_weights(self, path: str | Path | None = None) -> bool:
+        """Loads weights into the graph as it is now; refuses a file that does not fit."""
+        import composer
+        from gui.training.weights import WeightsError, load_into
+
+        if not self._idle or self.busy:
+            return False
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Load weights", "",
+                                                  "PyTorch weights (*.pt *.pth)")
+            if not path:
+                return False
+        try:
+            graph = self.document.graph.copy()
+            model = load_into(composer.compile(graph), path)
+        except (WeightsError, composer.ComposerError, ValueError) as e:
+            self.message.emit(f"Weights not loaded: {e}", True)
+            return False
+        self.clear()
+        self.model, self.graph = model, graph
+        self.note.setText(f"Loaded {Path(path).name}; Evaluate shows how it does.")
+        self.message.emit(f"Loaded the weights from {path}.", False)
+        self._update_actions()
+        return True
+
+    def evaluate(self) -> None:
+        """Evaluates the model on the validation split, off the GUI thread."""
+        import composer
+
+        if self.model is None or not self._idle or self.busy:
+            return
+        model, graph = self.model, self.graph
+        self._task = BackgroundTask(lambda: composer.evaluate(graph, model), self)
+        self._task.done.connect(self._evaluated)
+        self._task.failed.connect(self._evaluation_failed)
+        self._set_busy(True)
+        self.message.emit("Evaluating on the validation split\u2026", False)
+        self._task.start()
+
+    def wait(self, seconds: float) -> None:
+        if self._task is not None:
+            self._task.wait(seconds)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self._update_actions()
+        self.busy_changed.emit(busy)
+
+    def _evaluated(self, result: tuple[dict, dict]) -> None:
+        self._set_busy(False)
+        self.message.emit("", False)
+        self.show_metrics(*result, "Evaluated now.")
+
+    def _evaluation_failed(self, message: str, error: BaseException) -> None:
+        self._set_busy(False)
+        self.message.emit(f"Evaluation failed: {message}", True)
