@@ -203,6 +203,87 @@ def test_screenshot_mode_trains_the_steps_asked_before_the_picture(qtbot, window
     assert window.training_dock.isVisible() and out.stat().st_size > 10_000
 
 
+def staged_start_event(total=40, spe=10):
+    """What a run of two stage groups (g1 epochs 0-1, g2 epochs 2-3) reports at its start."""
+    return {"kind": "start", "total_steps": total, "steps_per_epoch": spe, "epochs": total // spe,
+            "losses": ["ce", "mse"], "groups": ["g1", "g2"], "step": 0,
+            "schedule": {"g1": stage(0, 2), "g2": stage(2, None)}}
+
+
+def staged_graph():
+    g = small_graph()
+    g.groups = [Group("g1", ["t1", "t4", "a1"], ["ce"], ui={"color": "#1b9e77"}),
+                Group("g2", ["b1"], ["mse"], ui={"color": "#d95f02"})]
+    return g
+
+
+def test_the_curves_shade_each_phase_and_show_which_group_trains_in_it(qtbot):
+    from pyqtgraph import LinearRegionItem
+    from PySide6.QtWidgets import QGraphicsRectItem
+
+    from gui.training.curves import CurvesView, setup_for
+    from gui.training.history import RunHistory
+
+    view = CurvesView()
+    qtbot.addWidget(view)
+    history = RunHistory(staged_start_event())
+    view.setup(setup_for(history, staged_graph()))
+    regions = [i for i in view.loss_plot.items if isinstance(i, LinearRegionItem)]
+    assert sorted(r.getRegion() for r in regions) == [(0, 20), (20, 40)]
+    bars = [i for i in view.strip.items if isinstance(i, QGraphicsRectItem)]
+    assert sorted((b.rect().left(), b.rect().right()) for b in bars) == [(0, 20), (20, 40)]
+    assert "g1" in bars[0].toolTip() or "g1" in bars[1].toolTip()
+
+
+def test_a_legend_click_hides_a_loss_and_its_validation_points(qtbot):
+    from PySide6.QtCore import Qt
+
+    from gui.training.curves import CurvesView, setup_for
+    from gui.training.history import RunHistory
+
+    view = CurvesView()
+    qtbot.addWidget(view)
+    history = RunHistory(staged_start_event())
+    for step in range(10):
+        history.add({"kind": "step", "epoch": 0, "step": step, "loss": {"ce": 2.0 - step / 10},
+                     "group_loss": {"g1": 2.0}, "lr": {"g1": 0.001, "g2": 0.001},
+                     "active": ["g1"], "elapsed": step / 100})
+    history.add({"kind": "epoch", "epoch": 0, "step": 9, "val": {"ce": 1.5}, "accuracy": {}})
+    view.setup(setup_for(history, staged_graph()))
+    view.refresh(history, final=True)
+    sample = next(s for s, label in view.legend.items if label.text.startswith("ce"))
+
+    class Click:
+        def button(self):
+            return Qt.MouseButton.LeftButton
+
+        def accept(self):
+            pass
+
+    sample.mouseClickEvent(Click())
+    assert not view.items[("loss", "ce")].isVisible()
+    assert not view.items[("val", "ce")].isVisible()
+    sample.mouseClickEvent(Click())
+    assert view.items[("val", "ce")].isVisible()
+    view.set_log(False)
+    assert not view.loss_plot.getAxis("left").logMode
+    view.set_log(True)
+    assert view.loss_plot.getAxis("left").logMode
+
+
+def test_the_device_list_offers_cuda_only_where_torch_finds_it(qtbot, monkeypatch):
+    import torch
+
+    from gui.training.panel import DeviceBox
+
+    box = DeviceBox()
+    qtbot.addWidget(box)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    box.probe()
+    assert [box.itemText(i) for i in range(box.count())] == ["auto", "cpu", "cuda", "cuda:1"]
+
+
 # --- phases --------------------------------------------------------------------------
 
 
