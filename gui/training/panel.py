@@ -298,11 +298,16 @@ class TrainingPanel(QWidget):
         self._ensure_curves()
         self.curves.setup(setup_for(self.history, self.run_graph))
         self.curves.set_log(self.log_scale.isChecked())
-        self.curves.canvas.viewport().repaint()  # the first, longest paint, before any step
-        self.worker.ready()
         first, total = self.history.first_step, self.history.total_steps
         self.progress.setRange(0, max(1, total - first))
         self._show_message("")
+        # The first steps go once the new plots are laid out and painted (a zero timer runs
+        # after the pending layout and paint events): then they do not race that work.
+        QTimer.singleShot(0, self._release_worker)
+
+    def _release_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.ready()
 
     def _show_progress(self) -> None:
         h = self.history
