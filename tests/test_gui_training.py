@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 import composer
 from composer.graph import Group
 from composer.runtime.schedules import Schedule
-from gui.training.phases import schedule_phases, warmup_end
+from gui.training.phases import group_spans, schedule_phases, warmup_end
 from gui.training.weights import mismatch
 
 pytestmark = pytest.mark.slow
@@ -314,3 +314,12 @@ def test_warm_up_is_its_own_phase_until_the_groups_last_warm_up_update():
     phases = schedule_phases({"g": stage(0, None)}, 50, 10, warmups={"g": 15})
     assert [(p.start, p.end, p.warming) for p in phases] == [(0, 15, ("g",)), (15, 50, ())]
     assert phases[0].label == "g, warm-up"
+
+
+def test_a_groups_bar_runs_unbroken_where_it_trains_the_same_way():
+    phases = schedule_phases({"disc": stage(0, None), "gen": stage(2, None, every=2, offset=1)},
+                             total_steps=100, steps_per_epoch=10, warmups={"disc": 30})
+    assert [(s.start, s.end, s.how) for s in group_spans(phases, "disc")] == [
+        (0, 30, "warm-up"), (30, 100, "")]
+    assert [(s.start, s.end, s.how) for s in group_spans(phases, "gen")] == [
+        (20, 100, "every 2nd step")]

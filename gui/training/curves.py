@@ -15,16 +15,16 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFontMetrics, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from composer.optim import LR_SCHEDULES
 from gui import theme
 from gui.training.history import RunHistory
-from gui.training.phases import Phase, schedule_phases
+from gui.training.phases import Phase, Span, group_spans, schedule_phases
 
 NO_GROUP_COLOR = "#9e9e9e"
-ROW_HEIGHT = 15  # pixels per group in the schedule strip
+ROW_HEIGHT = 16  # pixels per group in the schedule strip
 MIN_AXIS_WIDTH = 72
 LR_HEIGHT = 92  # pixels of the learning-rate plot
 LR_EVERY = 4  # learning rates redraw on every 4th refresh
@@ -197,28 +197,31 @@ class CurvesView(QWidget):
         plot.setFixedHeight(ROW_HEIGHT * rows + 26)
         plot.setYRange(0, rows, padding=0)
         plot.getAxis("left").setTicks([[(rows - i - 0.5, g) for i, g in enumerate(groups)]])
-        for phase in phases:
-            for group in phase.groups:
-                row = rows - groups.index(group) - 1
-                self._bar(plot, phase, group, row)
+        for i, group in enumerate(groups):
+            for span in group_spans(phases, group):
+                self._bar(plot, group, span, rows - i - 1)
         self._align_axes(groups)
 
-    def _bar(self, plot: pg.PlotItem, phase: Phase, group: str, row: int) -> None:
+    def _bar(self, plot: pg.PlotItem, group: str, span: Span, row: int) -> None:
         color = QColor(self._colors.get(group, NO_GROUP_COLOR))
-        bar = QGraphicsRectItem(QRectF(phase.start, row + 0.12, phase.end - phase.start, 0.76))
+        bar = QGraphicsRectItem(QRectF(span.start, row + 0.12, span.end - span.start, 0.76))
         bar.setPen(QPen(Qt.PenStyle.NoPen))
         style = Qt.BrushStyle.SolidPattern
-        if group in phase.warming:
+        if span.how == "warm-up":
             color.setAlpha(110)
-        elif group in phase.turns:
+        elif span.how:
             style = Qt.BrushStyle.Dense3Pattern  # takes turns: drawn dotted
         bar.setBrush(QBrush(color, style))
-        bar.setToolTip(f"steps {phase.start}\u2013{phase.end - 1}: {phase.label}")
+        how = f", {span.how}" if span.how else ""
+        bar.setToolTip(f"{group} trains at steps {span.start}\u2013{span.end - 1}{how}")
         plot.addItem(bar)
-        caption = "warm-up" if group in phase.warming else phase.turns.get(group)
-        if caption:
-            text = pg.TextItem(caption, color="#202020", anchor=(0, 0.5))
-            text.setPos(phase.start, row + 0.5)
+        if span.how:
+            text = pg.TextItem(span.how, color="#202020", anchor=(0, 0.5),
+                               fill=QColor(255, 255, 255, 190))
+            font = QFont(text.textItem.font())
+            font.setPointSizeF(7.0)
+            text.setFont(font)
+            text.setPos(span.start, row + 0.5)
             plot.addItem(text)
 
     def _align_axes(self, groups: list[str]) -> None:

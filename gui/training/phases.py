@@ -100,3 +100,26 @@ def schedule_phases(schedules: dict[str, dict], total_steps: int, steps_per_epoc
         phases.append(Phase(start, end, groups, warming, turns))
     return phases
 
+
+
+@dataclass
+class Span:
+    start: int
+    end: int
+    how: str  # "" (every step), "warm-up", or how it takes turns ("every 2nd step")
+
+
+def group_spans(phases: list[Phase], group: str) -> list[Span]:
+    """Where one group trains: its steps across the phases, joined where it trains the same
+    way, so a bar and its caption are drawn once however the other groups change."""
+    spans: list[Span] = []
+    for phase in phases:
+        if group not in phase.groups:
+            continue
+        how = "warm-up" if group in phase.warming else phase.turns.get(group, "")
+        last = spans[-1] if spans else None
+        if last is not None and last.end == phase.start and last.how == how:
+            last.end = phase.end
+        else:
+            spans.append(Span(phase.start, phase.end, how))
+    return spans
