@@ -4,12 +4,14 @@ accuracy; per group its weighted total and its last learning rate."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from gui.training.history import RunHistory
+if TYPE_CHECKING:  # numpy loads with the first run, not with the window
+    from gui.training.history import RunHistory
 
 COLUMNS = ["", "train loss (last step)", "val loss", "val accuracy", "learning rate"]
 
