@@ -3,7 +3,8 @@
 The worker runs `composer.train` with a plain callback. Every event the run sends (start,
 step, epoch, end) goes into a buffer in order; the GUI drains it on a timer, so the window
 redraws at its own steady rate however fast the steps come (a redraw per step would freeze it
-on fast graphs). Only the run's end crosses threads as a queued Qt signal. Widgets are never
+on fast graphs). Only the run's start (so the GUI drains at once and builds its plots while
+the first step waits) and its end cross threads as queued Qt signals. Widgets are never
 touched from the worker.
 """
 
@@ -68,10 +69,6 @@ class TrainingWorker(QObject):
     @property
     def paused(self) -> bool:
         return not self._running.is_set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop
 
     def drain(self) -> list[dict]:
         """The events since the last drain, oldest first."""
