@@ -183,6 +183,14 @@ def test_weights_of_another_graph_are_refused_naming_the_keys(qtbot, window, tmp
     assert panel.results.model is None
 
 
+def test_evaluate_gives_the_validation_a_run_ended_with_and_differs_untrained():
+    g = small_graph()
+    run = composer.train(g, steps=12)
+    assert composer.evaluate(g, run.model) == (run.val, run.accuracy)
+    untrained, _ = composer.evaluate(g, composer.compile(g))
+    assert untrained["ce"] != run.val["ce"]
+
+
 def test_mismatch_names_missing_unexpected_and_misshapen_keys():
     import torch
 
