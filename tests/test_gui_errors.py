@@ -145,7 +145,7 @@ def test_weights_holding_python_objects_are_refused_in_the_window(window, tmp_pa
 
     torch.save({"c1.weight": Payload()}, tmp_path / "evil.pt")
     panel = window.training_panel
-    assert panel.load_weights(tmp_path / "evil.pt") is False
+    assert panel.results.load_weights(tmp_path / "evil.pt") is False
     assert "holds Python objects besides tensors; they are not loaded" in panel.message.text()
     assert window.isVisible() and not window.document.read_only
 
