@@ -1,4 +1,4 @@
-"""`composer check | train | export`: the command line of FORMAT.md."""
+"""`composer check | train | export`: check, train and export graph files (docs/FORMAT.md)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ class ComposerError(Exception):
 
 
 class GraphFormatError(ComposerError, ValueError):
-    """A graph file (or dict) that does not follow FORMAT.md; the message starts with the place."""
+    """A graph file (or dict) not following docs/FORMAT.md; the message starts with the place."""
 
     def __init__(self, where: str, message: str) -> None:
         self.where = where

@@ -1,4 +1,4 @@
-"""Reading and writing graph files (FORMAT.md, version 1).
+"""Reading and writing graph files (docs/FORMAT.md, version 1).
 
 Loading validates everything and never executes anything from the file. Every refusal is a
 GraphFormatError whose message starts with the place in the file (`nodes[3].params.kernel_size`).

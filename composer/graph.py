@@ -1,6 +1,6 @@
 """The composed model as plain data, with mutators that emit events.
 
-`Graph.to_dict()` is the file format (FORMAT.md); the GUI edits a Graph only through the
+`Graph.to_dict()` is the file format (docs/FORMAT.md); the GUI edits a Graph only through the
 mutators here and redraws from the events they emit.
 """
 

@@ -43,7 +43,7 @@ def train(graph: Graph, *, epochs: int | None = None, steps: int | None = None,
           out_dir: str | Path | None = None, metrics_out: str | Path | None = None,
           resume: str | Path | None = None, checkpoint_every: int | None = None,
           callback: Callable[[dict[str, Any]], str | None] | None = None) -> RunResult:
-    """Trains the graph as FORMAT.md describes and returns the model and its metrics.
+    """Trains the graph as docs/FORMAT.md describes and returns the model and its metrics.
 
     `epochs`, `seed` and `device` override the graph's training settings; `steps` stops after
     that many steps in all. With `out_dir`, a checkpoint is written at every epoch's end and
