@@ -331,3 +331,12 @@ def test_a_groups_bar_runs_unbroken_where_it_trains_the_same_way():
         (0, 30, "warm-up"), (30, 100, "")]
     assert [(s.start, s.end, s.how) for s in group_spans(phases, "gen")] == [
         (20, 100, "every 2nd step")]
+
+
+def test_a_failure_names_its_node_and_step_once():
+    from gui.training.panel import failure_text
+
+    said = failure_text("loss rec is inf at step 44 (group g)", "rec", 44)
+    assert said == "Training stopped: loss rec is inf at step 44 (group g)"
+    said = failure_text("RuntimeError: shapes do not match", "fc", 3)
+    assert said == "Training stopped in node fc at step 3: RuntimeError: shapes do not match"

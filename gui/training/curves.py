@@ -105,6 +105,7 @@ class CurvesView(QWidget):
                                     labelTextColor="#c9d1d9" if dark else "#303840")
         left.addItem(self.legend, row=1, col=1, rowspan=2)  # beside the curves, never on them
         left.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignTop)
+        self.legend.sigSampleClicked.connect(self._legend_clicked)
         accuracy = [n for n in h.losses if n in setup.accuracy_losses]
         self.accuracy_plot = None
         if accuracy:
@@ -146,12 +147,10 @@ class CurvesView(QWidget):
             label = f"{name} \u00b7 {group}" if group else name
             curve = self._curve(plot, ("loss", name), pg.mkPen(color, width=1), None)
             self.legend.addItem(curve, label)
-            val = self._curve(plot, ("val", name), pg.mkPen(color, width=1,
-                                                          style=Qt.PenStyle.DotLine), None,
-                              symbol="o", symbolSize=7, symbolBrush=color,
-                              symbolPen=pg.mkPen(self.canvas.backgroundBrush().color(),
-                                                 width=1))
-            _follow_visibility(curve, val)
+            dotted = pg.mkPen(color, width=1, style=Qt.PenStyle.DotLine)
+            edge = pg.mkPen(self.canvas.backgroundBrush().color(), width=1)
+            self._curve(plot, ("val", name), dotted, None, symbol="o", symbolSize=7,
+                        symbolBrush=color, symbolPen=edge)
         for group in totals:
             color = self._colors.get(group, NO_GROUP_COLOR)
             pen = pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine)
@@ -238,8 +237,6 @@ class CurvesView(QWidget):
         item.setDownsampling(auto=True, method="peak")
         item.setClipToView(True)
         plot.addItem(item)
-        if plot is self.loss_plot:  # shown or hidden from the legend: the range refits
-            item.visibleChanged.connect(lambda: self.fit_losses(force=True))
         self.items[key] = item
         return item
 
@@ -296,6 +293,14 @@ class CurvesView(QWidget):
         now_low, now_high = box.viewRange()[1]
         if force or low < now_low or high > now_high or now_high - now_low > 2.5 * span:
             box.setYRange(low - 0.06 * span, high + 0.06 * span, padding=0)
+
+    def _legend_clicked(self, item: pg.PlotDataItem) -> None:
+        """The legend hid or showed a curve: a loss's validation points go with it, and the
+        range fits what is left."""
+        for (kind, name), curve in self.items.items():
+            if curve is item and kind == "loss" and ("val", name) in self.items:
+                self.items[("val", name)].setVisible(item.isVisible())
+        self.fit_losses(force=True)
 
     def _stop_following(self) -> None:
         self._follow = False
@@ -360,11 +365,6 @@ def _legend(plot: pg.PlotItem, offset: tuple[int, int]) -> pg.LegendItem:
     return plot.addLegend(offset=offset, labelTextSize="8pt", verSpacing=-6,
                           brush=pg.mkBrush(card), pen=pg.mkPen(QColor(128, 128, 128, 90)),
                           labelTextColor="#c9d1d9" if dark else "#303840")
-
-
-def _follow_visibility(leader: pg.PlotDataItem, follower: pg.PlotDataItem) -> None:
-    """Hiding a loss from the legend hides its validation points too."""
-    leader.visibleChanged.connect(lambda: follower.setVisible(leader.isVisible()))
 
 
 def _shade_phases(plot: pg.PlotItem, phases: list[Phase], colors: dict[str, str]) -> None:

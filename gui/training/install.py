@@ -93,10 +93,19 @@ def train_for_screenshot(window: Any, steps: int, timeout_s: float = 900.0) -> b
     if not panel.start(steps=steps):
         return False
     loop = QEventLoop()
-    panel.state_changed.connect(lambda state: state == "idle" and loop.quit())
-    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+
+    def ended(state: str) -> None:
+        if state == "idle":
+            loop.quit()
+
+    guard = QTimer(singleShot=True, interval=int(timeout_s * 1000))
+    guard.timeout.connect(loop.quit)
+    panel.state_changed.connect(ended)
+    guard.start()
     if panel.state != "idle":
         loop.exec()
+    guard.stop()
+    panel.state_changed.disconnect(ended)
     if panel.state != "idle":
         panel.stop()
         panel.shutdown()

@@ -347,9 +347,7 @@ class TrainingPanel(QWidget):
     def _failed(self, message: str, error: BaseException) -> None:
         self.error = error
         self._end()
-        step = getattr(error, "step", None)
-        where = f" at step {step}" if step is not None else ""
-        text = f"Training stopped{where}: {message}"
+        text = failure_text(message, getattr(error, "node", None), getattr(error, "step", None))
         self.eta.setText("failed")
         self._show_message(text, error=True)
         self.document.message.emit(text.splitlines()[0])
@@ -362,6 +360,17 @@ class TrainingPanel(QWidget):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.show()
         self.failure_box = box
+
+
+def failure_text(message: str, node: str | None, step: int | None) -> str:
+    """The message a failed run stops with, naming its node and step where the error's own
+    text does not already."""
+    where = ""
+    if node and node not in message:
+        where += f" in node {node}"
+    if step is not None and f"step {step}" not in message:
+        where += f" at step {step}"
+    return f"Training stopped{where}: {message}"
 
 
 def _clock(seconds: float) -> str:
