@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from composer.graph import Edge
 from gui import theme
+from gui.canvas.hover import HoverHighlight
 from gui.canvas.node_item import NodeItem
 from gui.canvas.style import faded, style
 
@@ -33,7 +34,7 @@ def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
     return path
 
 
-class EdgeItem(QGraphicsItem):
+class EdgeItem(HoverHighlight, QGraphicsItem):
     """One `composer.graph.Edge`, drawn between the anchors of its two ports."""
 
     def __init__(self, edge: Edge, src: NodeItem, dst: NodeItem) -> None:
@@ -101,14 +102,6 @@ class EdgeItem(QGraphicsItem):
             stroker.setWidth(HIT_WIDTH)
             self._hit = stroker.createStroke(self._path)
         return self._hit
-
-    def hoverEnterEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self._hovered = True
-        self.update()
-
-    def hoverLeaveEvent(self, event) -> None:  # noqa: N802
-        self._hovered = False
-        self.update()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:

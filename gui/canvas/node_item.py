@@ -18,6 +18,7 @@ from composer.graph import Graph, Node
 from gui import theme
 from gui.canvas import summary
 from gui.canvas.badge_item import BadgeItem
+from gui.canvas.hover import HoverHighlight
 from gui.canvas.metrics import (
     CORNER,
     HEADER_H,
@@ -72,7 +73,7 @@ def _drop(item: QGraphicsItem) -> None:
         scene.removeItem(item)
 
 
-class NodeItem(QGraphicsItem):
+class NodeItem(HoverHighlight, QGraphicsItem):
     """The view of one `composer.graph.Node`. Position is the node's top-left."""
 
     def __init__(self, graph: Graph, node: Node) -> None:
@@ -245,14 +246,6 @@ class NodeItem(QGraphicsItem):
             for edge in self.edges:  # a selected node's wires stand out
                 edge.update()
         return super().itemChange(change, value)
-
-    def hoverEnterEvent(self, event) -> None:  # noqa: N802
-        self._hovered = True
-        self.update()
-
-    def hoverLeaveEvent(self, event) -> None:  # noqa: N802
-        self._hovered = False
-        self.update()
 
     # --- painting ----------------------------------------------------------------------
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from composer.catalogue.base import Port
 from gui import theme
+from gui.canvas.hover import HoverHighlight
 from gui.canvas.metrics import PORT_HIT, PORT_RADIUS
 from gui.canvas.style import faded, style
 
@@ -20,7 +21,7 @@ from gui.canvas.style import faded, style
 IDLE, TARGET, REFUSED, SOURCE = "idle", "target", "refused", "source"
 
 
-class PortItem(QGraphicsItem):
+class PortItem(HoverHighlight, QGraphicsItem):
     """One input or output of a node; a child of the node item."""
 
     def __init__(self, node_item: QGraphicsItem, port: Port, output: bool, index: int) -> None:
@@ -89,14 +90,6 @@ class PortItem(QGraphicsItem):
         if self.problem:
             lines.append(self.problem)
         self.setToolTip("\n".join(lines))
-
-    def hoverEnterEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self._hovered = True
-        self.update()
-
-    def hoverLeaveEvent(self, event) -> None:  # noqa: N802
-        self._hovered = False
-        self.update()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
