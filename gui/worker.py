@@ -10,6 +10,7 @@ touched from the worker.
 
 from __future__ import annotations
 
+import gc
 import threading
 import traceback
 from typing import Any
@@ -17,6 +18,37 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal
 
 READY_TIMEOUT_S = 2.0  # the longest the first step waits for the GUI's plots
+FULLER_EVERY = 10  # every 10th collection on the GUI thread looks at older objects too
+
+
+class GuiCollector:
+    """Keeps Python's garbage collection on the GUI thread while a worker runs.
+
+    The collector runs in whichever thread happens to allocate, and what it frees may be Qt
+    objects in reference cycles (a closed window, plots just replaced): deleted on a worker
+    thread they corrupt the GUI's state and crash it later. So during a run the automatic
+    collector is off, and the GUI thread collects instead from its redraw timer (`tick`).
+    """
+
+    def __init__(self) -> None:
+        self._was_enabled: bool | None = None
+        self._ticks = 0
+
+    def begin(self) -> None:
+        gc.collect()  # what is garbage already goes now, here
+        if self._was_enabled is None:
+            self._was_enabled = gc.isenabled()
+        gc.disable()
+
+    def tick(self) -> None:
+        if self._was_enabled is not None:
+            self._ticks += 1
+            gc.collect(1 if self._ticks % FULLER_EVERY == 0 else 0)
+
+    def end(self) -> None:
+        if self._was_enabled:
+            gc.enable()
+        self._was_enabled = None
 
 
 class TrainingWorker(QObject):

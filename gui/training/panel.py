@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from gui import theme
 from gui.training.actions import make_action
 from gui.training.results_page import ResultsPage
-from gui.worker import TrainingWorker
+from gui.worker import GuiCollector, TrainingWorker
 
 # Curves redraw three times a second, however fast the steps come: each redraw runs Python
 # (pyqtgraph) on the GUI thread, which holds the interpreter lock the training thread needs,
@@ -89,6 +89,7 @@ class TrainingPanel(QWidget):
         self.failure_box: QMessageBox | None = None
         self.state = "idle"
         self._rate: deque[tuple[float, int]] = deque()
+        self._collector = GuiCollector()  # garbage is collected here, not on the worker
         self._timer = QTimer(self, interval=REDRAW_MS)
         self._timer.timeout.connect(lambda: self.drain())
         self.results = ResultsPage(document)
@@ -228,6 +229,7 @@ class TrainingPanel(QWidget):
         self._show_message("Preparing the run: compiling the graph and loading its data\u2026")
         self.progress.setFormat("starting\u2026")
         self._set_state("running")
+        self._collector.begin()
         self.worker.start()
         self._timer.start()
         return True
@@ -256,6 +258,7 @@ class TrainingPanel(QWidget):
         if self.worker is not None and self.worker.is_running():
             self.worker.stop()
             self.worker.wait(ms)
+        self._collector.end()
         self.results.wait(ms / 1000)
 
     def drain(self, final: bool = False) -> None:
@@ -272,6 +275,7 @@ class TrainingPanel(QWidget):
             if self.curves is not None:
                 self.curves.refresh(self.history, final=final)
             self._show_progress()
+        self._collector.tick()
 
     def _started(self) -> None:
         self.drain()  # now, not at the next tick: the worker waits for the plots
@@ -332,6 +336,7 @@ class TrainingPanel(QWidget):
         self.drain(final=True)
         if self.worker is not None:
             self.worker.wait(10_000)
+        self._collector.end()
         self.document.set_read_only(False)
         self._set_state("idle")
 

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QToolButton, QVB
 
 from gui.training.actions import make_action
 from gui.training.results import ResultsTable, result_rows
-from gui.worker import BackgroundTask
+from gui.worker import BackgroundTask, GuiCollector
 
 NO_RESULTS = "No results yet."
 
@@ -32,6 +32,7 @@ class ResultsPage(QWidget):
         self.busy = False
         self._idle = True  # no run going on
         self._task: BackgroundTask | None = None
+        self._collector = GuiCollector()
         self.table = ResultsTable()
         self.note = QLabel(NO_RESULTS, wordWrap=True)
         self.actions = {
@@ -146,6 +147,7 @@ class ResultsPage(QWidget):
         self._task.failed.connect(self._evaluation_failed)
         self._set_busy(True)
         self.message.emit("Evaluating on the validation split\u2026", False)
+        self._collector.begin()
         self._task.start()
 
     def wait(self, seconds: float) -> None:
@@ -153,6 +155,8 @@ class ResultsPage(QWidget):
             self._task.wait(seconds)
 
     def _set_busy(self, busy: bool) -> None:
+        if not busy:
+            self._collector.end()
         self.busy = busy
         self._update_actions()
         self.busy_changed.emit(busy)
