@@ -152,6 +152,27 @@ def test_the_event_loop_answers_within_100_ms_while_training(qtbot, window):
     assert p95 < 0.100, f"95th percentile gap {p95 * 1000:.0f} ms"
 
 
+def test_no_garbage_is_collected_on_the_training_thread(qtbot, window):
+    """A collection there could delete Qt objects (a closed window's) off the GUI thread."""
+    import gc
+    import threading
+
+    threads = []
+
+    def seen(phase, info):
+        if phase == "start":
+            threads.append(threading.current_thread() is threading.main_thread())
+
+    gc.callbacks.append(seen)
+    try:
+        window.training_panel.start(steps=20)
+        wait_idle(qtbot, window.training_panel)
+    finally:
+        gc.callbacks.remove(seen)
+    assert threads and all(threads)
+    assert gc.isenabled()  # and automatic collection is back after the run
+
+
 def test_weights_save_load_and_evaluate_to_the_runs_own_validation(qtbot, window, tmp_path):
     panel = window.training_panel
     panel.start(steps=20)
