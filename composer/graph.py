@@ -7,6 +7,7 @@ mutators here and redraws from the events they emit.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,12 +178,13 @@ class Graph:
     def edge_into(self, node_id: str, port: str) -> Edge | None:
         return next((e for e in self.edges if e.dst == node_id and e.dst_port == port), None)
 
-    def unique_id(self, stem: str) -> str:
-        """A fresh node or group id built from `stem` (`conv`, `conv_2`, ...)."""
+    def unique_id(self, stem: str, also_taken: Iterable[str] = ()) -> str:
+        """A fresh node or group id built from `stem` (`conv`, `conv_2`, ...), avoiding the
+        graph's ids and `also_taken` (ids handed out but not yet added, as when pasting)."""
         stem = "".join(c if c.isalnum() or c == "_" else "_" for c in stem) or "node"
         if stem[0].isdigit():
             stem = "n" + stem
-        taken = set(self.nodes) | {g.id for g in self.groups}
+        taken = set(self.nodes) | {g.id for g in self.groups} | set(also_taken)
         if stem not in taken:
             return stem
         i = 2

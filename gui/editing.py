@@ -29,16 +29,6 @@ def id_stem(type_id: str) -> str:
     return type_id.rsplit(".", 1)[-1]
 
 
-def _fresh(stem: str, taken: set[str]) -> str:
-    stem = re.sub(r"_\d+$", "", stem) or "node"
-    if stem not in taken:
-        return stem
-    i = 2
-    while f"{stem}_{i}" in taken:
-        i += 1
-    return f"{stem}_{i}"
-
-
 # --- clipboard -------------------------------------------------------------------------------
 def copy_nodes(graph: Graph, node_ids: list[str]) -> dict:
     """The nodes and the edges among them as plain file-format data (clipboard JSON)."""
@@ -61,13 +51,13 @@ def paste_plan(graph: Graph, data: Any, offset: tuple[float, float],
     """
     if not isinstance(data, dict) or not isinstance(data.get("nodes", []), list):
         raise GraphFormatError("clipboard", "expected an object with a list of nodes")
-    taken = set(graph.nodes) | {g.id for g in graph.groups}
     mapping: dict[str, str] = {}
     raw = []
     for obj in data.get("nodes", []):
         if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
             raise GraphFormatError("clipboard", f"not a node: {obj!r:.60}")
-        new_id = _fresh(obj["id"], taken | set(mapping.values()))
+        stem = re.sub(r"_\d+$", "", obj["id"]) or "node"  # a copy of conv_2 is conv_3
+        new_id = graph.unique_id(stem, mapping.values())
         mapping[obj["id"]] = new_id
         raw.append(copy.deepcopy(obj) | {"id": new_id, "shares": None})
     edges = []
