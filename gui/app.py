@@ -12,6 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication
 
+from gui.platform_libs import startup_problem
+
 SCREENSHOT_SIZE = (1600, 1000)
 log = logging.getLogger("gui")
 
@@ -89,7 +91,7 @@ def screenshot(window, out: str, train_steps: int) -> int:
     if not window.grab().save(out):
         print(f"error: cannot write {out}", file=sys.stderr)
         return 1
-    print(f"saved {out}")
+    print(f"saved {out} ({QApplication.platformName()})")
     return 0
 
 
@@ -97,7 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)  # a skipped image, a batch larger than its data: in the log
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app = QApplication.instance()
+    if app is None:
+        problem = startup_problem()
+        if problem:  # Qt would abort the process with the reason buried in its log
+            print(f"error: {problem}", file=sys.stderr)
+            return 1
+        app = QApplication([sys.argv[0]])
     app.setApplicationName("Model Composer")
     app.setOrganizationName("ModelComposer")
     from composer.errors import ComposerError

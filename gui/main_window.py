@@ -88,7 +88,8 @@ class MainWindow(QMainWindow):
     def _size_docks(self) -> None:
         if self._restored:
             return
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [170, 310],
+        self.resizeDocks([self.palette_dock, self.inspector_dock],
+                         [self.palette.sizeHint().width(), 310],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.diagnostics_dock], [110], Qt.Orientation.Vertical)
         self.resizeDocks([self.inspector_dock, self.groups_dock], [420, 480],

@@ -6,11 +6,12 @@ double-clicking one, or pressing Enter in the search box, asks for a node at the
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLineEdit,
+    QStyle,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -117,6 +118,16 @@ class Palette(QWidget):
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
                           | Qt.ItemFlag.ItemIsDragEnabled)
         self.tree.expandAll()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """Wide enough for the longest entry beside a vertical scroll bar."""
+        tree = self.tree
+        widest = max(tree.fontMetrics().horizontalAdvance(i.text(0)) for i in self.type_items())
+        scroll_bar = tree.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        margins = self.layout().contentsMargins()
+        width = (2 * tree.indentation() + widest + scroll_bar + 2 * tree.frameWidth()
+                 + margins.left() + margins.right() + 12)
+        return QSize(width, super().sizeHint().height())
 
     def type_items(self) -> list[QTreeWidgetItem]:
         return [head.child(i) for head in self.categories.values()

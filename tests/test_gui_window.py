@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui import theme
 from gui.app import build_parser, install_excepthook
+from gui.main_window import MainWindow
 from gui.menus import guarded
 from tests.graph_builder import classifier
 from tests.gui_helpers import CTRL, click, node_point, open_window, press_keys
@@ -142,3 +143,30 @@ def test_the_window_comes_back_with_the_docks_it_was_closed_with(qtbot, tmp_path
     assert not second.groups_dock.isHidden()
     second.restore_layout()
     assert second.groups_dock.isHidden()
+
+
+def test_first_start_docks_show_every_palette_entry_whole(qtbot, tmp_path):
+    """Fresh settings, the default window size: no dock is squeezed to a sliver."""
+    settings = QSettings(str(tmp_path / "fresh.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.restore_layout()
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.wait(50)  # the docks are sized once the window has its size
+    assert w.minimumSizeHint().width() <= 1280, "the window cannot fit a 1280 px wide screen"
+    tree = w.palette.tree
+    metrics = tree.fontMetrics()
+    room = tree.viewport().width()
+    if not tree.verticalScrollBar().isVisible():  # a shorter screen shows one
+        room -= tree.verticalScrollBar().sizeHint().width()
+    clipped = []
+    for top in range(tree.topLevelItemCount()):
+        category = tree.topLevelItem(top)
+        for i in range(category.childCount()):
+            item = category.child(i)
+            right = tree.visualItemRect(item).left() + metrics.horizontalAdvance(item.text(0))
+            if right > room:
+                clipped.append(item.text(0))
+    assert not clipped, f"palette entries cut off: {clipped}"
+    assert w.inspector_dock.width() >= 280

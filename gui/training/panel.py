@@ -122,9 +122,8 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar(objectName="training_progress", textVisible=True)
         self.progress.setFormat("no run yet")
         self.progress.setValue(0)
-        self.progress.setMinimumWidth(220)
+        self.progress.setMinimumWidth(120)
         self.eta = QLabel(objectName="training_eta")
-        self.eta.setMinimumWidth(170)
         self.log_scale = QCheckBox("log scale", toolTip="losses on a logarithmic axis: losses "
                                    "of very different sizes stay readable side by side")
         self.log_scale.setChecked(True)
