@@ -29,6 +29,11 @@ def id_stem(type_id: str) -> str:
     return type_id.rsplit(".", 1)[-1]
 
 
+def has_weights(node: Node) -> bool:
+    """Whether the node's type builds a module: only such a node can share weights."""
+    return node.node_type is not None and node.node_type.module is not None
+
+
 # --- clipboard -------------------------------------------------------------------------------
 def copy_nodes(graph: Graph, node_ids: list[str]) -> dict:
     """The nodes and the edges among them as plain file-format data (clipboard JSON)."""
@@ -44,7 +49,8 @@ def paste_plan(graph: Graph, data: Any, offset: tuple[float, float],
                tied: bool = False) -> tuple[list[Node], list[Edge]]:
     """Validated copies of clipboard data with fresh ids, moved by `offset`.
 
-    Tied copies share the module of the node they copy (or what that node shares). Otherwise
+    Tied copies share the module of the node they copy (or what that node shares); a copy of
+    a node without weights (an activation, a flatten) is simply a copy. Otherwise
     a `shares` pointing inside the pasted set follows the copy; one pointing at a node still
     in the graph stays; any other is dropped. Raises GraphFormatError for data that is not a
     valid set of nodes.
@@ -71,9 +77,10 @@ def paste_plan(graph: Graph, data: Any, offset: tuple[float, float],
     nodes = list(parsed.nodes.values())
     for obj, node in zip(data.get("nodes", []), nodes, strict=True):
         shares = obj.get("shares")
-        if tied:
+        tie = tied and has_weights(node)  # an activation or a flatten is simply copied
+        if tie:
             shares = shares or obj["id"]
-        if shares in mapping and not tied:
+        if shares in mapping and not tie:
             node.shares = mapping[shares]
         elif shares in graph.nodes and graph.nodes[shares].type == node.type:
             node.shares = shares

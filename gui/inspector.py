@@ -49,6 +49,11 @@ def describe_count(document: Document, node_id: str) -> str:
     return f"{n:,} parameters" if n else "no parameters"
 
 
+def place_of(d) -> str:
+    """`tied to: ` before a problem of a setting that has no field of its own."""
+    return {"shares": "tied to: "}.get(d.param, f"{d.param}: " if d.param else "")
+
+
 class Inspector(QScrollArea):
     """Shows one node, several nodes, or the graph; edits go through the Document."""
 
@@ -159,17 +164,17 @@ class Inspector(QScrollArea):
         """Which node of the same type this one takes its weights from (tied weights)."""
         graph = self.document.graph
         node = graph.nodes[node_id]
-        if node.node_type.module is None:
-            return None
-        same = [n.id for n in graph.nodes.values()
+        same = [n for n in graph.nodes.values()
                 if n.type == node.type and n.id != node_id and not n.shares]
-        if not same and not node.shares:
-            return None
+        if node.shares is None and (node.node_type.module is None or not same):
+            return None  # a `shares` already set stays visible, so it can be cleared
         combo = QComboBox()
         combo.setObjectName("node_shares")
         combo.addItem("(own weights)", None)
         for other in same:
-            combo.addItem(other, other)
+            combo.addItem(f"{other.label} ({other.id})" if other.label else other.id, other.id)
+        if node.shares is not None and combo.findData(node.shares) < 0:
+            combo.addItem(str(node.shares), node.shares)  # a broken tie, shown to be cleared
         combo.setCurrentIndex(max(0, combo.findData(node.shares)))
         combo.currentIndexChanged.connect(
             lambda i: self.document.set_shares(node_id, combo.itemData(i)))
@@ -273,6 +278,8 @@ class Inspector(QScrollArea):
                 msg = next((d.message for d in problems if d.param == name), None)
                 editor.set_error(msg)
                 editor.error.setProperty("from_check", bool(msg))
+        # Every problem not already shown under its own field: `shares` has no ParamEditor.
         self.problems_label.setText("<br>".join(
             f"<span style='color:{theme.severity_color(d.severity).name()}'>"
-            f"{d.severity}</span>: {html.escape(d.message)}" for d in problems if not d.param))
+            f"{d.severity}</span>: {html.escape(place_of(d))}{html.escape(d.message)}"
+            for d in problems if d.param not in self.editors))
