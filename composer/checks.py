@@ -7,13 +7,13 @@ assumed: unknown nodes, ports, types and any parameter value are reported, never
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from composer import catalogue, fileformat
+from composer import catalogue, validate
 from composer.catalogue.base import Port
 from composer.datachecks import data_diagnostics
 from composer.diagnostics import ERROR, HINT, WARNING, Diagnostic
-from composer.errors import GraphFormatError, ParamError
+from composer.errors import GraphFormatError
 from composer.graph import Edge, Graph, Node
 from composer.group_checks import group_diagnostics
 from composer.shapes import Shapes, edges_between_names, infer
@@ -46,9 +46,7 @@ def structure_diagnostics(graph: Graph) -> list[Diagnostic]:
     for node in graph.nodes.values():
         found.extend(node_diagnostics(graph, node))
     found.extend(edge_diagnostics(graph))
-    problem = fileformat.training_problem(graph.training)
-    if problem is not None:
-        found.append(Diagnostic(ERROR, None, None, f"{problem.where}: {problem.detail}"))
+    found.extend(training_diagnostics(graph))
     dag = _digraph(graph)
     found.extend(cycle_diagnostics(graph, dag))
     found.extend(group_diagnostics(graph, dag))
@@ -82,44 +80,38 @@ def _digraph(graph: Graph) -> nx.DiGraph:
 
 # --- nodes and parameters ---------------------------------------------------------------------
 
+def training_diagnostics(graph: Graph) -> list[Diagnostic]:
+    """Training settings as loading would refuse them (a program may have set anything)."""
+    try:
+        validate.training_fields(graph.training.to_dict())
+    except GraphFormatError as e:
+        return [Diagnostic(ERROR, None, None, f"{e.where}: {e.detail}")]
+    return []
+
+
 def node_diagnostics(graph: Graph, node: Node) -> list[Diagnostic]:
-    """Id, type, every parameter re-validated against its declaration, and `shares`."""
+    """Id, type, every parameter validated as loading would, and `shares`."""
     found = []
     try:
-        fileformat.check_node_id(node.id)
+        validate.node_id(node.id)
     except GraphFormatError as e:
         found.append(Diagnostic(ERROR, node.id, None, e.detail))
     t = catalogue.get(node.type)
     if t is None:
-        hint = fileformat.suggest(str(node.type), catalogue.type_ids())
+        hint = catalogue.suggest_types(str(node.type))
         found.append(Diagnostic(ERROR, node.id, None, f"unknown node type \"{node.type}\"{hint}"))
         return found
     if not isinstance(node.params, dict):
         return [*found, Diagnostic(ERROR, node.id, None, "params must be an object of name: "
                                    f"value, got {type(node.params).__name__}")]
-    for name, value in node.params.items():
-        found.extend(_param_diagnostics(t, node, name, value))
+    for name, value in node.params.items():  # each on its own: every problem, not the first
+        try:
+            validate.node_params(t, {name: value}, "")
+        except GraphFormatError as e:
+            where = e.where.lstrip(".")
+            found.append(Diagnostic(ERROR, node.id, None, f"{where}: {e.detail}", where))
     found.extend(_shares_diagnostics(graph, node))
     return found
-
-
-def _param_diagnostics(t: catalogue.NodeType, node: Node, name: Any,
-                       value: Any) -> list[Diagnostic]:
-    decl = t.param(name) if isinstance(name, str) else None
-    if decl is None:
-        known = [p.name for p in t.params]
-        hint = fileformat.suggest(str(name), known) or (
-            f"; it takes {', '.join(known)}" if known else "; it takes none")
-        return [Diagnostic(ERROR, node.id, None, f"{name}: unknown parameter of {t.id}{hint}",
-                           str(name))]
-    try:
-        decl.validate(value)
-    except ParamError as e:
-        return [Diagnostic(ERROR, node.id, None, f"{name}: {e}", name)]
-    except Exception as e:  # a value no declaration foresaw (a set, an object)
-        return [Diagnostic(ERROR, node.id, None, f"{name}: expected {decl.describe()}, got "
-                           f"{type(value).__name__} ({e})", name)]
-    return []
 
 
 def _shares_diagnostics(graph: Graph, node: Node) -> list[Diagnostic]:
@@ -133,7 +125,7 @@ def _shares_diagnostics(graph: Graph, node: Node) -> list[Diagnostic]:
     other = graph.nodes.get(node.shares) if isinstance(node.shares, str) else None
     if other is None:
         return problem(f"shares \"{node.shares}\", which is not a node"
-                       f"{fileformat.suggest(str(node.shares), list(graph.nodes))}")
+                       f"{validate.suggest(str(node.shares), list(graph.nodes))}")
     if other is node:
         return problem("shares itself: clear shares, or name the node whose weights it uses")
     t = node.node_type

@@ -19,8 +19,6 @@ from composer.diagnostics import ERROR, WARNING, Diagnostic
 from composer.errors import ParamError
 from composer.graph import Graph, Node
 
-DIGITS = 1797  # samples in scikit-learn's digits
-MAX_SCANNED_IMAGES = 20_000  # beyond this, image headers are left to training to find
 _CACHE: OrderedDict[Any, tuple[int | None, list[str]]] = OrderedDict()
 
 
@@ -37,7 +35,7 @@ def data_diagnostics(graph: Graph, skip: set[str] | frozenset[str] = frozenset()
             params = {n: t.param(n).validate(v) for n, v in t.resolve(node.params).items()}
         except (ParamError, AttributeError):
             continue  # its own diagnostic says what is wrong
-        rows, unreadable = samples(t.id, params, Path(graph.base_dir))
+        rows, unreadable = samples(t, params, Path(graph.base_dir))
         found.extend(_split_problems(node, params, rows))
         if unreadable:
             shown = ", ".join(unreadable[:3]) + (" and more" if len(unreadable) > 3 else "")
@@ -62,19 +60,16 @@ def _split_problems(node: Node, params: dict[str, Any], rows: int | None) -> lis
     return []
 
 
-def samples(type_id: str, params: dict[str, Any], base_dir: Path) -> tuple[int | None, list[str]]:
+def samples(t: catalogue.NodeType, params: dict[str, Any],
+            base_dir: Path) -> tuple[int | None, list[str]]:
     """(how many samples the data node has, None when unknown; files it cannot read)."""
-    if type_id == "data.digits":
-        return DIGITS, []
-    if type_id == "data.shapes":
-        return params["count"], []
-    if type_id not in ("data.tensors", "data.image_folder"):
+    if t.samples is None:
         return None, []
-    path = base_dir / params["path"]
-    key = (type_id, str(path), params.get("x_key"), params.get("y_key"), _stamp(path))
+    if not t.reads_files:
+        return t.samples(params, base_dir)
+    key = (t.id, repr(sorted(params.items())), str(base_dir), _stamp(base_dir / params["path"]))
     if key not in _CACHE:
-        _CACHE[key] = _tensor_rows(path, params) if type_id == "data.tensors" \
-            else _image_files(path)
+        _CACHE[key] = t.samples(params, base_dir)
         if len(_CACHE) > 256:
             _CACHE.popitem(last=False)
     return _CACHE[key]
@@ -87,40 +82,3 @@ def _stamp(path: Path) -> Any:
         return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in paths)
     except OSError:
         return None
-
-
-def _tensor_rows(path: Path, params: dict[str, Any]) -> tuple[int | None, list[str]]:
-    from composer.runtime.data import load_arrays  # numpy and torch: on first use only
-    from composer.runtime.errors import DataSourceError
-
-    try:
-        return len(load_arrays(path, params["x_key"], params["y_key"])[1]), []
-    except DataSourceError:
-        return None, []  # inference reports it, naming the node
-
-
-def _image_files(path: Path) -> tuple[int | None, list[str]]:
-    """How many image files the class folders hold, and those whose header no image reader
-    recognises (as training would skip them)."""
-    from composer.runtime.data import IMAGE_SUFFIXES, image_folder_classes
-    from composer.runtime.errors import DataSourceError
-
-    try:
-        files = [f for folder in image_folder_classes(None, path)
-                 for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
-    except (DataSourceError, OSError):
-        return None, []
-    try:
-        from PIL import Image
-    except ImportError:
-        return len(files), []
-    if len(files) > MAX_SCANNED_IMAGES:
-        return len(files), []
-    unreadable = []
-    for f in files:
-        try:
-            with Image.open(f):
-                pass
-        except Exception:
-            unreadable.append(str(f.relative_to(path)))
-    return len(files) - len(unreadable), unreadable

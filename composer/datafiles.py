@@ -1,5 +1,5 @@
-"""Shapes of file-based data (.npz/.pt arrays, image folders) for shape inference, read with
-the runtime's own loaders, so inference and training see the same arrays."""
+"""What file-based data (.npz/.pt arrays, image folders) holds, for shape inference and the
+checks, read with the runtime's own loaders, so they and training see the same arrays."""
 
 from __future__ import annotations
 
@@ -36,3 +36,38 @@ def peek_image_folder(path: Path) -> int:
         return len(image_folder_classes(None, path))
     except DataSourceError as e:
         raise DataError(e.node, e.detail) from e
+
+
+MAX_SCANNED_IMAGES = 20_000  # beyond this, image headers are left to training to find
+
+
+def count_tensor_rows(path: Path, x_key: str, y_key: str) -> int | None:
+    """How many samples a tensor file holds; None when it cannot be read (inference says why)."""
+    try:
+        return len(load_arrays(path, x_key, y_key)[1])
+    except DataSourceError:
+        return None
+
+
+def count_images(path: Path) -> tuple[int | None, list[str]]:
+    """How many images the class folders hold, and the files whose header no image reader
+    recognises (training skips them); None when the folder cannot be read."""
+    from composer.runtime.data import IMAGE_SUFFIXES
+
+    try:
+        files = [f for folder in image_folder_classes(None, path)
+                 for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+    except (DataSourceError, OSError):
+        return None, []
+    if len(files) > MAX_SCANNED_IMAGES:
+        return len(files), []
+    from PIL import Image
+
+    unreadable = []
+    for f in files:
+        try:
+            with Image.open(f):
+                pass
+        except Exception:  # PIL raises several kinds for a file that is not an image
+            unreadable.append(str(f.relative_to(path)))
+    return len(files) - len(unreadable), unreadable

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from composer import fileformat
+from composer import schedules, validate
 from composer.diagnostics import ERROR, HINT, WARNING, Diagnostic
-from composer.graph import DEFAULT_SCHEDULE, Graph, Group
+from composer.graph import Graph, Group
 from composer.shapes import topological_order
 
 if TYPE_CHECKING:  # networkx loads on the first check, not at start-up
@@ -84,17 +84,17 @@ def _names(ids: Iterable[str], limit: int = 4) -> str:
 
 def _settings(graph: Graph, group: Group) -> list[Diagnostic]:
     found = [Diagnostic(ERROR, group.id, None, f"{e.where}: {e.detail}", e.where.split(".")[0])
-             for e in fileformat.group_settings_problems(group)]
+             for e in validate.group_problems(group)]
     if found:
         return found
-    schedule = {**DEFAULT_SCHEDULE, **group.schedule}
-    every, offset = schedule["every"], schedule["offset"]
-    if offset >= every:
-        found.append(Diagnostic(ERROR, group.id, None, (
-            f"schedule offset is {offset} but every is {every}: step % {every} is never "
-            f"{offset}, so group {group.id} never updates; use an offset from 0 to {every - 1}"),
-            "schedule"))
-    first, epochs = schedule["epochs"][0], graph.training.epochs
+    if group.optimizer.get("nesterov") and not group.optimizer.get("momentum"):
+        found.append(Diagnostic(ERROR, group.id, None, "optimizer.nesterov needs a momentum "
+                                "above 0: set momentum or turn nesterov off", "optimizer"))
+    schedule = schedules.from_dict(group.schedule)
+    never = schedules.never_runs_message(schedule, group.id)
+    if never:
+        found.append(Diagnostic(ERROR, group.id, None, never, "schedule"))
+    first, epochs = schedule.epochs[0], graph.training.epochs
     if isinstance(epochs, int) and first >= epochs:
         found.append(Diagnostic(WARNING, group.id, None, (
             f"schedule starts at epoch {first} but training runs epochs 0 to {epochs - 1}: "
@@ -186,13 +186,18 @@ def _reaching_a_loss(roles: _Roles, dag: nx.DiGraph) -> set[str] | None:
 
 # --- gradient flow ----------------------------------------------------------------------------
 
+def _stops_gradient(graph: Graph, node_id: str) -> bool:
+    t = graph.nodes[node_id].node_type
+    return t is not None and t.stops_gradient
+
+
 def _gradient_dag(graph: Graph, dag: nx.DiGraph) -> nx.DiGraph:
     """The wires gradient flows back along: all but those into an op.detach."""
     import networkx as nx
 
     grad = nx.DiGraph()
     grad.add_nodes_from(dag)
-    grad.add_edges_from((u, v) for u, v in dag.edges if graph.nodes[v].type != "op.detach")
+    grad.add_edges_from((u, v) for u, v in dag.edges if not _stops_gradient(graph, v))
     return grad
 
 
@@ -230,7 +235,7 @@ def _unreached(roles: _Roles, dag: nx.DiGraph, group: Group, loss: str,
 
     graph = roles.graph
     before = nx.ancestors(dag, loss)
-    stops = [n for n in graph.nodes if n in before and graph.nodes[n].type == "op.detach"
+    stops = [n for n in graph.nodes if n in before and _stops_gradient(graph, n)
              and any(roles.owner[a] in owners for a in nx.ancestors(dag, n)
                      if a in roles.weights)]
     if stops:

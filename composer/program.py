@@ -10,7 +10,7 @@ import ast
 import re
 from pathlib import Path
 
-from composer.catalogue.base import Source
+from composer.catalogue.base import Source, call, literal
 from composer.codegen import ModelCode, checked_id, model_code, node_type, validated_params
 from composer.embed import imports_for, needed_definitions
 from composer.errors import CompileError, ParamError
@@ -18,7 +18,7 @@ from composer.graph import Graph, Group
 from composer.optim import LR_SCHEDULES, OPTIMIZERS, SCHEDULE
 from composer.params import Float, Int, Param
 from composer.shapes import Shapes, infer
-from composer.sourcetext import Import, call, import_block, literal, wrap
+from composer.sourcetext import Import, import_block, wrap
 
 _FUTURE = Import("__future__", "annotations")
 
@@ -26,39 +26,12 @@ OPTIMIZER_CLASSES = {"sgd": "torch.optim.SGD", "adam": "torch.optim.Adam",
                      "adamw": "torch.optim.AdamW", "rmsprop": "torch.optim.RMSprop"}
 LR_FUNCTIONS = {"step": "step_lr", "cosine": "cosine_lr", "warmup_cosine": "warmup_cosine_lr",
                 "exponential": "exponential_lr"}
-FILE_DATA = ("data.tensors", "data.image_folder")
 
 HEADER = '''"""A composed model and the code that trains it, exported by Model Composer.
 
 It trains exactly as the application does; run it with --help for the options. It needs torch
 and numpy (and scikit-learn for the built-in digits), not Model Composer.
 """'''
-
-
-def _augment_list(steps: list[dict]) -> Source:
-    ops = [call("partial", Source(s["op"]), **{k: v for k, v in s.items() if k != "op"})
-           for s in steps]
-    return Source(f"[{', '.join(ops)}]")
-
-
-def data_call(node_id: str, type_id: str, p: dict) -> str:
-    """Source of the expression building one data node's batch source."""
-    if type_id == "data.noise":
-        return call("Noise", node_id, Source("seed"), dim=p["dim"], batch_size=p["batch_size"])
-    if type_id == "data.digits":
-        arrays = call("digits_arrays", node_id)
-    elif type_id == "data.shapes":
-        arrays = call("shapes_arrays", node_id, Source("seed"), size=p["size"], count=p["count"])
-    elif type_id == "data.tensors":
-        arrays = call("tensor_arrays", node_id, Source(f"data_dir / {literal(p['path'])}"),
-                      x_key=p["x_key"], y_key=p["y_key"])
-    elif type_id == "data.image_folder":
-        arrays = call("image_folder_arrays", node_id, Source(f"data_dir / {literal(p['path'])}"),
-                      size=p["size"], grayscale=p["grayscale"])
-    else:
-        raise CompileError(node_id, f"no runtime data source for {type_id}")
-    return call("Batches", node_id, Source("seed"), Source(arrays), batch_size=p["batch_size"],
-                split=p["split"], shuffle=p["shuffle"], augment=_augment_list(p["augment"]))
 
 
 def _settings(group_id: str, what: str, given: dict, decls: tuple[Param, ...]) -> dict:
@@ -155,7 +128,7 @@ def _make_data(graph: Graph) -> list[str]:
         t = node_type(node)
         if t.is_data:
             p = validated_params(node, t)
-            lines.append(f"        {literal(node.id)}: {data_call(node.id, t.id, p)},")
+            lines.append(f"        {literal(node.id)}: {t.emit_data(node.id, p)},")
     return lines + ["    }"]
 
 
@@ -172,7 +145,7 @@ def _make_groups(graph: Graph, model: ModelCode) -> list[str]:
 def _accuracy(graph: Graph, model: ModelCode) -> dict[str, tuple[str, str]]:
     pairs = {}
     for node_id, n in model.nodes.items():
-        if graph.nodes[node_id].type == "loss.cross_entropy":
+        if node_type(graph.nodes[node_id]).accuracy:
             pairs[node_id] = (n.inputs["pred"], n.inputs["target"])
     return pairs
 
@@ -188,7 +161,7 @@ def _program(graph: Graph, model: ModelCode, data_dir: Path | None) -> list[str]
                                  f"got {t.device!r}")
     device = t.device
     accuracy = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in _accuracy(graph, model).items())
-    uses_files = any(n.type in FILE_DATA for n in graph.nodes.values())
+    uses_files = any(node_type(n).reads_files for n in graph.nodes.values())
     folder = call("Path", str(data_dir)) if uses_files and data_dir is not None else "None"
     return [
         "PROGRAM = Program(",

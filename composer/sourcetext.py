@@ -8,9 +8,6 @@ import sys
 import tokenize
 from dataclasses import dataclass
 
-from composer.catalogue.base import Source
-from composer.catalogue.base import literal as base_literal
-
 WIDTH = 100
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 
@@ -124,19 +121,3 @@ def import_block(imports: set[Import]) -> str:
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
-
-def literal(value: object) -> str:
-    """A validated value as Python source; strings in double quotes, escaped by repr."""
-    if isinstance(value, str) and not isinstance(value, Source):
-        text = repr(value)
-        return '"' + text[1:-1] + '"' if text.startswith("'") and '"' not in value else text
-    if isinstance(value, list | tuple):
-        items = ", ".join(literal(v) for v in value)
-        return f"({items}{',' if len(value) == 1 else ''})"
-    return base_literal(value)
-
-
-def call(fn: str, *args: object, **kwargs: object) -> str:
-    """Source of a call: `call("Noise", "z", Source("seed"), dim=16)`."""
-    parts = [literal(a) for a in args] + [f"{k}={literal(v)}" for k, v in kwargs.items()]
-    return f"{fn}({', '.join(parts)})"

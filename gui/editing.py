@@ -9,19 +9,19 @@ import copy
 import re
 from typing import Any
 
-from composer import catalogue, fileformat
+from composer import catalogue, fileformat, validate
 from composer.catalogue.base import NodeType
 from composer.errors import GraphFormatError, ParamError
 from composer.graph import Edge, Graph, Group, Node
 
 
 def validated(node_type: NodeType, name: str, value: Any) -> Any:
-    """The normalised value of a parameter, or ParamError saying what was expected."""
-    decl = node_type.param(name)
-    if decl is None:
-        known = ", ".join(p.name for p in node_type.params) or "none"
-        raise ParamError(f"{node_type.id} has no parameter {name!r} (its parameters: {known})")
-    return decl.validate(value)
+    """The normalised value of a parameter, as loading would have it, or ParamError saying
+    what was expected."""
+    try:
+        return validate.node_params(node_type, {name: value}, name)[name]
+    except GraphFormatError as e:
+        raise ParamError(e.detail) from e
 
 
 def id_stem(type_id: str) -> str:
@@ -90,23 +90,30 @@ def paste_plan(graph: Graph, data: Any, offset: tuple[float, float],
 
 
 # --- groups ----------------------------------------------------------------------------------
-def check_group_fields(graph: Graph, group: Group | None, fields: dict[str, Any]) -> None:
-    """Validates new group fields exactly as a file would be; raises GraphFormatError."""
+def check_group_fields(graph: Graph, group: Group | None,
+                       fields: dict[str, Any]) -> dict[str, Any]:
+    """New group fields validated as loading a file would, normalised; raises
+    GraphFormatError naming the group and the setting."""
     if group is None:
         raise KeyError("no such group")
     if "id" in fields:
         raise GraphFormatError(group.id, "a group's id cannot be changed")
-    data = group.to_dict() | copy.deepcopy(fields)
-    wanted = set()
+    clean = {}
     for key in ("members", "losses"):
-        if isinstance(data.get(key), list):
-            wanted |= {x for x in data[key] if isinstance(x, str)}
-    nodes = [{"id": n.id, "type": n.type} for n in graph.nodes.values() if n.id in wanted]
-    try:
-        fileformat.from_dict({"format": fileformat.FORMAT_NAME, "version": 1, "nodes": nodes,
-                              "groups": [data]})
-    except GraphFormatError as e:
-        raise GraphFormatError(e.where.replace("groups[0]", group.id), e.detail) from e
+        if key not in fields:
+            continue
+        ids = fields[key]
+        if not isinstance(ids, list) or any(i not in graph.nodes for i in ids):
+            raise GraphFormatError(f"{group.id}.{key}", f"expected a list of node ids, got "
+                                   f"{validate.show(ids)}")
+        clean[key] = list(ids)
+    clean |= validate.group_fields(fields, group.id)
+    if "ui" in fields:
+        clean["ui"] = copy.deepcopy(fields["ui"])
+    unknown = set(fields) - set(clean)
+    if unknown:
+        raise GraphFormatError(f"{group.id}.{min(unknown)}", "unknown key of a group")
+    return clean
 
 
 def membership_changes(graph: Graph, group_id: str, node_ids: list[str],

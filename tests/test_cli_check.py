@@ -53,7 +53,7 @@ def test_unknown_parameter_exits_2_naming_the_place(tmp_path, capsys):
     path.write_text(BROKEN.read_text().replace('"stride": 4', '"strid": 4'))
     code, lines = run(path, capsys)
     assert code == 2
-    assert lines == ["ERROR typo.graph.json: nodes[4].params.strid: unknown parameter of "
+    assert lines == ["ERROR typo.graph.json: nodes[4] (cb).params.strid: unknown parameter of "
                      "layer.conv2d; did you mean stride?"]
 
 

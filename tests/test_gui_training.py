@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QApplication
 import composer
 from composer.graph import Group
 from composer.runtime.schedules import Schedule
-from gui.training.phases import group_spans, schedule_phases, warmup_end
+from composer.schedules import group_spans, warmup_end
+from composer.schedules import phases as schedule_phases
 from gui.training.weights import mismatch
 
 pytestmark = pytest.mark.slow

@@ -174,7 +174,7 @@ def test_text_parameters_with_line_breaks_are_refused_naming_the_place(workdir, 
             "nodes": [{"id": "t", "type": "data.tensors", "params": {param: NEWLINES}}]}
     with pytest.raises(GraphFormatError, match="control characters") as e:
         fileformat.from_dict(data)
-    assert e.value.where == f"nodes[0].params.{param}"
+    assert e.value.where == f"nodes[0] (t).params.{param}"
 
 
 def test_a_graph_built_in_python_with_hostile_ids_and_values_never_runs_them(workdir):

@@ -45,10 +45,14 @@ class Source(str):
 
 
 def literal(value: Any) -> str:
-    """A validated parameter value as Python source. Only JSON primitives ever get here."""
+    """A validated value as Python source: only JSON primitives (and Source) get here;
+    strings in double quotes, escaped by repr, lists as tuples."""
     if isinstance(value, Source):
         return str(value)
-    if isinstance(value, bool | int | float | str) or value is None:
+    if isinstance(value, str):
+        text = repr(value)
+        return '"' + text[1:-1] + '"' if text.startswith("'") and '"' not in value else text
+    if isinstance(value, bool | int | float) or value is None:
         return repr(value)
     if isinstance(value, list | tuple):
         return "(" + ", ".join(literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
@@ -56,7 +60,8 @@ def literal(value: Any) -> str:
 
 
 def call(fn: str, *args: Any, **kwargs: Any) -> str:
-    """Source of a call with literal arguments: `call("nn.Conv2d", 1, 16, kernel_size=3)`."""
+    """Source of a call with literal arguments: `call("nn.Conv2d", 1, 16, kernel_size=3)`,
+    `call("Noise", "z", Source("seed"), dim=16)`."""
     parts = [literal(a) for a in args] + [f"{k}={literal(v)}" for k, v in kwargs.items()]
     return f"{fn}({', '.join(parts)})"
 
@@ -64,6 +69,10 @@ def call(fn: str, *args: Any, **kwargs: Any) -> str:
 ModuleSource = Callable[[Params, Mapping[str, Shape]], str]
 ForwardSource = Callable[[Params, Mapping[str, str], str], str]
 PortsOf = Callable[[Params], tuple[Port, ...]]
+ShapeRule = Callable[[Params, Mapping[str, Shape]], Shape]
+WeightCount = Callable[[Params, Mapping[str, Shape]], int]
+DataSource = Callable[[str, Params], str]
+SampleCount = Callable[[Params, Path], tuple[int | None, list[str]]]
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,17 @@ class NodeType:
       DataError when a file is missing or unreadable.
     - `check(params, inputs)`: optional; given the inputs' TensorInfo, returns (port, message)
       for a problem to report in the user's terms before inference runs, else None.
+    - `shape(params, in_shapes)`: the output's shape (with batch) in plain Python, so checking
+      a graph needs no torch; `weights(params, in_shapes)`: the module's parameter count.
+      Without them, inference evaluates the emitted source on meta tensors instead.
+      tests/test_shapes_match_forward.py holds both to a real forward pass.
+    - `emit_data(node_id, params)`: for data nodes, source of the expression building the
+      node's batch source in the generated program; `samples(params, base_dir)`: how many
+      samples it has (None when unknown) and the files it cannot read, for the checks.
+    - `accuracy`: a loss on logits `pred` and class ids `target` whose accuracy is reported.
+    - `stops_gradient`: gradient does not flow back through this node (op.detach).
     - `runtime`: names of helpers from composer.runtime the emitted code refers to.
+    - `keywords`: other names users know it by (`dense`, `bce`), for suggestions and search.
     """
 
     id: str
@@ -92,7 +111,14 @@ class NodeType:
     forward: ForwardSource | None = None
     data: Callable[[Params, Path], dict[str, DataOutput]] | None = None
     check: Callable[[Params, Mapping[str, Any]], tuple[str | None, str] | None] | None = None
+    shape: ShapeRule | None = None
+    weights: WeightCount | None = None
+    emit_data: DataSource | None = None
+    samples: SampleCount | None = None
+    accuracy: bool = False
+    stops_gradient: bool = False
     runtime: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     glyph: str = ""
     key_params: tuple[str, ...] = field(default=())  # shown on the node's face
@@ -125,6 +151,11 @@ class NodeType:
     @property
     def is_loss(self) -> bool:
         return self.category == "loss"
+
+    @property
+    def reads_files(self) -> bool:
+        """A data node whose `path` names a file or folder next to the graph."""
+        return self.is_data and self.param("path") is not None
 
     @property
     def summary(self) -> str:

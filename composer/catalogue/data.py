@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from composer.catalogue.base import DataOutput, NodeType, Port
+from composer.catalogue.base import DataOutput, NodeType, Port, Source, call, literal
 from composer.params import Augment, Bool, Int, Split, Text
+
+DIGITS = 1797  # samples in scikit-learn's digits
 
 COMMON = (
     Int("batch_size", 64, "samples per batch", min=1, max=65536),
@@ -15,6 +17,34 @@ COMMON = (
 )
 _LABEL = Port("y", "label", doc="class ids [B]")
 
+
+# --- what the generated program builds for each data node ------------------------------------
+
+def _batches(node_id: str, p, arrays: str) -> str:
+    """A split, shuffled, augmented batch source over the arrays `arrays` builds."""
+    steps = [call("partial", Source(s["op"]), **{k: v for k, v in s.items() if k != "op"})
+             for s in p["augment"]]
+    return call("Batches", node_id, Source("seed"), Source(arrays), batch_size=p["batch_size"],
+                split=p["split"], shuffle=p["shuffle"], augment=Source(f"[{', '.join(steps)}]"))
+
+
+def _in_data_dir(p) -> Source:
+    return Source(f"data_dir / {literal(p['path'])}")
+
+
+def _tensor_rows(p, base_dir: Path) -> tuple[int | None, list[str]]:
+    from composer.datafiles import count_tensor_rows
+
+    return count_tensor_rows(base_dir / p["path"], p["x_key"], p["y_key"]), []
+
+
+def _image_files(p, base_dir: Path) -> tuple[int | None, list[str]]:
+    from composer.datafiles import count_images
+
+    return count_images(base_dir / p["path"])
+
+
+# --- shapes of what each data node yields ------------------------------------------------------
 
 def _digits(p, base_dir: Path) -> dict[str, DataOutput]:
     return {"x": DataOutput((1, 8, 8)), "y": DataOutput((), "int64", classes=10)}
@@ -51,6 +81,8 @@ TYPES = [
         "The 8x8 handwritten digits scikit-learn ships: 1,797 images, 10 classes.",
         outputs=(Port("x", "map", doc="images [B,1,8,8] in [0,1]"), _LABEL),
         params=COMMON, data=_digits, key_params=("batch_size",),
+        emit_data=lambda n, p: _batches(n, p, call("digits_arrays", n)),
+        samples=lambda p, base_dir: (DIGITS, []),
     ),
     NodeType(
         "data.shapes", "data",
@@ -61,6 +93,9 @@ TYPES = [
                 Int("count", 2000, "images generated (fixed by the seed)", min=10,
                     max=1_000_000)) + COMMON,
         data=_shapes, key_params=("size", "batch_size"),
+        emit_data=lambda n, p: _batches(n, p, call("shapes_arrays", n, Source("seed"),
+                                                   size=p["size"], count=p["count"])),
+        samples=lambda p, base_dir: (p["count"], []),
     ),
     NodeType(
         "data.noise", "data", "Standard normal noise vectors, a fresh batch every step.",
@@ -68,6 +103,8 @@ TYPES = [
         params=(Int("dim", 16, "length of each vector", min=1, max=65536),
                 Int("batch_size", 64, "samples per batch", min=1, max=65536)),
         data=_noise, key_params=("dim", "batch_size"),
+        emit_data=lambda n, p: call("Noise", n, Source("seed"), dim=p["dim"],
+                                    batch_size=p["batch_size"]),
     ),
     NodeType(
         "data.tensors", "data", "Arrays from a .npz or .pt file: inputs x and labels y.",
@@ -76,6 +113,9 @@ TYPES = [
                 Text("x_key", "x", "name of the input array"),
                 Text("y_key", "y", "name of the label array")) + COMMON,
         data=_tensors, key_params=("path",),
+        emit_data=lambda n, p: _batches(n, p, call("tensor_arrays", n, _in_data_dir(p),
+                                                   x_key=p["x_key"], y_key=p["y_key"])),
+        samples=_tensor_rows,
     ),
     NodeType(
         "data.image_folder", "data", "Images in one sub-folder per class, resized to size.",
@@ -84,5 +124,8 @@ TYPES = [
                 Int("size", 32, "height and width after resizing", min=4, max=1024),
                 Bool("grayscale", False, "one channel instead of three")) + COMMON,
         data=_image_folder, key_params=("path", "size"),
+        emit_data=lambda n, p: _batches(n, p, call("image_folder_arrays", n, _in_data_dir(p),
+                                                   size=p["size"], grayscale=p["grayscale"])),
+        samples=_image_files,
     ),
 ]

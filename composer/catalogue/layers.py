@@ -135,7 +135,7 @@ TYPES = [
         module=lambda p, s: call("nn.Conv2d", _features(s["in"]), p["out_channels"],
                                  kernel_size=p["kernel_size"],
                                  **_kw(p, stride=1, padding=0, dilation=1, bias=True)),
-        check=_check_conv,
+        check=_check_conv, keywords=("conv", "convolution"),
         forward=_module_call, key_params=("out_channels", "kernel_size", "stride", "padding"),
     ),
     NodeType(
@@ -150,7 +150,7 @@ TYPES = [
         module=lambda p, s: call("nn.ConvTranspose2d", _features(s["in"]), p["out_channels"],
                                  kernel_size=p["kernel_size"],
                                  **_kw(p, stride=1, padding=0, output_padding=0, bias=True)),
-        check=_check_conv_transpose,
+        check=_check_conv_transpose, keywords=("deconv", "upconv"),
         forward=_module_call, key_params=("out_channels", "kernel_size", "stride"),
     ),
     NodeType(
@@ -160,7 +160,7 @@ TYPES = [
                 Bool("bias", True, "learn an additive bias")),
         module=lambda p, s: call("nn.Linear", s["in"][-1], p["out_features"],
                                  **_kw(p, bias=True)),
-        check=_check_linear,
+        check=_check_linear, keywords=("dense", "fc", "fully_connected"),
         forward=_module_call, key_params=("out_features",),
     ),
     NodeType(

@@ -45,7 +45,7 @@ TYPES = [
         forward=lambda p, a, m: (
             f"F.cross_entropy({a['pred']}, {a['target']}"
             + (f", label_smoothing={p['label_smoothing']!r})" if p["label_smoothing"] else ")")),
-        check=_check_cross_entropy,
+        check=_check_cross_entropy, accuracy=True, keywords=("ce", "crossentropy", "nll"),
         key_params=("weight",),
     ),
     NodeType(
@@ -55,13 +55,13 @@ TYPES = [
         outputs=_OUT,
         params=(_WEIGHT, Float("target_value", 1.0, "used when target is unwired: 1 real, 0 fake",
                                min=0.0, max=1.0)),
-        forward=_bce, key_params=("weight", "target_value"),
+        forward=_bce, key_params=("weight", "target_value"), keywords=("bce", "gan"),
         check=lambda p, inputs: rules.loss_pair("bce", inputs, broadcasts=False),
     ),
     NodeType(
         "loss.mse", "loss", "Mean squared error between same-shaped tensors.",
         inputs=(_PRED, Port("target", "tensor")), outputs=_OUT, params=(_WEIGHT,),
-        forward=_pair("F.mse_loss"), key_params=("weight",),
+        forward=_pair("F.mse_loss"), key_params=("weight",), keywords=("l2",),
         check=lambda p, inputs: rules.loss_pair("mse", inputs),
     ),
     NodeType(
@@ -76,6 +76,7 @@ TYPES = [
         params=(_WEIGHT, Float("beta", 1.0, "where the loss turns linear", min=0.0,
                                min_exclusive=True)),
         forward=_pair("F.smooth_l1_loss", ", beta={beta!r}"), key_params=("weight",),
+        keywords=("huber",),
         check=lambda p, inputs: rules.loss_pair("smooth_l1", inputs),
     ),
 ]

@@ -55,7 +55,7 @@ TYPES = [
         inputs=_numbered,
         params=(_INPUTS, Int("dim", 1, "dimension to join along", min=1, max=3)),
         forward=lambda p, a, m: f"torch.cat([{', '.join(_args(p, a))}], dim={p['dim']})",
-        check=lambda p, inputs: rules.all_but(inputs, p["dim"]),
+        check=lambda p, inputs: rules.all_but(inputs, p["dim"]), keywords=("cat",),
         key_params=("dim",),
     ),
     NodeType(
@@ -63,6 +63,7 @@ TYPES = [
         inputs=_numbered, params=(_INPUTS,),
         forward=lambda p, a, m: " + ".join(_args(p, a)),
         check=lambda p, inputs: rules.same_shapes(inputs, "add would broadcast them"),
+        keywords=("sum", "plus"),
     ),
     NodeType(
         "merge.multiply", "merge", "Element-wise product of same-shaped inputs (gating).",

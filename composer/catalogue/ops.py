@@ -10,7 +10,7 @@ TYPES = [
         "op.detach", "op",
         "Stops gradients: what follows cannot train what comes before (a GAN's D step).",
         inputs=(Port("in", "tensor"),),
-        forward=lambda p, a, m: f"{a['in']}.detach()",
+        forward=lambda p, a, m: f"{a['in']}.detach()", stops_gradient=True,
     ),
     NodeType(
         "op.roi_align", "op",

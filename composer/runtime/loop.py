@@ -25,7 +25,7 @@ from composer.runtime.checkpoint import (
 from composer.runtime.errors import TrainingFailure
 from composer.runtime.groups import Group, Program
 from composer.runtime.model import failing_node
-from composer.runtime.schedules import count_updates, is_active
+from composer.runtime.schedules import count_updates, is_active, schedule_dict
 from composer.runtime.validation import validate, validation_sets
 
 Callback = Callable[[dict[str, Any]], Any]
@@ -221,9 +221,7 @@ def end_of_epoch(run: Run, epoch: int, unfinished: bool = False) -> dict[str, An
 
 
 def start_event(run: Run) -> dict[str, Any]:
-    schedule = {g.id: {"every": g.schedule.every, "offset": g.schedule.offset,
-                       "epochs": list(g.schedule.epochs), "repeat": g.schedule.repeat}
-                for g in run.groups}
+    schedule = {g.id: schedule_dict(g.schedule) for g in run.groups}
     return {"kind": "start", "total_steps": run.total_steps,
             "steps_per_epoch": run.steps_per_epoch,
             "epochs": -(-run.total_steps // run.steps_per_epoch),

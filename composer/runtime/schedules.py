@@ -20,6 +20,17 @@ class Schedule:
     repeat: int = 1
 
 
+def schedule_dict(schedule: Schedule) -> dict:
+    """The schedule as the graph file writes it (and a run's start event reports it)."""
+    return {"every": schedule.every, "offset": schedule.offset,
+            "epochs": list(schedule.epochs), "repeat": schedule.repeat}
+
+
+def never_updates(schedule: Schedule) -> bool:
+    """An offset of `every` or more never matches `step % every`."""
+    return schedule.offset >= schedule.every
+
+
 def is_active(schedule: Schedule, step: int, epoch: int) -> bool:
     """Whether the group updates at this global step of this epoch."""
     first, end = schedule.epochs
@@ -32,8 +43,8 @@ def count_updates(schedule: Schedule, total_steps: int, steps_per_epoch: int) ->
     first, end = schedule.epochs
     start = first * steps_per_epoch
     stop = total_steps if end is None else min(total_steps, end * steps_per_epoch)
-    if stop <= start or schedule.offset >= schedule.every:
-        return 0  # (an offset of every or more never matches step % every)
+    if stop <= start or never_updates(schedule):
+        return 0
 
     def hits_below(n: int) -> int:  # steps s < n with s % every == offset
         return 0 if n <= schedule.offset else (n - 1 - schedule.offset) // schedule.every + 1

@@ -18,10 +18,10 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
-from composer.optim import LR_SCHEDULES
+from composer.schedules import Phase, Span, group_spans, warmup_updates
+from composer.schedules import phases as schedule_phases
 from gui import theme
 from gui.training.history import RunHistory
-from gui.training.phases import Phase, Span, group_spans, schedule_phases
 
 NO_GROUP_COLOR = "#9e9e9e"
 ROW_HEIGHT = 16  # pixels per group in the schedule strip
@@ -45,21 +45,18 @@ class Setup:
 def setup_for(history: RunHistory, graph: Any) -> Setup:
     """The Setup of a run of `graph` (the copy it trains) that has just started."""
     colors = {g.id: g.ui.get("color", NO_GROUP_COLOR) for g in graph.groups}
-    warmup_default = next(p.default for p in LR_SCHEDULES["warmup_cosine"]
-                          if p.name == "warmup_steps")
-    warmups = {g.id: int(g.lr_schedule.get("warmup_steps", warmup_default))
-               for g in graph.groups if g.lr_schedule.get("type") == "warmup_cosine"}
+    warmups = {g.id: n for g in graph.groups if (n := warmup_updates(g.lr_schedule))}
     phases = schedule_phases(history.start.get("schedule", {}), history.total_steps,
                              history.steps_per_epoch, warmups)
     loss_groups = {n: g.id for g in graph.groups for n in g.losses}
     same = set()
     for g in graph.groups:
-        weights = [graph.nodes[n].resolved_params().get("weight", 1.0) for n in g.losses
+        weights = [graph.nodes[n].resolved_params()["weight"] for n in g.losses
                    if n in graph.nodes]
         if weights == [1.0]:
             same.add(g.id)
     accuracy = [n for n in history.losses
-                if n in graph.nodes and graph.nodes[n].type == "loss.cross_entropy"]
+                if n in graph.nodes and graph.nodes[n].node_type.accuracy]
     return Setup(history, colors, phases, loss_groups, same, accuracy)
 
 
