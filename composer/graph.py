@@ -293,6 +293,19 @@ class Graph:
         self.events.emit("group_changed", group=group)
         return old
 
+    def rename_group(self, old: str, new: str) -> Group:
+        """Gives a group another id (its name). Ids of nodes and groups share one namespace
+        (`unique_id`), so a name a node or another group has is refused with KeyError."""
+        group = self.group(old)
+        if group is None:
+            raise KeyError(f"no group {old!r}")
+        if new != old and (new in self.nodes or self.group(new) is not None):
+            raise KeyError(f"the id {new!r} is taken by a "
+                           f"{'node' if new in self.nodes else 'group'}")
+        group.id = new
+        self.events.emit("group_renamed", group=group, old=old)
+        return group
+
     # --- whole graph -------------------------------------------------------------------
     def set_meta(self, **fields: Any) -> dict[str, Any]:
         """Sets name, description or training fields; returns old values (for undo)."""

@@ -209,6 +209,18 @@ class UpdateGroup(QUndoCommand):
         self.graph.update_group(self.group_id, **self.old)
 
 
+class RenameGroup(QUndoCommand):
+    def __init__(self, graph: Graph, old: str, new: str) -> None:
+        super().__init__(f"Rename group {old} to {new}")
+        self.graph, self.old, self.new = graph, old, new
+
+    def redo(self) -> None:
+        self.graph.rename_group(self.old, self.new)
+
+    def undo(self) -> None:
+        self.graph.rename_group(self.new, self.old)
+
+
 class SetMeta(QUndoCommand):
     """Sets the graph's name, description or training settings."""
 

@@ -15,9 +15,9 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from composer import catalogue, fileformat
+from composer import catalogue, fileformat, validate
 from composer.diagnostics import Diagnostic
-from composer.errors import ParamError
+from composer.errors import GraphFormatError, ParamError
 from composer.graph import Edge, Graph, Group, Node
 from gui import analysis, commands, editing, uistate
 from gui.theme import GROUP_PALETTE
@@ -365,6 +365,17 @@ class Document(QObject):
     def remove_group(self, group_id: str) -> None:
         if self._editable() and self.graph.group(group_id) is not None:
             self.undo_stack.push(commands.RemoveGroup(self.graph, group_id))
+
+    def rename_group(self, group_id: str, name: str) -> None:
+        """Renames a group (its name is its id). Raises GraphFormatError saying why a name
+        cannot be one: not an identifier, a keyword, or taken by a node or another group."""
+        if not self._editable() or name == group_id:
+            return
+        validate.group_id(name, group_id)
+        if name in self.graph.nodes or self.graph.group(name) is not None:
+            what = "a node" if name in self.graph.nodes else "another group"
+            raise GraphFormatError(group_id, f"\"{name}\" is already the id of {what}")
+        self.undo_stack.push(commands.RenameGroup(self.graph, group_id, name))
 
     def update_group(self, group_id: str, **fields: Any) -> None:
         """Replaces group fields (validated like the file format). Raises GraphFormatError."""

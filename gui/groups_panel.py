@@ -1,25 +1,33 @@
 """The optimiser groups: a list with colour swatches and parameter counts, and an editor.
 
 Groups are made from the canvas selection; the selected group's settings show below the list.
+A group's name is its id: typed when the group is made, renamed in place with F2 or a
+double-click, each rename one undo step.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QGridLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
     QScrollArea,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
 
+from composer.errors import GraphFormatError
 from gui.document import Document
 from gui.editing import group_param_count
 from gui.group_editor import GroupEditor
@@ -29,6 +37,32 @@ def swatch(color: str) -> QIcon:
     pix = QPixmap(14, 14)
     pix.fill(QColor(color))
     return QIcon(pix)
+
+
+class _NameDelegate(QStyledItemDelegate):
+    """Edits a row's group id (not its whole text, which also shows the parameter count);
+    the rename goes through the Document once the editor has closed."""
+
+    def __init__(self, panel: GroupsPanel) -> None:
+        super().__init__(panel)
+        self.panel = panel
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,  # noqa: N802
+                     index: QModelIndex) -> QWidget:
+        editor = QLineEdit(parent)
+        editor.setObjectName("group_name_edit")
+        return editor
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex) -> None:  # noqa: N802
+        if not editor.isModified():  # a refresh of the row keeps what the user typed
+            editor.setText(index.data(Qt.ItemDataRole.UserRole))
+            editor.selectAll()
+
+    def setModelData(self, editor: QWidget, model: QAbstractItemModel,  # noqa: N802
+                     index: QModelIndex) -> None:
+        old, new = index.data(Qt.ItemDataRole.UserRole), editor.text().strip()
+        if new and new != old:  # the list is rebuilt by the rename: not while it closes
+            QTimer.singleShot(0, self.panel, partial(self.panel.rename, old, new))
 
 
 class GroupsPanel(QWidget):
@@ -42,12 +76,21 @@ class GroupsPanel(QWidget):
         self.list = QListWidget()
         self.list.setObjectName("groups_list")
         self.list.setMaximumHeight(96)
+        self.list.setItemDelegate(_NameDelegate(self))
+        self.list.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                  | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.list.currentItemChanged.connect(self._current_changed)
-        self.list.itemDoubleClicked.connect(self._select_members)
+        self.name_error = QLabel()
+        self.name_error.setObjectName("group_name_error")
+        self.name_error.setWordWrap(True)
+        self.name_error.setStyleSheet("color: #c62828;")
+        self.name_error.hide()
         self.new_button = QPushButton("New from selection")
         self.add_button = QPushButton("Add selected")
         self.remove_button = QPushButton("Remove selected")
         self.delete_button = QPushButton("Delete group")
+        self.select_button = QPushButton("Select its nodes")
+        self.select_button.clicked.connect(self.select_members)
         self.new_button.clicked.connect(self.create_from_selection)
         self.add_button.clicked.connect(self.add_selected)
         self.remove_button.clicked.connect(self.remove_selected)
@@ -57,12 +100,14 @@ class GroupsPanel(QWidget):
         buttons.addWidget(self.delete_button, 0, 1)
         buttons.addWidget(self.add_button, 1, 0)
         buttons.addWidget(self.remove_button, 1, 1)
+        buttons.addWidget(self.select_button, 2, 0, 1, 2)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.list)
+        layout.addWidget(self.name_error)
         layout.addLayout(buttons)
         layout.addWidget(self.scroll, 1)
         document.graph_replaced.connect(self._on_graph_replaced)
@@ -82,7 +127,12 @@ class GroupsPanel(QWidget):
             self.list.setCurrentRow(0)  # a new graph opens with its first group's settings
 
     def _on_event(self, name: str, **payload: Any) -> None:
-        if name.startswith("group"):
+        if name == "group_renamed":
+            old, new = payload["old"], payload["group"].id
+            if self.editor is not None and self.editor.group_id == old:
+                self.editor.group_id = new
+            self.refresh_list(new if self.current_group() == old else None)
+        elif name.startswith("group"):
             self.refresh_list()
             if self.editor is not None:
                 self.editor.sync()
@@ -93,21 +143,30 @@ class GroupsPanel(QWidget):
         item = self.list.currentItem()
         return item.data(Qt.ItemDataRole.UserRole) if item else None
 
-    def refresh_list(self) -> None:
-        """Rebuilds the rows (colour, id, counts), keeping the current group."""
-        graph, current = self.document.graph, self.current_group()
+    def refresh_list(self, current: str | None = None) -> None:
+        """Brings the rows (colour, id, counts) up to date, keeping the current group (or
+        making `current` current). Rows are updated in place while the groups are the same,
+        so a name being typed in one survives an analysis."""
+        graph = self.document.graph
+        current = current or self.current_group()
         counts = self.document.shapes.param_counts if self.document.shapes else {}
         self.list.blockSignals(True)
-        self.list.clear()
-        for g in graph.groups:
+        if [g.id for g in graph.groups] != [self.list.item(i).data(Qt.ItemDataRole.UserRole)
+                                            for i in range(self.list.count())]:
+            self.list.clear()
+            for g in graph.groups:
+                item = QListWidgetItem(self.list)
+                item.setData(Qt.ItemDataRole.UserRole, g.id)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+        for i, g in enumerate(graph.groups):
+            item = self.list.item(i)
             n = group_param_count(g, counts, graph)
-            item = QListWidgetItem(swatch(g.ui.get("color", "#888888")),
-                                   f"{g.id}  \u00b7  {n:,} params", self.list)
+            item.setIcon(swatch(g.ui.get("color", "#888888")))
+            item.setText(f"{g.id}  \u00b7  {n:,} params")
             item.setToolTip(f"{g.id}: {n:,} parameters; members: "
                             f"{', '.join(g.members) or 'none'}; losses: "
-                            f"{', '.join(g.losses) or 'none'}")
-            item.setData(Qt.ItemDataRole.UserRole, g.id)
-            if g.id == current:
+                            f"{', '.join(g.losses) or 'none'}. F2 or double-click: rename")
+            if g.id == current and self.list.currentItem() is not item:
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
         if self.current_group() != (self.editor.group_id if self.editor else None):
@@ -146,11 +205,32 @@ class GroupsPanel(QWidget):
         self.add_button.setEnabled(bool(self.selection) and has_group)
         self.remove_button.setEnabled(bool(self.selection) and has_group)
         self.delete_button.setEnabled(has_group)
+        self.select_button.setEnabled(has_group)
 
     def create_from_selection(self) -> None:
+        """A group of the selected nodes, its name field open to type a name."""
         group_id = self.document.add_group(self.selection)
         if group_id:
             self.select_group(group_id)
+            self.edit_name()
+
+    def edit_name(self) -> None:
+        """Opens the current group's name for typing (as F2 does)."""
+        item = self.list.currentItem()
+        if item is not None:
+            self.list.setFocus()
+            self.list.editItem(item)
+
+    def rename(self, group_id: str, name: str) -> None:
+        """Renames a group; a name that cannot be an id is refused with the reason shown."""
+        try:
+            self.document.rename_group(group_id, name)
+        except GraphFormatError as e:
+            self.name_error.setText(e.detail)
+            self.name_error.show()
+            self.document.message.emit(str(e))
+        else:
+            self.name_error.hide()
 
     def add_selected(self) -> None:
         if self.current_group():
@@ -164,7 +244,8 @@ class GroupsPanel(QWidget):
         if self.current_group():
             self.document.remove_group(self.current_group())
 
-    def _select_members(self, item: QListWidgetItem) -> None:
-        group = self.document.graph.group(item.data(Qt.ItemDataRole.UserRole))
+    def select_members(self) -> None:
+        """Selects the current group's nodes on the canvas."""
+        group = self.document.graph.group(self.current_group() or "")
         if group is not None:
             self.document.select_requested.emit(group.members + group.losses)

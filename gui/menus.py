@@ -39,6 +39,7 @@ SHORTCUTS_HELP = """\
 <tr><td>middle drag, or Space+drag</td><td>pan</td></tr>
 <tr><td>Ctrl+L</td><td>auto-layout</td></tr>
 <tr><td>F5</td><td>check the graph now</td></tr>
+<tr><td>F2, or double-click, in Groups</td><td>rename the group</td></tr>
 </table>"""
 
 

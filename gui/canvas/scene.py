@@ -250,6 +250,9 @@ class CanvasScene(QGraphicsScene):
     _on_group_removed = _on_group_added
     _on_group_changed = _on_group_added
 
+    def _on_group_renamed(self, group, old: str) -> None:
+        self._on_group_added(group)
+
     def node_moved_live(self, item: NodeItem) -> None:
         """A node item moved (drag or undo): its halos follow at the next flush."""
         self.halos.node_moved(item.node_id)
