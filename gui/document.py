@@ -309,7 +309,15 @@ class Document(QObject):
             self.undo_stack.push(commands.SetShares(self.graph, node_id, old, shares))
 
     def set_meta(self, **fields: Any) -> None:
-        if self._editable():
+        """Sets the name, description or training settings (epochs, seed, steps_per_epoch,
+        device), the latter validated as a file's. Raises GraphFormatError naming the field."""
+        if not self._editable():
+            return
+        training = {k: v for k, v in fields.items() if k not in ("name", "description")}
+        fields |= validate.training_fields(training)
+        old = {k: getattr(self.graph.training if k in training else self.graph, k)
+               for k in fields}
+        if old != fields:
             self.undo_stack.push(commands.SetMeta(self.graph, fields))
 
     # --- clipboard -----------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The inspector: the selected node's label, parameters, shapes and problems.
 
 Its fields are generated from the catalogue's parameter declarations. With nothing selected
-it edits the graph's name and description; with several nodes it sums them up.
+it edits the graph's name, description and training settings (what `composer train` runs);
+with several nodes it sums them up.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from composer import validate
+from composer.errors import GraphFormatError
 from composer.shapes import format_shape
 from gui import theme
 from gui.document import Document
-from gui.param_widgets import ParamEditor, form_label
+from gui.param_widgets import DeviceBox, ParamEditor, form_label
 
 
 def _muted(text: str = "") -> QLabel:
@@ -224,11 +227,41 @@ class Inspector(QScrollArea):
         form.addRow("name", self.name_edit)
         form.addRow("description", self.description_edit)
         self.layout_.addLayout(form)
+        self._build_training()
         self.count_label = QLabel()
         self.count_label.setObjectName("param_count")
         self.layout_.addWidget(self.count_label)
         self.layout_.addWidget(_muted("Select a node to edit its parameters. Drag blocks from "
                                       "the palette; wire outputs (right) to inputs (left)."))
+
+    def _build_training(self) -> None:
+        """Epochs, seed, steps per epoch and device: saved with the graph, run by `composer
+        train` and by the Training panel (whose epochs and device are these same values)."""
+        training = self.document.graph.training
+        self.layout_.addWidget(QLabel("<b>Training</b>"))
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for decl in validate.TRAINING:
+            editor = ParamEditor(decl, getattr(training, decl.name),
+                                 lambda v, name=decl.name: self._set_training(name, v))
+            self.editors[decl.name] = editor
+            form.addRow(form_label(decl), editor)
+        self.device_box = DeviceBox()
+        self.device_box.setObjectName("graph_device")
+        self.device_box.set_device(str(training.device))
+        self.device_box.setToolTip("where runs compute: auto is CUDA when available")
+        self.device_box.currentTextChanged.connect(lambda d: self._set_training("device", d))
+        form.addRow("device", self.device_box)
+        self.layout_.addLayout(form)
+
+    def _set_training(self, name: str, value: Any) -> None:
+        try:
+            self.document.set_meta(**{name: value})
+        except GraphFormatError as e:
+            if name in self.editors:
+                self.editors[name].set_error(e.detail)
+            else:
+                self.document.message.emit(str(e))
 
     def _description_typed(self) -> None:
         text = self.description_edit.toPlainText()
@@ -243,6 +276,11 @@ class Inspector(QScrollArea):
             self.description_edit.blockSignals(True)
             self.description_edit.setPlainText(graph.description)
             self.description_edit.blockSignals(False)
+        for name, editor in self.editors.items():
+            editor.set_value(getattr(graph.training, name))
+        self.device_box.blockSignals(True)
+        self.device_box.set_device(str(graph.training.device))
+        self.device_box.blockSignals(False)
 
     # --- analysis ------------------------------------------------------------------------
     def _refresh_analysis(self) -> None:

@@ -131,8 +131,8 @@ class ParamEditor(QWidget):
         p = self.param
         if p.kind == "int" and not p.optional:
             box = QSpinBox(self)
-            box.setRange(-INT_LIMIT if p.min is None else p.min,
-                         INT_LIMIT if p.max is None else p.max)
+            box.setRange(-INT_LIMIT if p.min is None else max(p.min, -INT_LIMIT),
+                         INT_LIMIT if p.max is None else min(p.max, INT_LIMIT))
             box.setKeyboardTracking(True)
             box.valueChanged.connect(self._changed)
             return box
@@ -198,3 +198,33 @@ def form_label(param: Param) -> QLabel:
     label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
     label.setContentsMargins(0, 4, 0, 0)
     return label
+
+
+class DeviceBox(QComboBox):
+    """auto, cpu, and CUDA when this machine has it. CUDA is looked for when the list first
+    opens, so torch is not loaded while the window starts."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.addItems(["auto", "cpu"])
+        self._probed = False
+
+    def showPopup(self) -> None:  # noqa: N802 (Qt's name)
+        self.probe()
+        super().showPopup()
+
+    def probe(self) -> None:
+        if self._probed:
+            return
+        self._probed = True
+        import torch
+
+        for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):
+            name = "cuda" if i == 0 else f"cuda:{i}"
+            if self.findText(name) < 0:
+                self.addItem(name)
+
+    def set_device(self, name: str) -> None:
+        if self.findText(name) < 0:
+            self.addItem(name)
+        self.setCurrentText(name)

@@ -18,7 +18,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui import theme
+from gui.param_widgets import DeviceBox
 from gui.training.actions import make_action
 from gui.training.results_page import ResultsPage
 from gui.worker import GuiCollector, TrainingWorker
@@ -40,36 +40,6 @@ from gui.worker import GuiCollector, TrainingWorker
 # so a faster rate would cost training speed for motion no one can read.
 REDRAW_MS = 330
 RATE_WINDOW_S = 5.0  # the speed (and so the ETA) is measured over the last seconds
-
-
-class DeviceBox(QComboBox):
-    """auto, cpu, and CUDA when this machine has it. CUDA is looked for when the list first
-    opens, so torch is not loaded while the window starts."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.addItems(["auto", "cpu"])
-        self._probed = False
-
-    def showPopup(self) -> None:  # noqa: N802 (Qt's name)
-        self.probe()
-        super().showPopup()
-
-    def probe(self) -> None:
-        if self._probed:
-            return
-        self._probed = True
-        import torch
-
-        for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):
-            name = "cuda" if i == 0 else f"cuda:{i}"
-            if self.findText(name) < 0:
-                self.addItem(name)
-
-    def set_device(self, name: str) -> None:
-        if self.findText(name) < 0:
-            self.addItem(name)
-        self.setCurrentText(name)
 
 
 class TrainingPanel(QWidget):
@@ -97,6 +67,7 @@ class TrainingPanel(QWidget):
         self.results.busy_changed.connect(self._evaluating)
         self.actions = self._build_actions() | self.results.actions
         self._build_ui()
+        self._subscribed = None  # the graph whose settings the epochs and device follow
         document.graph_replaced.connect(self._graph_replaced)
         self._graph_replaced()
 
@@ -113,12 +84,16 @@ class TrainingPanel(QWidget):
         }
 
     def _build_ui(self) -> None:
-        self.epochs = QSpinBox(minimum=1, maximum=1_000_000, toolTip="epochs of this run")
+        self.epochs = QSpinBox(minimum=1, maximum=1_000_000,
+                               toolTip="the graph's epochs: saved with it, and what "
+                               "`composer train` runs")
+        self.epochs.valueChanged.connect(lambda v: self._set_training(epochs=v))
         self.steps = QSpinBox(minimum=0, maximum=100_000_000, singleStep=100,
                               toolTip="stop after this many steps in all (all: every epoch)")
         self.steps.setSpecialValueText("all")
         self.device = DeviceBox()
-        self.device.setToolTip("where the run computes: auto is CUDA when available")
+        self.device.setToolTip("the graph's device: auto is CUDA when available")
+        self.device.currentTextChanged.connect(lambda d: self._set_training(device=d))
         self.progress = QProgressBar(objectName="training_progress", textVisible=True)
         self.progress.setFormat("no run yet")
         self.progress.setValue(0)
@@ -176,14 +151,38 @@ class TrainingPanel(QWidget):
 
     def _graph_replaced(self) -> None:
         """Another graph: the settings follow it, and the old run's model no longer fits."""
+        if self._subscribed is not None:
+            self._subscribed.events.unsub(self._on_graph_event)
+        self._subscribed = self.document.graph
+        self._subscribed.events.sub(self._on_graph_event)
         if self.state != "idle":
             return
-        training = self.document.graph.training
-        self.epochs.setValue(training.epochs if isinstance(training.epochs, int) else 1)
-        self.device.set_device(str(training.device or "auto"))
+        self._show_training()
         self.results.clear()
         self._show_message("")
         self._set_state("idle")
+
+    def _on_graph_event(self, name: str, **_: Any) -> None:
+        if name == "graph_changed":  # an edit in the inspector, or an undo
+            self._show_training()
+
+    def _show_training(self) -> None:
+        """The graph's epochs and device in the boxes, without writing them back."""
+        training = self.document.graph.training
+        for box in (self.epochs, self.device):
+            box.blockSignals(True)
+        self.epochs.setValue(training.epochs if isinstance(training.epochs, int) else 1)
+        self.device.set_device(str(training.device or "auto"))
+        for box in (self.epochs, self.device):
+            box.blockSignals(False)
+
+    def _set_training(self, **fields: Any) -> None:
+        """Epochs and device are the graph's own settings: one undoable edit, saved."""
+        try:
+            self.document.set_meta(**fields)
+        except ValueError as e:
+            self._show_message(str(e), error=True)
+            self._show_training()
 
     def _evaluating(self, busy: bool) -> None:
         self._set_state("evaluating" if busy else "idle")

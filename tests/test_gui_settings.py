@@ -1,0 +1,62 @@
+"""The graph's training settings are edited in the window, undone, saved and run."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+import composer
+from tests.graph_builder import classifier
+from tests.gui_helpers import CTRL, open_window, press_keys
+
+SHIFT_CTRL = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    return open_window(qtbot, tmp_path, classifier())
+
+
+def retype(field, text: str) -> None:
+    field.setFocus()
+    QTest.keyClick(field, Qt.Key.Key_A, CTRL)
+    QTest.keyClicks(field, text)
+
+
+def test_epochs_set_in_the_window_are_what_composer_train_runs(window, tmp_path):
+    w = window
+    assert w.inspector.node_ids == []  # nothing selected: the graph's settings show
+    retype(w.training_panel.epochs, "3")
+    assert w.document.graph.training.epochs == 3
+    assert w.inspector.editors["epochs"].field.value() == 3  # one value, shown twice
+    retype(w.inspector.editors["steps_per_epoch"].field, "2")
+    assert w.document.graph.training.steps_per_epoch == 2
+    path = tmp_path / "classifier.graph.json"
+    w.document.save(path)
+    run = composer.train(composer.load(path))
+    assert sorted({record["epoch"] for record in run.history}) == [0, 1, 2]
+    assert run.steps == 6
+
+
+def test_training_settings_are_undone_in_the_inspector_and_the_training_panel(window):
+    w = window
+    retype(w.inspector.editors["epochs"].field, "12")
+    assert w.training_panel.epochs.value() == 12
+    retype(w.inspector.editors["seed"].field, "7")
+    assert w.document.graph.training.seed == 7
+    press_keys(w, Qt.Key.Key_Z, CTRL)
+    assert w.document.graph.training.seed == 0
+    press_keys(w, Qt.Key.Key_Z, CTRL)
+    assert w.document.graph.training.epochs == 5
+    assert w.training_panel.epochs.value() == 5
+    assert w.inspector.editors["epochs"].field.value() == 5
+    press_keys(w, Qt.Key.Key_Z, SHIFT_CTRL)
+    assert w.training_panel.epochs.value() == 12
+
+
+def test_a_steps_per_epoch_of_zero_is_refused_under_its_field(window):
+    w = window
+    retype(w.inspector.editors["steps_per_epoch"].field, "0")
+    assert w.document.graph.training.steps_per_epoch is None
+    assert w.inspector.editors["steps_per_epoch"].error.isVisible()
