@@ -38,11 +38,17 @@ def _muted(text: str = "") -> QLabel:
     return label
 
 
+def named(graph, node_id: str) -> str:
+    """`generator fc (fc1)`: a node by its label, with the id code and files use."""
+    node = graph.nodes.get(node_id)
+    return f"{node.label} ({node_id})" if node is not None and node.label else node_id
+
+
 def describe_count(document: Document, node_id: str) -> str:
     """`4,640 parameters`, or why there is no count, in words a user can act on."""
     node = document.graph.nodes[node_id]
     if node.shares:
-        return f"shares the weights of {node.shares}"
+        return f"shares the weights of {named(document.graph, node.shares)}"
     if node.node_type is None or node.node_type.module is None:
         return "no parameters"
     counts = document.shapes.param_counts if document.shapes else {}
@@ -87,6 +93,7 @@ class Inspector(QScrollArea):
             self.show_nodes([n for n in self.node_ids if n != node.id])
         elif name == "node_changed" and node is not None and self.node_ids == [node.id]:
             self._sync_values()
+            self._refresh_groups()
         elif name == "node_added" and node is not None and node.id in self.node_ids:
             self.show_nodes(self.node_ids)
         elif name == "graph_changed" and not self.node_ids:
@@ -175,7 +182,7 @@ class Inspector(QScrollArea):
         combo.setObjectName("node_shares")
         combo.addItem("(own weights)", None)
         for other in same:
-            combo.addItem(f"{other.label} ({other.id})" if other.label else other.id, other.id)
+            combo.addItem(named(graph, other.id), other.id)
         if node.shares is not None and combo.findData(node.shares) < 0:
             combo.addItem(str(node.shares), node.shares)  # a broken tie, shown to be cleared
         combo.setCurrentIndex(max(0, combo.findData(node.shares)))
@@ -196,12 +203,19 @@ class Inspector(QScrollArea):
             self.shares_combo.blockSignals(False)
 
     def _refresh_groups(self) -> None:
+        """The groups the node is in, and those that train its weights through the node
+        it is tied to (a tied copy's weights are its original's)."""
+        graph = self.document.graph
         node_id = self.node_ids[0]
+        original = graph.nodes[node_id].shares
         chips = []
-        for g in self.document.graph.groups:
+        for g in graph.groups:
+            color = g.ui.get("color", "#888888")
+            chip = f"<span style='color:{color}'>\u25a0</span> {html.escape(g.id)}"
             if node_id in g.members or node_id in g.losses:
-                color = g.ui.get("color", "#888888")
-                chips.append(f"<span style='color:{color}'>\u25a0</span> {g.id}")
+                chips.append(chip)
+            elif original is not None and original in g.members:
+                chips.append(f"{chip} (through {html.escape(named(graph, original))})")
         self.groups_label.setText("groups: " + (", ".join(chips) if chips else "none"))
 
     # --- several nodes, or none ----------------------------------------------------------

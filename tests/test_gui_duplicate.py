@@ -82,3 +82,19 @@ def test_a_tie_on_a_node_without_weights_is_shown_and_cleared_in_the_inspector(q
     assert w.document.graph.nodes["r"].shares is None
     w.document.analyse_now()
     assert "has no weights to share" not in w.inspector.problems_label.text()
+
+
+def test_a_tied_copy_names_its_original_by_label_and_the_group_that_trains_it(qtbot, tmp_path):
+    from tests.graph_builder import gan
+
+    graph = gan()
+    graph.nodes["dr_fc"].label = "critic"
+    w = open_window(qtbot, tmp_path, graph)
+    click(w.view.viewport(), node_point(w, "dg_fc"))
+    combo = w.inspector.shares_combo
+    assert combo.currentText() == "critic (dr_fc)"
+    assert [combo.itemText(i) for i in range(combo.count())] == [
+        "(own weights)", "g_fc", "critic (dr_fc)"]
+    groups = w.inspector.groups_label.text()
+    assert "disc (through critic (dr_fc))" in groups and "none" not in groups
+    assert "critic (dr_fc)" in w.inspector.count_label.text()
