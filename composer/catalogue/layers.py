@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from composer.catalogue import rules
+from composer.catalogue import rules, sizes
 from composer.catalogue.base import NodeType, Port, Source, call
 from composer.params import Bool, Choice, Float, Int, IntList
 
@@ -108,6 +108,15 @@ def _check_softmax(p, inputs):
     return None
 
 
+def _bias(p) -> int:
+    return p["out_features"] if p["bias"] else 0
+
+
+def _pool_shape(p, s):
+    return sizes.conv2d(s["in"], s["in"][1], p["kernel_size"], p["stride"] or p["kernel_size"],
+                        p["padding"])
+
+
 def _pool(type_id: str, function: str, doc: str) -> NodeType:
     """Max and average pooling differ only in the function they call."""
     return NodeType(
@@ -116,7 +125,7 @@ def _pool(type_id: str, function: str, doc: str) -> NodeType:
                 Int("stride", None, "step; empty means the window size", min=1, max=32,
                     optional=True),
                 Int("padding", 0, "padding on each side", min=0, max=16)),
-        check=_check_pool,
+        check=_check_pool, shape=_pool_shape,
         forward=lambda p, a, m: call(function, Source(a["in"]), **_pool_kw(p)),
         key_params=("kernel_size",),
     )
@@ -136,6 +145,10 @@ TYPES = [
                                  kernel_size=p["kernel_size"],
                                  **_kw(p, stride=1, padding=0, dilation=1, bias=True)),
         check=_check_conv, keywords=("conv", "convolution"),
+        shape=lambda p, s: sizes.conv2d(s["in"], p["out_channels"], p["kernel_size"],
+                                        p["stride"], p["padding"], p["dilation"]),
+        weights=lambda p, s: sizes.conv_weights(s["in"][1], p["out_channels"],
+                                                p["kernel_size"], p["bias"]),
         forward=_module_call, key_params=("out_channels", "kernel_size", "stride", "padding"),
     ),
     NodeType(
@@ -151,6 +164,11 @@ TYPES = [
                                  kernel_size=p["kernel_size"],
                                  **_kw(p, stride=1, padding=0, output_padding=0, bias=True)),
         check=_check_conv_transpose, keywords=("deconv", "upconv"),
+        shape=lambda p, s: sizes.conv_transpose2d(s["in"], p["out_channels"], p["kernel_size"],
+                                                  p["stride"], p["padding"],
+                                                  p["output_padding"]),
+        weights=lambda p, s: sizes.conv_weights(s["in"][1], p["out_channels"],
+                                                p["kernel_size"], p["bias"]),
         forward=_module_call, key_params=("out_channels", "kernel_size", "stride"),
     ),
     NodeType(
@@ -161,6 +179,8 @@ TYPES = [
         module=lambda p, s: call("nn.Linear", s["in"][-1], p["out_features"],
                                  **_kw(p, bias=True)),
         check=_check_linear, keywords=("dense", "fc", "fully_connected"),
+        shape=lambda p, s: (*s["in"][:-1], p["out_features"]),
+        weights=lambda p, s: s["in"][-1] * p["out_features"] + _bias(p),
         forward=_module_call, key_params=("out_features",),
     ),
     NodeType(
@@ -171,6 +191,7 @@ TYPES = [
         module=lambda p, s: call("nn.BatchNorm1d", _features(s["in"]),
                                  **_kw(p, eps=1e-5, momentum=0.1)),
         check=_check_batchnorm1d,
+        shape=sizes.same, weights=lambda p, s: 2 * _features(s["in"]),
         forward=_module_call,
     ),
     NodeType(
@@ -180,6 +201,7 @@ TYPES = [
                 Float("momentum", 0.1, "running-statistics update rate", min=0.0, max=1.0)),
         module=lambda p, s: call("nn.BatchNorm2d", _features(s["in"]),
                                  **_kw(p, eps=1e-5, momentum=0.1)),
+        shape=sizes.same, weights=lambda p, s: 2 * _features(s["in"]),
         forward=_module_call,
     ),
     NodeType(
@@ -188,6 +210,7 @@ TYPES = [
         params=(Float("eps", 1e-5, "added to the variance", min=0.0, min_exclusive=True),),
         module=lambda p, s: call("nn.LayerNorm", list(s["in"][1:]), **_kw(p, eps=1e-5)),
         check=_check_at_least_2d,
+        shape=sizes.same, weights=lambda p, s: 2 * sizes.product(s["in"][1:]),
         forward=_module_call,
     ),
     _pool("layer.maxpool2d", "F.max_pool2d",
@@ -198,6 +221,8 @@ TYPES = [
         inputs=MAP_IN, outputs=MAP_OUT,
         params=(Int("output_size", 1, "output height and width", min=1, max=256),),
         forward=lambda p, a, m: f"F.adaptive_avg_pool2d({a['in']}, {p['output_size']})",
+        shape=lambda p, s: sizes.spatial(s["in"], s["in"][1], p["output_size"],
+                                         p["output_size"]),
         key_params=("output_size",),
     ),
     NodeType(
@@ -205,6 +230,7 @@ TYPES = [
         inputs=ANY_IN,
         params=(Float("p", 0.5, "probability of dropping an element", min=0.0, max=0.99),),
         forward=lambda p, a, m: f"F.dropout({a['in']}, p={p['p']!r}, training=self.training)",
+        shape=sizes.same,
         key_params=("p",),
     ),
     NodeType(
@@ -212,6 +238,7 @@ TYPES = [
         inputs=ANY_IN, outputs=(Port("out", "vector"),),
         check=_check_at_least_2d,
         forward=_unary("torch.flatten({x}, 1)"),
+        shape=lambda p, s: (s["in"][0], sizes.product(s["in"][1:])),
     ),
     NodeType(
         "layer.reshape", "layer", "Reshapes each sample to `shape` (without the batch).",
@@ -220,6 +247,7 @@ TYPES = [
         check=_check_reshape,
         forward=lambda p, a, m: f"{a['in']}.reshape({a['in']}.shape[0], "
                                 f"{', '.join(str(d) for d in p['shape'])})",
+        shape=lambda p, s: (s["in"][0], *p["shape"]),
         key_params=("shape",),
     ),
     NodeType(
@@ -229,27 +257,31 @@ TYPES = [
                 Choice("mode", "nearest", "interpolation", choices=("nearest", "bilinear"))),
         forward=lambda p, a, m: call("F.interpolate", Source(a["in"]),
                                      scale_factor=p["scale_factor"], mode=p["mode"]),
+        shape=lambda p, s: sizes.spatial(s["in"], s["in"][1], s["in"][2] * p["scale_factor"],
+                                         s["in"][3] * p["scale_factor"]),
         key_params=("scale_factor",),
     ),
     NodeType("layer.relu", "layer", "max(x, 0).", inputs=ANY_IN,
-             forward=_unary("F.relu({x})")),
+             forward=_unary("F.relu({x})"), shape=sizes.same),
     NodeType(
         "layer.leaky_relu", "layer", "ReLU with a small slope for negative inputs.",
         inputs=ANY_IN,
         params=(Float("negative_slope", 0.01, "slope below zero", min=0.0, max=1.0),),
         forward=lambda p, a, m: f"F.leaky_relu({a['in']}, {p['negative_slope']!r})",
+        shape=sizes.same,
     ),
     NodeType("layer.sigmoid", "layer", "Squashes to (0, 1).", inputs=ANY_IN,
-             forward=_unary("torch.sigmoid({x})")),
+             forward=_unary("torch.sigmoid({x})"), shape=sizes.same),
     NodeType("layer.tanh", "layer", "Squashes to (-1, 1).", inputs=ANY_IN,
-             forward=_unary("torch.tanh({x})")),
+             forward=_unary("torch.tanh({x})"), shape=sizes.same),
     NodeType("layer.gelu", "layer", "Gaussian error linear unit.", inputs=ANY_IN,
-             forward=_unary("F.gelu({x})")),
+             forward=_unary("F.gelu({x})"), shape=sizes.same),
     NodeType(
         "layer.softmax", "layer", "Normalises to probabilities along `dim`.",
         inputs=ANY_IN,
         params=(Int("dim", 1, "dimension that sums to one", min=1, max=3),),
         check=_check_softmax,
         forward=lambda p, a, m: f"F.softmax({a['in']}, dim={p['dim']})",
+        shape=sizes.same,
     ),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from composer.catalogue import rules
+from composer.catalogue import rules, sizes
 from composer.catalogue.base import NodeType, Port
 from composer.params import Float
 
@@ -40,6 +40,7 @@ TYPES = [
         inputs=(Port("pred", "tensor", doc="logits [B,classes]"),
                 Port("target", "label", doc="class ids [B]")),
         outputs=_OUT,
+        shape=sizes.scalar,
         params=(_WEIGHT, Float("label_smoothing", 0.0, "spread of the target", min=0.0,
                                max=0.99)),
         forward=lambda p, a, m: (
@@ -53,6 +54,7 @@ TYPES = [
         "Binary cross-entropy on logits; without a target, every element aims at target_value.",
         inputs=(_PRED, Port("target", "tensor", optional=True, doc="0/1 targets like pred")),
         outputs=_OUT,
+        shape=sizes.scalar,
         params=(_WEIGHT, Float("target_value", 1.0, "used when target is unwired: 1 real, 0 fake",
                                min=0.0, max=1.0)),
         forward=_bce, key_params=("weight", "target_value"), keywords=("bce", "gan"),
@@ -61,18 +63,21 @@ TYPES = [
     NodeType(
         "loss.mse", "loss", "Mean squared error between same-shaped tensors.",
         inputs=(_PRED, Port("target", "tensor")), outputs=_OUT, params=(_WEIGHT,),
+        shape=sizes.scalar,
         forward=_pair("F.mse_loss"), key_params=("weight",), keywords=("l2",),
         check=lambda p, inputs: rules.loss_pair("mse", inputs),
     ),
     NodeType(
         "loss.l1", "loss", "Mean absolute error between same-shaped tensors.",
         inputs=(_PRED, Port("target", "tensor")), outputs=_OUT, params=(_WEIGHT,),
+        shape=sizes.scalar,
         forward=_pair("F.l1_loss"), key_params=("weight",),
         check=lambda p, inputs: rules.loss_pair("l1", inputs),
     ),
     NodeType(
         "loss.smooth_l1", "loss", "Huber-like loss: quadratic near zero, linear beyond beta.",
         inputs=(_PRED, Port("target", "tensor")), outputs=_OUT,
+        shape=sizes.scalar,
         params=(_WEIGHT, Float("beta", 1.0, "where the loss turns linear", min=0.0,
                                min_exclusive=True)),
         forward=_pair("F.smooth_l1_loss", ", beta={beta!r}"), key_params=("weight",),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from composer.catalogue import rules
+from composer.catalogue import rules, sizes
 from composer.catalogue.base import NodeType, Port
 from composer.params import Int
 
@@ -27,6 +27,18 @@ def _positions(shape: tuple[int, ...]) -> int:
     if len(shape) == 4:
         return shape[2] * shape[3]
     return shape[1] if len(shape) == 3 else 1
+
+
+def _attention_weights(p, s) -> int:
+    """nn.MultiheadAttention's: query, key and value projections (to the query's features)
+    with biases, and the output projection."""
+    e = _feature_dim(s["query"])
+    k, v = _feature_dim(s.get("key", s["value"])), _feature_dim(s["value"])
+    return e * (e + k + v) + 3 * e + e * e + e
+
+
+def _elementwise(p, s):
+    return sizes.broadcast(*(s[f"in{i}"] for i in range(p["inputs"])))
 
 
 def _check_attention(p, inputs):
@@ -56,6 +68,7 @@ TYPES = [
         params=(_INPUTS, Int("dim", 1, "dimension to join along", min=1, max=3)),
         forward=lambda p, a, m: f"torch.cat([{', '.join(_args(p, a))}], dim={p['dim']})",
         check=lambda p, inputs: rules.all_but(inputs, p["dim"]), keywords=("cat",),
+        shape=lambda p, s: sizes.concat([s[f"in{i}"] for i in range(p["inputs"])], p["dim"]),
         key_params=("dim",),
     ),
     NodeType(
@@ -63,7 +76,7 @@ TYPES = [
         inputs=_numbered, params=(_INPUTS,),
         forward=lambda p, a, m: " + ".join(_args(p, a)),
         check=lambda p, inputs: rules.same_shapes(inputs, "add would broadcast them"),
-        keywords=("sum", "plus"),
+        keywords=("sum", "plus"), shape=_elementwise,
     ),
     NodeType(
         "merge.multiply", "merge", "Element-wise product of same-shaped inputs (gating).",
@@ -71,12 +84,14 @@ TYPES = [
         forward=lambda p, a, m: " * ".join(_args(p, a)),
         check=lambda p, inputs: rules.same_shapes(inputs, "a gate of size 1 may broadcast",
                                                   broadcast=True),
+        shape=_elementwise,
     ),
     NodeType(
         "merge.mean", "merge", "Element-wise mean of same-shaped inputs.",
         inputs=_numbered, params=(_INPUTS,),
         forward=lambda p, a, m: f"({' + '.join(_args(p, a))}) / {p['inputs']}",
         check=lambda p, inputs: rules.same_shapes(inputs, "mean would broadcast them"),
+        shape=_elementwise,
     ),
     NodeType(
         "merge.attention", "merge",
@@ -93,6 +108,7 @@ TYPES = [
         forward=lambda p, a, m: (f"{m}({a['query']}, {a['value']}"
                                  + (f", {a['key']})" if "key" in a else ")")),
         check=_check_attention,
+        shape=lambda p, s: s["query"], weights=_attention_weights,
         runtime=("Attention", "_as_sequence"), key_params=("heads",),
     ),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from composer.catalogue import sizes
 from composer.catalogue.base import NodeType, Port
 from composer.params import Int
 
@@ -11,6 +12,7 @@ TYPES = [
         "Stops gradients: what follows cannot train what comes before (a GAN's D step).",
         inputs=(Port("in", "tensor"),),
         forward=lambda p, a, m: f"{a['in']}.detach()", stops_gradient=True,
+        shape=sizes.same,
     ),
     NodeType(
         "op.roi_align", "op",
@@ -21,6 +23,8 @@ TYPES = [
         params=(Int("output_size", 7, "height and width of each crop", min=1, max=64),),
         forward=lambda p, a, m: (f"roi_align({a['features']}, {a['boxes']}, "
                                  f"output_size={p['output_size']})"),
+        shape=lambda p, s: sizes.spatial(s["features"], s["features"][1], p["output_size"],
+                                         p["output_size"]),
         runtime=("roi_align",), key_params=("output_size",),
     ),
 ]
