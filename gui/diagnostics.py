@@ -1,10 +1,18 @@
-"""The live list of the graph's problems. Clicking one selects its node on the canvas."""
+"""The live list of the graph's problems. Clicking one selects its node(s) on the canvas.
+
+Errors come first, then warnings, then hints. While a chain is being built, each of its nodes
+"reaches no loss": those warnings are collapsed into one line per unfinished chain.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QTreeWidget,
@@ -14,10 +22,16 @@ from PySide6.QtWidgets import (
 )
 
 from composer.diagnostics import Diagnostic
+from composer.graph import Graph
 from gui import theme
 from gui.document import Document
 
 GLYPHS = {"error": "!", "warning": "!", "hint": "i"}
+SEVERITY_ORDER = {"error": 0, "warning": 1, "hint": 2}
+# The start of composer.group_checks' warning for a node whose output reaches no loss. The
+# core gives diagnostics no kind code, so the list recognises this one by its text.
+NO_LOSS = "reaches no loss"
+ARROW = " \u2192 "
 _icons: dict[str, QIcon] = {}
 
 
@@ -51,6 +65,72 @@ def place(d: Diagnostic) -> str:
     return text
 
 
+@dataclass
+class Row:
+    """One line of the list: a diagnostic, or a summary of several."""
+
+    severity: str
+    where: str
+    message: str
+    targets: list[str]  # the nodes (or the group) a click selects
+    tooltip: str = ""
+
+
+def _chains(graph: Graph, ids: list[str]) -> list[list[str]]:
+    """The given nodes split into runs connected by wires among them, in file order."""
+    chosen = set(ids)
+    neighbours: dict[str, set[str]] = {n: set() for n in ids}
+    for e in graph.edges:
+        if e.src in chosen and e.dst in chosen:
+            neighbours[e.src].add(e.dst)
+            neighbours[e.dst].add(e.src)
+    seen: set[str] = set()
+    chains = []
+    for start in ids:
+        if start in seen:
+            continue
+        part, todo = set(), [start]
+        while todo:
+            n = todo.pop()
+            if n not in part:
+                part.add(n)
+                todo.extend(neighbours[n] - part)
+        seen |= part
+        chains.append([n for n in ids if n in part])
+    return chains
+
+
+def _name(graph: Graph, node_id: str) -> str:
+    node = graph.nodes.get(node_id)
+    return (node.label or node_id) if node is not None else node_id
+
+
+def rows(graph: Graph, diagnostics: list[Diagnostic], warnings: bool = True) -> list[Row]:
+    """The list's lines: errors, warnings, hints (each in the checker's order), the "reaches no
+    loss" warnings of a chain of nodes as one line; no warnings when `warnings` is off."""
+    no_loss = [d.node for d in diagnostics if d.severity == "warning"
+               and d.message.startswith(NO_LOSS) and d.node in graph.nodes]
+    chains = [c for c in _chains(graph, [n for n in graph.nodes if n in set(no_loss)])
+              if len(c) > 1]
+    collapsed = {n for c in chains for n in c}
+    found = []
+    for d in diagnostics:
+        if d.node in collapsed and d.message.startswith(NO_LOSS):
+            continue
+        found.append(Row(d.severity, place(d), d.message, [d.node] if d.node else [],
+                         d.message))
+    for chain in chains:
+        names = [_name(graph, n) for n in chain]
+        shown = names if len(names) <= 3 else [names[0], names[1], "\u2026", names[-1]]
+        found.append(Row("warning", f"{len(chain)} nodes",
+                         f"{len(chain)} nodes reach no loss: {ARROW.join(shown)} "
+                         "(unfinished chain)", chain,
+                         "Their outputs are never used in training: wire the chain towards "
+                         f"a loss or delete it.\n{', '.join(chain)}"))
+    found.sort(key=lambda r: SEVERITY_ORDER.get(r.severity, 3))
+    return [r for r in found if warnings or r.severity != "warning"]
+
+
 class DiagnosticsPanel(QWidget):
     """One row per diagnostic, refreshed on every analysis."""
 
@@ -59,6 +139,11 @@ class DiagnosticsPanel(QWidget):
         self.document = document
         self.summary = QLabel()
         self.summary.setObjectName("diagnostics_summary")
+        self.show_warnings = QCheckBox("warnings")
+        self.show_warnings.setObjectName("diagnostics_show_warnings")
+        self.show_warnings.setToolTip("show warnings as well as errors and hints")
+        self.show_warnings.setChecked(True)
+        self.show_warnings.toggled.connect(self.refresh)
         self.tree = QTreeWidget()
         self.tree.setObjectName("diagnostics_list")
         self.tree.setHeaderLabels(["where", "problem"])
@@ -70,7 +155,10 @@ class DiagnosticsPanel(QWidget):
         self.tree.itemActivated.connect(self._clicked)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 4)
-        layout.addWidget(self.summary)
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.show_warnings)
+        layout.addLayout(top)
         layout.addWidget(self.tree)
         document.analysed.connect(self.refresh)
         document.graph_replaced.connect(self._pending)
@@ -83,26 +171,29 @@ class DiagnosticsPanel(QWidget):
     def refresh(self) -> None:
         diags = self.document.diagnostics
         self.tree.clear()
-        for d in diags:
-            item = QTreeWidgetItem(self.tree, [place(d), d.message])
-            item.setIcon(0, severity_icon(d.severity))
-            item.setToolTip(1, d.message)
-            item.setData(0, Qt.ItemDataRole.UserRole, d.node)
+        for row in rows(self.document.graph, diags, self.show_warnings.isChecked()):
+            item = QTreeWidgetItem(self.tree, [row.where, row.message])
+            item.setIcon(0, severity_icon(row.severity))
+            item.setToolTip(1, row.tooltip)
+            item.setData(0, Qt.ItemDataRole.UserRole, row.targets)
         errors = sum(d.severity == "error" for d in diags)
         warnings = sum(d.severity == "warning" for d in diags)
         hints = len(diags) - errors - warnings
         if not diags:
             self.summary.setText("No problems: the graph checks clean.")
         else:
-            self.summary.setText(", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in
-                                           ((errors, "error"), (warnings, "warning"),
-                                            (hints, "hint"))))
+            counts = [f"{n} {word}{'' if n == 1 else 's'}" for n, word in
+                      ((errors, "error"), (warnings, "warning"), (hints, "hint"))]
+            if warnings and not self.show_warnings.isChecked():
+                counts[1] += " (hidden)"
+            self.summary.setText(", ".join(counts))
 
     def _clicked(self, item: QTreeWidgetItem, column: int = 0) -> None:
-        target = item.data(0, Qt.ItemDataRole.UserRole)
+        targets = item.data(0, Qt.ItemDataRole.UserRole) or []
         graph = self.document.graph
-        if target in graph.nodes:
-            self.document.select_requested.emit([target])
-        elif graph.group(target) is not None:
-            group = graph.group(target)
+        nodes = [n for n in targets if n in graph.nodes]
+        if nodes:
+            self.document.select_requested.emit(nodes)
+        elif len(targets) == 1 and graph.group(targets[0]) is not None:
+            group = graph.group(targets[0])
             self.document.select_requested.emit(group.members + group.losses)
