@@ -88,9 +88,9 @@ def _file_actions(w) -> dict[str, QAction]:
 
 def _edit_actions(w) -> dict[str, QAction]:
     v = w.view
-    undo = w.document.undo_stack.createUndoAction(w, "&Undo")
+    undo = _stack_action(w, "&Undo", "undo")
     undo.setShortcuts(QKeySequence.keyBindings(Key.Undo))
-    redo = w.document.undo_stack.createRedoAction(w, "&Redo")
+    redo = _stack_action(w, "&Redo", "redo")
     redo_keys = QKeySequence.keyBindings(Key.Redo)
     if QKeySequence("Ctrl+Shift+Z") not in redo_keys:
         redo_keys.append(QKeySequence("Ctrl+Shift+Z"))
@@ -118,6 +118,29 @@ def _edit_actions(w) -> dict[str, QAction]:
         "find": _action(w, "find", "&Find Node…", lambda: (w.find_box.setFocus(),
                                                            w.find_box.selectAll()), Key.Find),
     }
+
+
+def _stack_action(w, text: str, which: str) -> QAction:
+    """Undo or Redo with a fixed text, so the toolbar never shifts as edits come; what it
+    would undo ("Undo Add conv2d") is its tooltip and status tip."""
+    stack = w.document.undo_stack
+    action = QAction(text, w)
+    action.triggered.connect(getattr(stack, which))
+    verb = text.replace("&", "")
+    can = stack.canUndo if which == "undo" else stack.canRedo
+    what = stack.undoText if which == "undo" else stack.redoText
+
+    def follow(*_: object) -> None:
+        action.setEnabled(can() and not w.document.read_only)
+        tip = f"{verb} {what()}".strip()
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+
+    for signal in (stack.canUndoChanged, stack.canRedoChanged, stack.undoTextChanged,
+                   stack.redoTextChanged):
+        signal.connect(follow)
+    follow()
+    return action
 
 
 def _view_actions(w) -> dict[str, QAction]:
