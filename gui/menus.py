@@ -122,24 +122,27 @@ def _edit_actions(w) -> dict[str, QAction]:
 
 def _stack_action(w, text: str, which: str) -> QAction:
     """Undo or Redo with a fixed text, so the toolbar never shifts as edits come; what it
-    would undo ("Undo Add conv2d") is its tooltip and status tip."""
+    would undo ("Undo Add conv2d") is its tooltip and status tip. The stack's signals carry
+    the state: the stack is not asked back (it may be going away as it signals)."""
     stack = w.document.undo_stack
     action = QAction(text, w)
     action.triggered.connect(getattr(stack, which))
     verb = text.replace("&", "")
-    can = stack.canUndo if which == "undo" else stack.canRedo
-    what = stack.undoText if which == "undo" else stack.redoText
+    can_changed = stack.canUndoChanged if which == "undo" else stack.canRedoChanged
+    text_changed = stack.undoTextChanged if which == "undo" else stack.redoTextChanged
 
-    def follow(*_: object) -> None:
-        action.setEnabled(can() and not w.document.read_only)
-        tip = f"{verb} {what()}".strip()
+    def set_can(can: bool) -> None:
+        action.setEnabled(can and not w.document.read_only)
+
+    def set_text(what: str) -> None:
+        tip = f"{verb} {what}".strip()
         action.setToolTip(tip)
         action.setStatusTip(tip)
 
-    for signal in (stack.canUndoChanged, stack.canRedoChanged, stack.undoTextChanged,
-                   stack.redoTextChanged):
-        signal.connect(follow)
-    follow()
+    can_changed.connect(set_can)
+    text_changed.connect(set_text)
+    set_can(stack.canUndo() if which == "undo" else stack.canRedo())
+    set_text(stack.undoText() if which == "undo" else stack.redoText())
     return action
 
 
