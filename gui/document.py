@@ -25,6 +25,7 @@ from gui.theme import GROUP_PALETTE
 log = logging.getLogger(__name__)
 
 READ_ONLY_MESSAGE = "Training: the graph is read-only"
+DUPLICATE_GAP = 48.0  # between the originals' lowest edge and their copies
 
 
 class Document(QObject):
@@ -344,8 +345,16 @@ class Document(QObject):
         return [n.id for n in nodes]
 
     def duplicate(self, node_ids: list[str], tied: bool = False) -> list[str]:
-        """Copies of the nodes (and the edges among them); tied copies share the weights."""
-        return self.paste(self.copy_nodes(node_ids), tied=tied)
+        """Copies of the nodes (and the edges among them), placed just below them so that
+        none lands on an original; tied copies share the weights."""
+        from gui.canvas.metrics import node_face
+
+        nodes = [self.graph.nodes[n] for n in node_ids if n in self.graph.nodes]
+        tops = [n.ui.get("pos", [0.0, 0.0])[1] for n in nodes]
+        bottoms = [n.ui.get("pos", [0.0, 0.0])[1] + node_face(self.graph, n).height
+                   for n in nodes]
+        below = max(bottoms, default=0.0) - min(tops, default=0.0) + DUPLICATE_GAP
+        return self.paste(self.copy_nodes(node_ids), offset=(0.0, below), tied=tied)
 
     def auto_layout(self, node_ids: list[str] | None = None) -> None:
         """Places nodes left to right by topological generation, as one undo step."""

@@ -98,3 +98,15 @@ def test_a_tied_copy_names_its_original_by_label_and_the_group_that_trains_it(qt
     groups = w.inspector.groups_label.text()
     assert "disc (through critic (dr_fc))" in groups and "none" not in groups
     assert "critic (dr_fc)" in w.inspector.count_label.text()
+
+
+@pytest.mark.parametrize("keys", [CTRL, SHIFT_CTRL], ids=["ctrl_d", "ctrl_shift_d"])
+def test_duplicates_land_clear_of_the_originals(window, keys):
+    w = window
+    select_chain(w)
+    originals = [w.scene.node_item(n).sceneBoundingRect() for n in CHAIN]
+    press_keys(w, Qt.Key.Key_D, keys)
+    copies = [w.scene.node_item(n).sceneBoundingRect() for n in w.scene.selected_node_ids()]
+    assert len(copies) == 5
+    assert not [(a, b) for a in copies for b in originals if a.intersects(b)]
+    assert min(c.top() for c in copies) > max(o.bottom() for o in originals)
