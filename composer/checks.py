@@ -7,7 +7,8 @@ assumed: unknown nodes, ports, types and any parameter value are reported, never
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from composer import catalogue, validate
 from composer.catalogue.base import Port
@@ -22,30 +23,51 @@ if TYPE_CHECKING:  # networkx loads on the first check, not at start-up
     import networkx as nx
 
 
-def check(graph: Graph, shapes: Shapes | None = None) -> list[Diagnostic]:
-    """All problems of `graph`, in file order (nodes, then groups, then the whole graph).
+@dataclass
+class Analysis:
+    """A graph analysed once: every problem, and what code generation builds from (the
+    inferred shapes and each valid node's parameters, defaults filled in and normalised)."""
 
-    `shapes` may be passed when already inferred for this very graph (the GUI infers once
-    per edit to show shapes and to check).
-    """
-    found = structure_diagnostics(graph)
+    diagnostics: list[Diagnostic]
+    shapes: Shapes
+    params: dict[str, dict[str, Any]]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+
+def analyse(graph: Graph, shapes: Shapes | None = None) -> Analysis:
+    """The graph's problems in file order (nodes, then groups, then the whole graph), with
+    its shapes and parameters. `shapes` may be passed when already inferred for this graph."""
+    params: dict[str, dict[str, Any]] = {}
+    found = structure_diagnostics(graph, params)
     # A node with a bad parameter value gets no shape problems on top: its own is enough.
     broken = {d.node for d in found if d.is_error and d.param not in (None, "shares")}
     shapes = infer(graph) if shapes is None else shapes
     for p in shapes.problems:
         if p.node not in broken:
             found.append(Diagnostic(ERROR, p.node, p.port, p.message, p.param))
-    found.extend(shared_module_diagnostics(graph, shapes))
-    found.extend(data_diagnostics(graph, broken | {p.node for p in shapes.problems}))
-    return _in_file_order(graph, found)
+    found.extend(shared_module_diagnostics(graph, shapes, params))
+    skip = broken | {p.node for p in shapes.problems}
+    found.extend(data_diagnostics(graph, {n: p for n, p in params.items() if n not in skip}))
+    return Analysis(_in_file_order(graph, found), shapes, params)
 
 
-def structure_diagnostics(graph: Graph) -> list[Diagnostic]:
-    """Everything that needs no shapes: nodes, parameters, ties, wires, cycles and groups."""
+def check(graph: Graph, shapes: Shapes | None = None) -> list[Diagnostic]:
+    """All problems of `graph`, in file order (see `analyse`)."""
+    return analyse(graph, shapes).diagnostics
+
+
+def structure_diagnostics(graph: Graph,
+                          params: dict[str, dict[str, Any]] | None = None) -> list[Diagnostic]:
+    """Everything that needs no shapes: nodes, parameters, ties, wires, cycles and groups.
+    Each node whose parameters are valid gets them, resolved, in `params`."""
     found: list[Diagnostic] = []
+    params = {} if params is None else params
     for node in graph.nodes.values():
-        found.extend(node_diagnostics(graph, node))
-    found.extend(edge_diagnostics(graph))
+        found.extend(node_diagnostics(graph, node, params))
+    found.extend(edge_diagnostics(graph, params))
     found.extend(training_diagnostics(graph))
     dag = _digraph(graph)
     found.extend(cycle_diagnostics(graph, dag))
@@ -89,8 +111,10 @@ def training_diagnostics(graph: Graph) -> list[Diagnostic]:
     return []
 
 
-def node_diagnostics(graph: Graph, node: Node) -> list[Diagnostic]:
-    """Id, type, every parameter validated as loading would, and `shares`."""
+def node_diagnostics(graph: Graph, node: Node,
+                     params: dict[str, dict[str, Any]] | None = None) -> list[Diagnostic]:
+    """Id, type, every parameter validated as loading would, and `shares`; the node's
+    resolved parameters go into `params` when they are valid."""
     found = []
     try:
         validate.node_id(node.id)
@@ -104,12 +128,15 @@ def node_diagnostics(graph: Graph, node: Node) -> list[Diagnostic]:
     if not isinstance(node.params, dict):
         return [*found, Diagnostic(ERROR, node.id, None, "params must be an object of name: "
                                    f"value, got {type(node.params).__name__}")]
+    clean = {}
     for name, value in node.params.items():  # each on its own: every problem, not the first
         try:
-            validate.node_params(t, {name: value}, "")
+            clean |= validate.node_params(t, {name: value}, "")
         except GraphFormatError as e:
             where = e.where.lstrip(".")
             found.append(Diagnostic(ERROR, node.id, None, f"{where}: {e.detail}", where))
+    if params is not None and len(clean) == len(node.params):
+        params[node.id] = t.resolve(clean)
     found.extend(_shares_diagnostics(graph, node))
     return found
 
@@ -148,7 +175,8 @@ def _shares_diagnostics(graph: Graph, node: Node) -> list[Diagnostic]:
     return []
 
 
-def shared_module_diagnostics(graph: Graph, shapes: Shapes) -> list[Diagnostic]:
+def shared_module_diagnostics(graph: Graph, shapes: Shapes,
+                              params: dict[str, dict[str, Any]]) -> list[Diagnostic]:
     """Tied nodes must build one module: their inputs must have the sizes it was made for."""
     found = []
     for node in graph.nodes.values():
@@ -157,14 +185,11 @@ def shared_module_diagnostics(graph: Graph, shapes: Shapes) -> list[Diagnostic]:
         if t is None or t.module is None or other is None or other.type != node.type:
             continue
         mine, theirs = shapes.inputs.get(node.id), shapes.inputs.get(other.id)
-        if mine is None or theirs is None:
-            continue
-        try:
-            params = node.resolved_params()
-            same = (t.module(params, {p: i.shape for p, i in mine.items()})
-                    == t.module(params, {p: i.shape for p, i in theirs.items()}))
-        except Exception:  # parameters already reported
-            continue
+        if mine is None or theirs is None or node.id not in params:
+            continue  # (parameters already reported)
+        own = params[node.id]
+        same = (t.module(own, {p: i.shape for p, i in mine.items()})
+                == t.module(own, {p: i.shape for p, i in theirs.items()}))
         if not same:
             arrived = ", ".join(f"{p} is {i}" for p, i in mine.items())
             there = ", ".join(f"{p} is {i}" for p, i in theirs.items())
@@ -177,18 +202,14 @@ def shared_module_diagnostics(graph: Graph, shapes: Shapes) -> list[Diagnostic]:
 
 # --- wires and cycles -------------------------------------------------------------------------
 
-def _ports(graph: Graph) -> dict[str, tuple[list[str], list[Port]] | None]:
-    """Each node's output names and input ports, worked out once; None for an unknown type
-    or an input count set to anything (both reported with the node)."""
-    ports: dict[str, tuple[list[str], list[Port]] | None] = {}
-    for node_id, node in graph.nodes.items():
-        t = node.node_type
-        try:
-            ports[node_id] = ([p.name for p in t.outputs],
-                              list(t.input_ports(node.resolved_params()))) if t else None
-        except Exception:
-            ports[node_id] = None
-    return ports
+def _ports(graph: Graph, params: dict[str, dict[str, Any]]
+           ) -> dict[str, tuple[list[str], list[Port]] | None]:
+    """Each node's output names and input ports, worked out once; None for a node of an
+    unknown type or with invalid parameters (both reported with the node)."""
+    return {node_id: ([p.name for p in node.node_type.outputs],
+                      list(node.node_type.input_ports(params[node_id])))
+            if node_id in params else None
+            for node_id, node in graph.nodes.items()}
 
 
 def _wire_end_problem(graph: Graph, ports: dict, e: Edge, output: bool) -> Diagnostic | None:
@@ -214,7 +235,7 @@ def _wire_end_problem(graph: Graph, ports: dict, e: Edge, output: bool) -> Diagn
                       f"{side}s: {', '.join(names) or 'none'}); wire {e}: {fix}")
 
 
-def edge_diagnostics(graph: Graph) -> list[Diagnostic]:
+def edge_diagnostics(graph: Graph, params: dict[str, dict[str, Any]]) -> list[Diagnostic]:
     """Wires to unknown nodes or ports, inputs wired twice, required inputs left unwired."""
     named = edges_between_names(graph)
     found = []
@@ -222,7 +243,7 @@ def edge_diagnostics(graph: Graph) -> list[Diagnostic]:
         ok = {id(e) for e in named}
         found = [Diagnostic(ERROR, None, None, f"wire {e!r} has an end that is not a name: "
                             "remove it") for e in graph.edges if id(e) not in ok]
-    ports = _ports(graph)
+    ports = _ports(graph, params)
     into: dict[tuple[str, str], list[Edge]] = {}
     for e in named:
         problems = [_wire_end_problem(graph, ports, e, output=True),

@@ -24,10 +24,11 @@ def _check(args: argparse.Namespace) -> int:
         print(f"{d.severity.upper()} {d.node or 'graph'}: {d.message}")
     counts = {s: sum(d.severity == s for d in problems) for s in ("error", "warning", "hint")}
     if not problems:
-        summary = f"no problems ({len(graph.nodes)} nodes, {len(graph.groups)} groups)"
+        groups = len(graph.groups)
+        summary = f"no problems ({len(graph.nodes)} nodes, {groups} group{'s' * (groups != 1)})"
     else:
         summary = ", ".join(f"{n} {s}{'' if n == 1 else 's'}" for s, n in counts.items())
-    print(f"{args.file}: {summary}", file=sys.stderr)
+    print(f"{args.file}: {summary}")
     return 1 if counts["error"] else 0
 
 

@@ -10,30 +10,20 @@ from __future__ import annotations
 
 import builtins
 import keyword
-import re
 from dataclasses import dataclass, field
 
-from composer import catalogue
 from composer.catalogue.base import NodeType
+from composer.checks import Analysis, analyse
 from composer.embed import runtime_names
-from composer.errors import CompileError, ParamError
+from composer.errors import CompileError
 from composer.graph import Graph, Node
-from composer.shapes import Shapes, TensorInfo, infer, topological_order
+from composer.names import fresh_name
+from composer.runtime.guard import NODE_GUARD
+from composer.shapes import TensorInfo, topological_order
 from composer.sourcetext import wrap
 
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Names forward itself uses; node variables never take them.
 FORWARD_LOCALS = frozenset({"self", "batch", "outputs", "need", "Tensor", "Sequence"})
-
-
-def checked_id(value: str, what: str) -> str:
-    """An id that is safe to write into code as an identifier or inside a string literal."""
-    if not isinstance(value, str) or not IDENTIFIER.match(value) or keyword.iskeyword(value):
-        raise CompileError(None, f"{value!r} is not a valid {what} id: use letters, digits "
-                                 "and _, not starting with a digit")
-    if what == "node" and value.startswith("__"):  # `self.__x` would be renamed in the class
-        raise CompileError(value, "a node id must not start with __")
-    return value
 
 
 class Namespace:
@@ -45,45 +35,34 @@ class Namespace:
         self.ids = set(ids)  # other nodes' ids: a suffixed name must not take one
 
     def name(self, wanted: str) -> str:
-        candidate, i = wanted, 1
-        while candidate in self.taken or keyword.iskeyword(candidate) or (
-                candidate != wanted and candidate in self.ids):
-            candidate, i = f"{wanted}_{i}", i + 1
-        self.taken.add(candidate)
-        return candidate
+        def taken(candidate: str) -> bool:
+            return candidate in self.taken or keyword.iskeyword(candidate) or (
+                candidate != wanted and candidate in self.ids)
+
+        name = fresh_name(wanted, taken)
+        self.taken.add(name)
+        return name
 
 
-def validated_params(node: Node, t: NodeType) -> dict:
-    """The node's parameters, each checked by its declaration, over the type's defaults."""
-    clean = t.defaults()
-    for name, value in node.params.items():
-        decl = t.param(name)
-        if decl is None:
-            raise CompileError(node.id, f"{t.id} has no parameter {name!r}")
-        try:
-            clean[name] = decl.validate(value)
-        except ParamError as e:
-            raise CompileError(node.id, f"{name}: {e}") from e
-    return clean
-
-
-def node_type(node: Node) -> NodeType:
-    t = catalogue.get(node.type)
-    if t is None:
-        raise CompileError(node.id, f"unknown node type {node.type!r}")
-    return t
+def analysed(graph: Graph) -> Analysis:
+    """The graph's analysis; CompileError naming the first error (with every error attached)
+    when it has any. Generation builds from what the checks validated and inferred."""
+    analysis = analyse(graph)
+    errors = analysis.errors
+    if errors:
+        first = errors[0]
+        where = f"{first.node}.{first.port}" if first.node and first.port else first.node
+        raise CompileError(where, first.message, problems=errors)
+    return analysis
 
 
 def wired_inputs(graph: Graph, node: Node, t: NodeType, params: dict) -> dict[str, str]:
-    """Input port -> "node.port" feeding it; an unwired required port is an error."""
+    """Input port -> "node.port" feeding it (the checks made sure the required ones are)."""
     refs = {}
     for port in t.input_ports(params):
         edge = graph.edge_into(node.id, port.name)
-        if edge is None:
-            if not port.optional:
-                raise CompileError(node.id, f"input {port.name} is not wired")
-            continue
-        refs[port.name] = f"{checked_id(edge.src, 'node')}.{checked_id(edge.src_port, 'port')}"
+        if edge is not None:
+            refs[port.name] = edge.source
     return refs
 
 
@@ -110,29 +89,14 @@ def _describe(info: TensorInfo) -> str:
     return "scalar" if not info.shape else str(info)
 
 
-def _shares_root(graph: Graph, node: Node) -> str:
-    seen = [node.id]
-    while graph.nodes[seen[-1]].shares is not None:
-        target = graph.nodes[seen[-1]].shares
-        if target not in graph.nodes:
-            raise CompileError(node.id, f"shares {target!r}, which is not a node")
-        if target in seen:
-            raise CompileError(node.id, "shares form a loop: " + " -> ".join(seen + [target]))
-        seen.append(target)
-    return seen[-1]
-
-
-def _node_code(graph: Graph, shapes: Shapes, node: Node, names: Namespace,
+def _node_code(graph: Graph, analysis: Analysis, node: Node, names: Namespace,
                variables: dict[str, str]) -> NodeCode:
-    t = node_type(node)
-    params = validated_params(node, t)
+    t = node.node_type
+    params = analysis.params[node.id]
     refs = wired_inputs(graph, node, t, params)
     port = t.outputs[0].name
+    shapes = analysis.shapes
     info = shapes.output(node.id, port)
-    if info is None:
-        problem = next((p.message for p in shapes.problems if p.node == node.id), None)
-        raise CompileError(node.id, problem or "its output shape cannot be inferred; check the "
-                                               "nodes that feed it")
     in_shapes = {p: i.shape for p, i in shapes.inputs.get(node.id, {}).items()}
     module = t.module(params, in_shapes) if t.module is not None else None
     args = {p: variables.get(r.partition(".")[0]) or f'batch["{r}"]' for p, r in refs.items()}
@@ -165,7 +129,7 @@ def _forward_lines(code: ModelCode) -> list[str]:
         "        need = self.needed(outputs, batch)",
     ]
     for n in code.nodes.values():
-        lines.append(f'        if "{n.id}" in need:  # {_describe(n.shape)}')
+        lines.append(f"        {NODE_GUARD.format(node=n.id)}  # {_describe(n.shape)}")
         lines.append(f"            {n.var} = {n.forward}")
     lines.append("        return self.needed.pick(outputs, batch, locals())")
     return lines
@@ -181,25 +145,19 @@ def _inputs_lines(code: ModelCode) -> list[str]:
     return lines
 
 
-def model_code(graph: Graph, shapes: Shapes | None = None) -> ModelCode:
-    """The source of `class Model(nn.Module)` for this graph. Raises CompileError naming the
-    first node that cannot be compiled."""
-    shapes = shapes if shapes is not None else infer(graph)
-    order = topological_order(graph)
-    if len(order) < len(graph.nodes):
-        stuck = next(n for n in graph.nodes if n not in order)
-        raise CompileError(stuck, "is on a cycle: its output feeds back into its input")
+def model_code(graph: Graph, analysis: Analysis | None = None) -> ModelCode:
+    """The source of `class Model(nn.Module)` for this graph, from its analysis (made here
+    when not given). Raises CompileError naming the first error the checks find."""
+    analysis = analysis if analysis is not None else analysed(graph)
     names = Namespace(set(graph.nodes))
-    for node_id in graph.nodes:
-        checked_id(node_id, "node")
     code = ModelCode("")
     variables: dict[str, str] = {}
-    for node_id in order:
+    for node_id in topological_order(graph):
         node = graph.nodes[node_id]
-        t = node_type(node)
+        t = node.node_type
         if t.is_data:
             continue
-        n = _node_code(graph, shapes, node, names, variables)
+        n = _node_code(graph, analysis, node, names, variables)
         variables[node_id] = n.var
         code.nodes[node_id] = n
         code.uses.update(t.runtime)
@@ -214,18 +172,9 @@ def model_code(graph: Graph, shapes: Shapes | None = None) -> ModelCode:
 
 
 def _tie_shared(graph: Graph, code: ModelCode) -> None:
-    """Nodes that share another use its module: same type and same constructor source."""
+    """Nodes that share another use its module (the checks made sure it is the same type,
+    parameters and input sizes, and not itself a tie)."""
     for node_id, n in code.nodes.items():
-        if graph.nodes[node_id].shares is None:
-            continue
-        root = _shares_root(graph, graph.nodes[node_id])
-        other = code.nodes.get(root)
-        if other is None or graph.nodes[root].type != graph.nodes[node_id].type:
-            raise CompileError(node_id, f"shares {root}, which is not a node of the same type")
-        if n.module is None:
-            continue
-        if other.module != n.module:
-            raise CompileError(node_id, f"shares {root} but would build {n.module} where "
-                                        f"{root} builds {other.module}; tied weights need "
-                                        "the same parameters and input shapes")
-        code.shares[node_id] = root
+        root = graph.nodes[node_id].shares
+        if root is not None and n.module is not None:
+            code.shares[node_id] = root

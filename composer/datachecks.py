@@ -16,27 +16,22 @@ from typing import Any
 
 from composer import catalogue
 from composer.diagnostics import ERROR, WARNING, Diagnostic
-from composer.errors import ParamError
 from composer.graph import Graph, Node
 
 _CACHE: OrderedDict[Any, tuple[int | None, list[str]]] = OrderedDict()
 
 
-def data_diagnostics(graph: Graph, skip: set[str] | frozenset[str] = frozenset()
-                     ) -> list[Diagnostic]:
-    """Warnings (and an error for a split with no training samples) on the data nodes not
-    in `skip` (nodes whose own parameters are already reported broken)."""
+def data_diagnostics(graph: Graph, params: dict[str, dict[str, Any]]) -> list[Diagnostic]:
+    """Warnings (and an error for a split with no training samples) on the data nodes that
+    have valid parameters (`params`: node id -> resolved parameters, as the checks found them)."""
     found = []
-    for node in graph.nodes.values():
-        t = catalogue.get(node.type) if isinstance(node.type, str) else None
-        if t is None or not t.is_data or node.id in skip or not isinstance(node.params, dict):
+    for node_id, own in params.items():
+        node = graph.nodes[node_id]
+        t = node.node_type
+        if not t.is_data:
             continue
-        try:
-            params = {n: t.param(n).validate(v) for n, v in t.resolve(node.params).items()}
-        except (ParamError, AttributeError):
-            continue  # its own diagnostic says what is wrong
-        rows, unreadable = samples(t, params, Path(graph.base_dir))
-        found.extend(_split_problems(node, params, rows))
+        rows, unreadable = samples(t, own, Path(graph.base_dir))
+        found.extend(_split_problems(node, own, rows))
         if unreadable:
             shown = ", ".join(unreadable[:3]) + (" and more" if len(unreadable) > 3 else "")
             found.append(Diagnostic(WARNING, node.id, None, f"{len(unreadable)} file(s) cannot "

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import ast
 import functools
+import graphlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from composer.sourcetext import Import
 
 RUNTIME = Path(__file__).parent / "runtime"
-# Definition order in the output: what others need at class-creation time comes first.
-MODULES = ("errors", "layers", "augment", "data", "schedules", "model", "groups", "checkpoint",
-           "validation", "loop", "script")
 
 
 @dataclass(frozen=True)
@@ -53,15 +51,32 @@ def _imports(stmt: ast.stmt) -> list[Import]:
     return []
 
 
+def runtime_modules() -> list[tuple[str, ast.Module, str]]:
+    """(name, syntax tree, text) of every module in composer/runtime, each after the runtime
+    modules it imports: definitions are copied in this order, so whatever a module needs when
+    it is loaded (a base class, a decorator) comes first. A new module needs no listing."""
+    parsed = {}
+    for path in sorted(RUNTIME.glob("*.py")):
+        if path.stem != "__init__":
+            text = path.read_text(encoding="utf-8")
+            parsed[path.stem] = (ast.parse(text), text)
+    prefix = "composer.runtime."
+    needs = {name: sorted({s.module.removeprefix(prefix) for s in tree.body
+                           if isinstance(s, ast.ImportFrom) and s.module
+                           and s.module.startswith(prefix)})
+             for name, (tree, _) in parsed.items()}
+    order = list(graphlib.TopologicalSorter(needs).static_order())
+    return [(name, *parsed[name]) for name in order]
+
+
 @functools.cache
 def runtime_index() -> tuple[dict[str, Definition], dict[str, Import]]:
     """Every top-level definition of the runtime by name, and every import by bound name."""
     definitions: dict[str, Definition] = {}
     imports: dict[str, Import] = {}
-    for m, module in enumerate(MODULES):
-        text = (RUNTIME / f"{module}.py").read_text(encoding="utf-8")
+    for m, (module, tree, text) in enumerate(runtime_modules()):
         lines = text.splitlines()
-        for i, stmt in enumerate(ast.parse(text).body):
+        for i, stmt in enumerate(tree.body):
             for imp in _imports(stmt):
                 imports[imp.bound] = imp
             name = _bound(stmt)

@@ -21,10 +21,12 @@ class ParamError(ComposerError, ValueError):
 
 
 class CompileError(ComposerError):
-    """A graph that cannot be turned into a module; names the node."""
+    """A graph that cannot be turned into a module; names the node. `problems` holds every
+    error diagnostic the checks found, the first of which is the message."""
 
-    def __init__(self, node: str | None, message: str) -> None:
+    def __init__(self, node: str | None, message: str, problems: list | None = None) -> None:
         self.node = node
+        self.problems = problems or []
         super().__init__(f"{node}: {message}" if node else message)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from composer import catalogue
 from composer.events import Events
+from composer.names import fresh_name
 from composer.optim import LR_SCHEDULES, OPTIMIZERS
 
 DEFAULT_OPTIMIZER = {"type": "adam", "lr": 0.001}
@@ -172,9 +173,6 @@ class Graph:
     def edges_into(self, node_id: str) -> list[Edge]:
         return [e for e in self.edges if e.dst == node_id]
 
-    def edges_out_of(self, node_id: str) -> list[Edge]:
-        return [e for e in self.edges if e.src == node_id]
-
     def edge_into(self, node_id: str, port: str) -> Edge | None:
         return next((e for e in self.edges if e.dst == node_id and e.dst_port == port), None)
 
@@ -185,12 +183,7 @@ class Graph:
         if stem[0].isdigit():
             stem = "n" + stem
         taken = set(self.nodes) | {g.id for g in self.groups} | set(also_taken)
-        if stem not in taken:
-            return stem
-        i = 2
-        while f"{stem}_{i}" in taken:
-            i += 1
-        return f"{stem}_{i}"
+        return fresh_name(stem, taken.__contains__)
 
     # --- node mutators -----------------------------------------------------------------
     def add_node(self, node: Node, index: int | None = None) -> Node:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from composer import schedules, validate
 from composer.diagnostics import ERROR, HINT, WARNING, Diagnostic
+from composer.errors import GraphFormatError
 from composer.graph import Graph, Group
 from composer.shapes import topological_order
 
@@ -85,6 +86,10 @@ def _names(ids: Iterable[str], limit: int = 4) -> str:
 def _settings(graph: Graph, group: Group) -> list[Diagnostic]:
     found = [Diagnostic(ERROR, group.id, None, f"{e.where}: {e.detail}", e.where.split(".")[0])
              for e in validate.group_problems(group)]
+    try:
+        validate.group_id(group.id)
+    except GraphFormatError as e:
+        found.append(Diagnostic(ERROR, group.id, None, e.detail))
     if found:
         return found
     if group.optimizer.get("nesterov") and not group.optimizer.get("momentum"):

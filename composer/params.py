@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from composer.errors import ParamError
@@ -233,19 +233,3 @@ class Augment(Param):
 
     def describe(self) -> str:
         return "a list of augmentation steps: " + ", ".join(AUGMENT_OPS)
-
-
-@dataclass(frozen=True)
-class ParamSet:
-    """The declared parameters of one node type, in display order."""
-
-    params: tuple[Param, ...] = field(default_factory=tuple)
-
-    def __iter__(self):
-        return iter(self.params)
-
-    def get(self, name: str) -> Param | None:
-        return next((p for p in self.params if p.name == name), None)
-
-    def names(self) -> list[str]:
-        return [p.name for p in self.params]

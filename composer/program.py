@@ -7,17 +7,17 @@ This one text is what `composer export` writes and what `composer.train` and
 from __future__ import annotations
 
 import ast
-import re
 from pathlib import Path
 
+from composer import validate
 from composer.catalogue.base import Source, call, literal
-from composer.codegen import ModelCode, checked_id, model_code, node_type, validated_params
+from composer.checks import Analysis
+from composer.codegen import ModelCode, analysed, model_code
 from composer.embed import imports_for, needed_definitions
-from composer.errors import CompileError, ParamError
+from composer.errors import CompileError
 from composer.graph import Graph, Group
-from composer.optim import LR_SCHEDULES, OPTIMIZERS, SCHEDULE
-from composer.params import Float, Int, Param
-from composer.shapes import Shapes, infer
+from composer.optim import LR_SCHEDULES, OPTIMIZERS
+from composer.params import Param
 from composer.sourcetext import Import, import_block, wrap
 
 _FUTURE = Import("__future__", "annotations")
@@ -34,107 +34,66 @@ and numpy (and scikit-learn for the built-in digits), not Model Composer.
 """'''
 
 
-def _settings(group_id: str, what: str, given: dict, decls: tuple[Param, ...]) -> dict:
-    """Declared settings over their defaults, each validated; unknown ones are an error."""
-    clean = {d.name: d.default for d in decls}
-    for key, value in given.items():
-        decl = next((d for d in decls if d.name == key), None)
-        if decl is None:
-            raise CompileError(group_id, f"{what} has no setting {key!r}")
-        try:
-            clean[key] = decl.validate(value)
-        except ParamError as e:
-            raise CompileError(group_id, f"{what}.{key}: {e}") from e
-    return clean
+def _with_defaults(given: dict, decls: tuple[Param, ...]) -> dict:
+    """Every declared setting, so the generated call spells out what the run uses."""
+    return {d.name: d.default for d in decls} | {k: v for k, v in given.items() if k != "type"}
 
 
-def _schedule(group: Group) -> str:
-    s = _settings(group.id, "schedule", {k: v for k, v in group.schedule.items()
-                                         if k != "epochs"}, SCHEDULE)
-    first, end = group.schedule.get("epochs", [0, None])
-    try:
-        Int("first", 0, min=0).validate(first)
-        Int("end", None, min=first + 1, optional=True).validate(end)
-    except ParamError as e:
-        raise CompileError(group.id, f"schedule.epochs: {e}") from e
-    return call("Schedule", every=s["every"], offset=s["offset"], epochs=(first, end),
+def _schedule(settings: dict) -> str:
+    s = settings["schedule"]
+    return call("Schedule", every=s["every"], offset=s["offset"], epochs=tuple(s["epochs"]),
                 repeat=s["repeat"])
 
 
-def _optimizer(group: Group, members: list[str]) -> str:
-    kind = group.optimizer.get("type")
-    if kind not in OPTIMIZERS:
-        raise CompileError(group.id, f"unknown optimizer {kind!r}; one of {', '.join(OPTIMIZERS)}")
-    args = _settings(group.id, "optimizer", {k: v for k, v in group.optimizer.items()
-                                             if k != "type"}, OPTIMIZERS[kind])
-    if args.get("nesterov") and not args.get("momentum"):
-        raise CompileError(group.id, "optimizer.nesterov needs a momentum above 0")
+def _optimizer(settings: dict, members: list[str]) -> str:
+    kind = settings["optimizer"]["type"]
+    args = _with_defaults(settings["optimizer"], OPTIMIZERS[kind])
     params = Source(call("parameters_of", Source("model"), *members))
     return call(OPTIMIZER_CLASSES[kind], params, **args)
 
 
-def _lr_at(group: Group) -> str:
-    kind = group.lr_schedule.get("type", "constant")
-    if kind not in LR_SCHEDULES:
-        raise CompileError(group.id, f"unknown lr_schedule {kind!r}; one of "
-                                     f"{', '.join(LR_SCHEDULES)}")
-    args = _settings(group.id, "lr_schedule", {k: v for k, v in group.lr_schedule.items()
-                                               if k != "type"}, LR_SCHEDULES[kind])
-    return "None" if kind == "constant" else call("partial", Source(LR_FUNCTIONS[kind]), **args)
+def _lr_at(settings: dict) -> str:
+    kind = settings["lr_schedule"]["type"]
+    if kind == "constant":
+        return "None"
+    args = _with_defaults(settings["lr_schedule"], LR_SCHEDULES[kind])
+    return call("partial", Source(LR_FUNCTIONS[kind]), **args)
 
 
-def group_call(graph: Graph, group: Group, model: ModelCode,
-               owner: dict[str, str]) -> list[str]:
-    """Source of one `Group(...)`; checks what the optimiser updates and minimises."""
-    checked_id(group.id, "group")
-    for node_id in group.members + group.losses:
-        if node_id not in graph.nodes:
-            raise CompileError(group.id, f"lists {node_id!r}, which is not a node")
-    if not group.losses:
-        raise CompileError(group.id, "minimises no loss: list at least one loss node")
-    weights = {}
-    for loss in group.losses:
-        t = node_type(graph.nodes[loss])
-        if not t.is_loss:
-            raise CompileError(group.id, f"lists {loss} as a loss, but it is a {t.id}")
-        if owner.setdefault(loss, group.id) != group.id:
-            raise CompileError(loss, f"is listed by groups {owner[loss]} and {group.id}; "
-                                     "a loss belongs to at most one group")
-        weights[loss] = validated_params(graph.nodes[loss], t)["weight"]
+def group_call(graph: Graph, group: Group, model: ModelCode, analysis: Analysis) -> list[str]:
+    """Source of one `Group(...)`: what its optimiser updates and minimises, and when."""
+    settings = validate.group_fields({"optimizer": group.optimizer, "schedule": group.schedule,
+                                      "lr_schedule": group.lr_schedule,
+                                      "clip_grad_norm": group.clip_grad_norm})
+    weights = {loss: analysis.params[loss]["weight"] for loss in group.losses}
     with_params = [m for m in group.members if m in model.nodes and model.nodes[m].module]
-    if not with_params:
-        raise CompileError(group.id, "its members have no parameters to update")
-    clip = group.clip_grad_norm
-    if clip is not None:
-        clip = Float("clip_grad_norm", None, min=0.0, min_exclusive=True).validate(clip)
     losses = ", ".join(f"{literal(k)}: {v!r}" for k, v in weights.items())
     return [
         "        Group(",
         f"            {literal(group.id)},",
-        f"            {_optimizer(group, with_params)},",
+        f"            {_optimizer(settings, with_params)},",
         f"            losses={{{losses}}},",
-        f"            schedule={_schedule(group)},",
-        f"            lr_at={_lr_at(group)},",
-        f"            clip_grad_norm={clip!r},",
+        f"            schedule={_schedule(settings)},",
+        f"            lr_at={_lr_at(settings)},",
+        f"            clip_grad_norm={settings['clip_grad_norm']!r},",
         "        ),",
     ]
 
 
-def _make_data(graph: Graph) -> list[str]:
+def _make_data(graph: Graph, analysis: Analysis) -> list[str]:
     lines = ["def make_data(seed: int, data_dir: Path) -> dict[str, Any]:",
              '    """One batch source per data node; splits and order are fixed by the seed."""',
              "    return {"]
     for node in graph.nodes.values():
-        t = node_type(node)
+        t = node.node_type
         if t.is_data:
-            p = validated_params(node, t)
+            p = analysis.params[node.id]
             lines.append(f"        {literal(node.id)}: {t.emit_data(node.id, p)},")
     return lines + ["    }"]
 
 
-def _make_groups(graph: Graph, model: ModelCode) -> list[str]:
-    owner: dict[str, str] = {}
-    calls = [line for g in graph.groups for line in group_call(graph, g, model, owner)]
+def _make_groups(graph: Graph, model: ModelCode, analysis: Analysis) -> list[str]:
+    calls = [line for g in graph.groups for line in group_call(graph, g, model, analysis)]
     if not calls:
         raise CompileError(None, "the graph has no optimiser group, so nothing would train")
     return ["def make_groups(model: Model) -> list[Group]:",
@@ -145,23 +104,17 @@ def _make_groups(graph: Graph, model: ModelCode) -> list[str]:
 def _accuracy(graph: Graph, model: ModelCode) -> dict[str, tuple[str, str]]:
     pairs = {}
     for node_id, n in model.nodes.items():
-        if node_type(graph.nodes[node_id]).accuracy:
+        if graph.nodes[node_id].node_type.accuracy:
             pairs[node_id] = (n.inputs["pred"], n.inputs["target"])
     return pairs
 
 
 def _program(graph: Graph, model: ModelCode, data_dir: Path | None) -> list[str]:
-    t = graph.training
-    losses = tuple(n for n in model.nodes if node_type(graph.nodes[n]).is_loss)
-    epochs = Int("epochs", 5, min=1).validate(t.epochs)
-    seed = Int("seed", 0, min=0, max=2**32 - 1).validate(t.seed)
-    spe = Int("steps_per_epoch", None, min=1, optional=True).validate(t.steps_per_epoch)
-    if not isinstance(t.device, str) or not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", t.device):
-        raise CompileError(None, f"training.device: expected auto, cpu, cuda, cuda:N or mps, "
-                                 f"got {t.device!r}")
-    device = t.device
+    t = validate.training_fields(graph.training.to_dict())
+    losses = tuple(n for n in model.nodes if graph.nodes[n].node_type.is_loss)
+    epochs, seed, spe, device = t["epochs"], t["seed"], t["steps_per_epoch"], t["device"]
     accuracy = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in _accuracy(graph, model).items())
-    uses_files = any(node_type(n).reads_files for n in graph.nodes.values())
+    uses_files = any(n.node_type.reads_files for n in graph.nodes.values())
     folder = call("Path", str(data_dir)) if uses_files and data_dir is not None else "None"
     return [
         "PROGRAM = Program(",
@@ -191,28 +144,15 @@ MAIN = [
 ]
 
 
-def _problems(graph: Graph, shapes: Shapes) -> None:
-    """Raises CompileError for the first error composer.checks finds."""
-    try:
-        from composer.checks import check
-    except ImportError:
-        return  # without the checks, shape inference still reports the first problem
-    for d in check(graph, shapes):
-        if d.is_error:
-            where = f"{d.node}.{d.port}" if d.node and d.port else d.node
-            raise CompileError(where, d.message)
-
-
 def program_source(graph: Graph, data_dir: Path | None = None) -> str:
     """The whole program for this graph: what export writes and what the application runs.
 
     `data_dir` is where relative data paths start (default: the graph file's folder).
     Raises CompileError naming the first node (or group) that cannot be compiled.
     """
-    shapes = infer(graph)
-    _problems(graph, shapes)
-    model = model_code(graph, shapes)
-    setup = _lines(_make_data(graph) + ["", ""] + _make_groups(graph, model))
+    analysis = analysed(graph)
+    model = model_code(graph, analysis)
+    setup = _lines(_make_data(graph, analysis) + ["", ""] + _make_groups(graph, model, analysis))
     tail = _lines(_program(graph, model, data_dir or graph.base_dir.resolve()) + ["", ""] + MAIN)
     generated = "\n\n\n".join([model.source.rstrip(), setup, tail])
     roots = {n.id for n in ast.walk(ast.parse(generated)) if isinstance(n, ast.Name)}

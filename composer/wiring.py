@@ -7,22 +7,16 @@ replaces the old one, so the trial below runs with the new wire in its place.
 
 from __future__ import annotations
 
+import logging
+
+from composer import validate
+from composer.catalogue import kinds
 from composer.catalogue.base import NodeType
+from composer.errors import GraphFormatError
 from composer.graph import Graph
 from composer.shapes import Shapes, TensorInfo, infer_node, phrase, precheck
 
-
-def kind_of(info: TensorInfo) -> str:
-    """map for 4-D float, vector for 2-D float, label for int64 [B], loss for a scalar."""
-    if info.rank == 0:
-        return "loss"
-    if info.is_float and info.rank == 4:
-        return "map"
-    if info.is_float and info.rank == 2:
-        return "vector"
-    if not info.is_float and info.rank == 1:
-        return "label"
-    return "tensor"
+log = logging.getLogger(__name__)
 
 
 def port_kind(graph: Graph, shapes: Shapes | None, node: str, port: str) -> str:
@@ -41,7 +35,7 @@ def port_kind(graph: Graph, shapes: Shapes | None, node: str, port: str) -> str:
         info = shapes.output(node, port)
     else:
         info = shapes.inputs.get(node, {}).get(port)
-    return kind_of(info) if info is not None else "tensor"
+    return kinds.kind_of(info) if info is not None else "tensor"
 
 
 def _ports(graph: Graph, src: str, src_port: str, dst: str,
@@ -84,30 +78,6 @@ def _makes_cycle(graph: Graph, src: str, dst: str) -> bool:
     return False
 
 
-_PLURAL = {"map": "feature maps", "vector": "vectors", "boxes": "boxes"}
-
-
-def _kinds_problem(src_kind: str, td: NodeType, dst: str, dst_port: str,
-                   dst_kind: str) -> str | None:
-    """Kinds that can never fit, whatever the shapes."""
-    if src_kind == "loss":
-        return ("a loss's scalar output feeds nothing: it belongs in an optimiser group's "
-                "losses")
-    if src_kind == "label" and dst_kind != "label":
-        return (f"labels (class ids) cannot feed {td.id} {dst}.{dst_port}: it takes float "
-                "values; wire them to a loss's target")
-    if dst_kind == "label" and src_kind in _PLURAL:
-        return (f"{td.id} {dst}.{dst_port} takes class ids [B] int64, not "
-                f"{_PLURAL[src_kind]}: wire a data node's y here")
-    if dst_kind == "vector" and src_kind == "map":
-        return (f"{td.id} {dst}.{dst_port} takes vectors [B,F], not feature maps: add a "
-                "layer.flatten between")
-    if dst_kind == "map" and src_kind in ("vector", "boxes"):
-        return (f"{td.id} {dst}.{dst_port} takes feature maps [B,C,H,W], not vectors: add a "
-                "layer.reshape between")
-    return None
-
-
 def connection_problem(graph: Graph, src: str, src_port: str, dst: str, dst_port: str,
                        shapes: Shapes | None = None) -> str | None:
     """Why the wire src.src_port -> dst.dst_port cannot be made, or None when it can.
@@ -122,7 +92,7 @@ def connection_problem(graph: Graph, src: str, src_port: str, dst: str, dst_port
         return f"{src} -> {dst} would close a cycle: {dst} already feeds {src}"
     src_kind = port_kind(graph, shapes, src, src_port)
     dst_kind = td.input_port(graph.nodes[dst].resolved_params(), dst_port).kind
-    problem = _kinds_problem(src_kind, td, dst, dst_port, dst_kind)
+    problem = kinds.refusal(src_kind, dst_kind, f"{td.id} {dst}.{dst_port}")
     if problem or shapes is None:
         return problem
     return _trial(graph, shapes, src, src_port, dst, dst_port, td)
@@ -134,7 +104,10 @@ def _trial(graph: Graph, shapes: Shapes, src: str, src_port: str, dst: str, dst_
     arriving = shapes.output(src, src_port)
     if arriving is None:
         return None
-    params = graph.nodes[dst].resolved_params()
+    try:
+        params = td.resolve(validate.node_params(td, graph.nodes[dst].params))
+    except GraphFormatError as e:
+        return f"{td.id} {dst} has a parameter to fix first: {e.where}: {e.detail}"
     inputs: dict[str, TensorInfo] = {}
     complete = True
     for port in td.input_ports(params):
@@ -149,10 +122,11 @@ def _trial(graph: Graph, shapes: Shapes, src: str, src_port: str, dst: str, dst_
             complete = False
     try:
         problem = precheck(td, params, inputs)
-        if problem is None and complete:
-            info, _, port, detail = infer_node(td, params, inputs)
-            problem = None if info is not None else (port, detail or "cannot infer")
-    except Exception:  # parameters that are themselves broken: checks report them
-        return None
+    except Exception as e:  # a rule meeting what it did not foresee: refuse, and say so
+        log.exception("trying %s.%s -> %s.%s failed", src, src_port, dst, dst_port)
+        return f"cannot try this wire on {td.id} {dst}: {type(e).__name__}: {e}"
+    if problem is None and complete:
+        info, _, port, detail = infer_node(td, params, inputs)  # reports, never raises
+        problem = None if info is not None else (port, detail or "cannot infer")
     return phrase(td.id, dst, problem[1]) if problem else None
 

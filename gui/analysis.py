@@ -17,19 +17,15 @@ log = logging.getLogger(__name__)
 def analyse(graph: Graph):
     """(Shapes, diagnostics) of the graph. A failure of the analysis itself becomes an error
     diagnostic, so the editor never shows a stale or silently empty result as clean."""
-    from composer.checks import check
-    from composer.shapes import Shapes, infer
+    from composer.checks import analyse
+    from composer.shapes import Shapes
 
     try:
-        shapes = infer(graph)
-    except Exception as e:  # a bug in inference must not close the editor
-        log.exception("shape inference failed")
-        return Shapes(), [Diagnostic(ERROR, None, None, f"shape inference failed: {e}")]
-    try:
-        return shapes, check(graph, shapes)
-    except Exception as e:
-        log.exception("checks failed")
-        return shapes, [Diagnostic(ERROR, None, None, f"checking the graph failed: {e}")]
+        analysis = analyse(graph)
+    except Exception as e:  # a bug in the checks must not close the editor: say so, and log it
+        log.exception("analysing the graph failed")
+        return Shapes(), [Diagnostic(ERROR, None, None, f"checking the graph failed: {e}")]
+    return analysis.shapes, analysis.diagnostics
 
 
 def connection_problem(graph: Graph, shapes, src: str, src_port: str, dst: str,

@@ -212,12 +212,7 @@ class CodeView(QWidget):
                              "writes, and the very program training runs.")
 
     def _show_problems(self, graph: Any, error: Exception) -> None:
-        from composer.checks import check
-
-        try:
-            errors = [str(d) for d in check(graph) if d.is_error]
-        except Exception:  # the checks could not run: the compile error still says why
-            errors = []
+        errors = [str(d) for d in getattr(error, "problems", [])]  # what the checks found
         text = "\n".join(errors or [str(error)])
         self.problems.setPlainText(text)
         self.stack.setCurrentWidget(self.problems)

@@ -73,8 +73,8 @@ def test_node_ids_that_clash_with_python_or_torch_names_get_fresh_variables():
                "sum.out -> F.pred", "d.y -> F.target"],
               [composer.Group("g", ["torch"], ["F"])])
     source = model_code(g).source
-    assert "input_1 = torch.flatten(" in source and "torch_1 = self.torch(input_1)" in source
-    assert 'renamed={"input": "input_1", "torch": "torch_1", "sum": "sum_1", "F": "F_1"}' in source
+    assert "input_2 = torch.flatten(" in source and "torch_2 = self.torch(input_2)" in source
+    assert 'renamed={"input": "input_2", "torch": "torch_2", "sum": "sum_2", "F": "F_2"}' in source
     model = composer.compile(g)
     out = model({"d.x": torch.rand(3, 1, 8, 8), "d.y": torch.tensor([1, 2, 3])},
                 outputs=["F.loss", "sum.out"])

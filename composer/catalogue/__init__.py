@@ -23,6 +23,9 @@ def contract_problems(t: NodeType) -> list[str]:
     problems = []
     if t.category not in CATEGORIES:
         problems.append(f"unknown category {t.category!r}")
+    if not callable(t.inputs):
+        problems += [f"port {p.name} has an unknown kind {p.kind!r}"
+                     for p in (*t.inputs, *t.outputs) if p.kind not in KINDS]
     names = [p.name for p in t.params]
     if len(set(names)) < len(names):
         problems.append("a parameter is declared twice")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from composer.catalogue.kinds import ACCEPTS
 from composer.params import Param
 
 Shape = tuple[int, ...]
@@ -19,8 +20,9 @@ Params = Mapping[str, Any]
 
 CATEGORIES = ("data", "layer", "block", "merge", "op", "loss")
 
-# What flows through a port. "same" on an output means: the kind of what arrives at the input.
-KINDS = ("map", "vector", "tensor", "label", "boxes", "loss", "same")
+# What flows through a port (see kinds.py). "same" on an output means: the kind of what
+# arrives at the input.
+KINDS = (*ACCEPTS, "same")
 
 
 @dataclass(frozen=True)

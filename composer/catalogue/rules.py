@@ -12,15 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-Problem = tuple[str | None, str] | None
+from composer.catalogue.kinds import TAKES
 
-# What each port kind accepts, as the messages name it.
-KIND_NAMES = {
-    "map": "feature maps [B,C,H,W]",
-    "vector": "vectors [B,F]",
-    "label": "class ids [B] int64",
-    "boxes": "boxes [B,4] (x0,y0,x1,y1)",
-}
+Problem = tuple[str | None, str] | None
 
 
 def describe(info: Any) -> str:
@@ -65,7 +59,7 @@ def kind_problem(kind: str, port: str, info: Any) -> Problem:
         ok = info.rank > 0 and info.is_float
     if ok:
         return None
-    wanted = KIND_NAMES.get(kind, "float values")
+    wanted = TAKES.get(kind, "float values")
     return port, f"expects {wanted} but {port} is {describe(info)}{_fix(kind, info)}"
 
 

@@ -4,11 +4,12 @@ parameters of a group's members, and which node an exception came from."""
 from __future__ import annotations
 
 import linecache
-import re
 from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from composer.runtime.guard import guarded_node
 
 
 class Needed:
@@ -89,14 +90,11 @@ def parameters_of(model: nn.Module, *nodes: str) -> list[nn.Parameter]:
     return params
 
 
-_GUARD = re.compile(r'\s*if "(\w+)" in need:')
-
-
 def failing_node(error: BaseException, model: nn.Module) -> str | None:
     """The node whose statement in the generated forward raised `error`, if it came from there.
 
-    Each node's statement in forward sits under `if "<node>" in need:`; the traceback gives
-    the line, the nearest guard above it names the node. Nothing is recorded while running.
+    Each node's statement in forward sits under its NODE_GUARD; the traceback gives the line,
+    the nearest guard above it names the node. Nothing is recorded while running.
     """
     code = type(model).forward.__code__
     line = None
@@ -108,7 +106,7 @@ def failing_node(error: BaseException, model: nn.Module) -> str | None:
     if line is None:
         return None
     for text in reversed(linecache.getlines(code.co_filename)[:line]):
-        match = _GUARD.match(text)
-        if match:
-            return match.group(1)
+        node = guarded_node(text)
+        if node is not None:
+            return node
     return None

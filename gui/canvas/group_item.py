@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
@@ -180,6 +180,3 @@ class GroupItem(QGraphicsItem):
     def frames(self) -> list[QRectF]:
         return list(self._frames)
 
-    def label_point(self) -> QPointF:
-        first = min(self._frames, key=lambda f: (f.top(), f.left()))
-        return first.topLeft()

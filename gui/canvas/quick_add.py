@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from composer import catalogue
+from composer.catalogue import kinds
 from gui import analysis, theme
 from gui.canvas.metrics import BODY_TOP, HEADER_H, NODE_WIDTH, PORT_ROW_H
 
@@ -36,13 +37,6 @@ def _icon(category: str) -> QIcon:
     return _ICONS[category]
 
 
-# What an input of each kind may be fed from (declared output kinds), as composer.wiring
-# decides for kinds alone; the shapes are checked when the wire is made.
-_FEEDS = {"map": {"map", "same", "tensor"}, "vector": {"vector", "same", "tensor"},
-          "boxes": {"boxes", "same", "tensor"}, "label": {"label"},
-          "tensor": {"map", "vector", "boxes", "same", "tensor"}}
-
-
 def types_for_wire(kind: str, from_output: bool) -> set[str]:
     """Types with a port that could take a wire of `kind` dragged from an output (or, with
     `from_output` False, that could feed an input of `kind`)."""
@@ -50,9 +44,9 @@ def types_for_wire(kind: str, from_output: bool) -> set[str]:
     for t in catalogue.all_types():
         if from_output:
             ports = t.input_ports(t.defaults())
-            ok = any(kind in _FEEDS.get(p.kind, ()) for p in ports)
+            ok = any(kinds.accepts(p.kind, kind) for p in ports)
         else:
-            ok = any(p.kind in _FEEDS.get(kind, ()) for p in t.outputs)
+            ok = any(kinds.accepts(kind, p.kind) for p in t.outputs)
         if ok:
             found.add(t.id)
     return found

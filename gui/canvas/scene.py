@@ -55,8 +55,7 @@ class CanvasScene(QGraphicsScene):
         self.selectionChanged.connect(self._selection_changed)
         document.graph_replaced.connect(self.rebuild)
         document.analysed.connect(self.apply_analysis)
-        if hasattr(document, "read_only_changed"):
-            document.read_only_changed.connect(self._read_only_changed)
+        document.read_only_changed.connect(self._read_only_changed)
         self.rebuild()
 
     # --- queries -----------------------------------------------------------------------

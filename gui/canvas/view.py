@@ -62,10 +62,8 @@ class CanvasView(QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
         scene.wire_dropped.connect(self._wire_dropped)
-        if hasattr(self.document, "select_requested"):
-            self.document.select_requested.connect(self.center_on)
-        if hasattr(self.document, "read_only_changed"):
-            self.document.read_only_changed.connect(lambda _: self.viewport().update())
+        self.document.select_requested.connect(self.center_on)
+        self.document.read_only_changed.connect(lambda _: self.viewport().update())
 
     # --- zoom and framing --------------------------------------------------------------
     def zoom(self) -> float:
