@@ -9,7 +9,7 @@ import numpy as np
 
 from composer.catalogue.base import DataOutput
 from composer.errors import DataError
-from composer.runtime.data import image_folder_classes, load_arrays
+from composer.runtime.arrays import IMAGE_SUFFIXES, image_folder_classes, load_arrays
 from composer.runtime.errors import DataSourceError
 
 
@@ -52,8 +52,6 @@ def count_tensor_rows(path: Path, x_key: str, y_key: str) -> int | None:
 def count_images(path: Path) -> tuple[int | None, list[str]]:
     """How many images the class folders hold, and the files whose header no image reader
     recognises (training skips them); None when the folder cannot be read."""
-    from composer.runtime.data import IMAGE_SUFFIXES
-
     try:
         files = [f for folder in image_folder_classes(None, path)
                  for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]

@@ -6,7 +6,6 @@ what an uninterrupted one would.
 
 from __future__ import annotations
 
-import pickle
 import warnings
 import zlib
 from pathlib import Path
@@ -14,73 +13,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from composer.runtime.arrays import IMAGE_SUFFIXES, image_folder_classes, load_arrays
 from composer.runtime.errors import DataSourceError, DataWarning
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm")
 
 
 def seed_for(seed: int, *parts: object) -> int:
     """A 32-bit seed mixed from the run's seed and names, the same in every process."""
     return zlib.crc32(repr((seed, *parts)).encode())
-
-
-def load_arrays(path: Path, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]:
-    """The x and y arrays of a .npz or .pt file, with messages that say what is missing."""
-    path = Path(path)
-    arrays = _read_arrays(path)
-    for key in (x_key, y_key):
-        if key not in arrays:
-            have = ", ".join(sorted(map(str, arrays))) or "nothing"
-            raise DataSourceError(None, f"{str(path)!r} has no array {key!r}; it has: {have}")
-    x, y = (_numbers(path, key, arrays[key]) for key in (x_key, y_key))
-    if len(x) != len(y):
-        raise DataSourceError(None, f"{str(path)!r}: {x_key} has {len(x)} rows but {y_key} "
-                                    f"has {len(y)}")
-    return x, y
-
-
-def _read_arrays(path: Path) -> dict:
-    """Name -> array of a .npz file, or name -> value of a .pt file holding a dict. Neither is
-    read with pickle: a file that needs it is refused, since unpickling can run code."""
-    if not path.is_file():
-        raise DataSourceError(None, f"data file {str(path)!r} does not exist")
-    if path.suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                return {k: f[k] for k in f.files}
-        except Exception as e:
-            raise DataSourceError(None, f"cannot read {str(path)!r} as .npz: {e}") from e
-    if path.suffix != ".pt":
-        raise DataSourceError(None, f"{str(path)!r}: expected a .npz or .pt file")
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise DataSourceError(None, f"{str(path)!r} holds Python objects besides tensors; they "
-                                    "are not loaded, as that could run code: save a dict of "
-                                    "tensors") from e
-    except Exception as e:
-        raise DataSourceError(None, f"cannot read {str(path)!r} as a tensor file: {e}") from e
-    if not isinstance(loaded, dict):
-        raise DataSourceError(None, f"{str(path)!r} holds a {type(loaded).__name__}, "
-                                    "expected a dict of tensors")
-    return loaded
-
-
-def _numbers(path: Path, key: str, value: object) -> np.ndarray:
-    """An array of numbers with one row per sample, or a message saying what came instead."""
-    try:
-        array = np.asarray(value)
-    except Exception as e:
-        raise DataSourceError(None, f"{str(path)!r}: {key!r} is not an array: {e}") from e
-    if array.ndim == 0:
-        raise DataSourceError(None, f"{str(path)!r}: {key!r} is a single value; expected an "
-                                    "array with one row per sample")
-    if array.dtype.kind not in "biuf":
-        kind = {"U": "text", "S": "bytes", "O": "object", "c": "complex"}.get(
-            array.dtype.kind, str(array.dtype))
-        raise DataSourceError(None, f"{str(path)!r}: {key!r} holds {kind} values; expected "
-                                    "numbers")
-    return array
 
 
 def tensor_arrays(node: str, path: Path, x_key: str, y_key: str) -> dict[str, np.ndarray]:
@@ -124,17 +63,6 @@ def shapes_arrays(node: str, seed: int, size: int, count: int) -> dict[str, np.n
     box = np.stack([cx - half, cy - half, cx + half, cy + half], axis=1) / size
     return {"x": image.astype(np.float32)[:, None], "y": label.astype(np.int64),
             "box": box.astype(np.float32)}
-
-
-def image_folder_classes(node: str | None, path: Path) -> list[Path]:
-    """The class sub-folders of an image folder, in name order."""
-    path = Path(path)
-    if not path.is_dir():
-        raise DataSourceError(node, f"image folder {str(path)!r} does not exist")
-    classes = [d for d in sorted(path.iterdir()) if d.is_dir()]
-    if not classes:
-        raise DataSourceError(node, f"image folder {str(path)!r} has no class sub-folders")
-    return classes
 
 
 def image_folder_arrays(node: str, path: Path, size: int, grayscale: bool
