@@ -1,7 +1,9 @@
-"""Shape inference on meta tensors: nothing is allocated, nothing is computed.
+"""Shape inference: each output's shape, dtype and each module's parameter count.
 
-Each node's module is built from the same source code generation writes, and its forward
-expression is evaluated on meta tensors, so the shapes shown are the shapes that will train.
+Every type of the catalogue declares plain-Python rules (`shape`, `weights`), so checking a
+graph imports no torch; tests/test_shapes_match_forward.py holds each rule to a real forward
+pass. A type without rules (a newcomer's) is evaluated instead: its module is built from the
+source code generation writes and its forward run on meta tensors, nothing allocated.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from composer import catalogue
+from composer import catalogue, validate
 from composer.catalogue import rules
 from composer.catalogue.base import NodeType
-from composer.errors import DataError, ParamError
+from composer.errors import DataError, GraphFormatError
 from composer.graph import Edge, Graph, Node
 
 BATCH = 2  # the batch size inference runs with; shown as B
@@ -99,22 +101,13 @@ def topological_order(graph: Graph) -> list[str]:
     return order
 
 
-# Types whose output is their input's shape and dtype once the generic rules and the type's
-# own check pass. Inference skips their meta evaluation (a few tenths of a millisecond each);
-# tests/test_shapes_match_forward.py verifies every one against a real forward pass. Their
-# modules are still built, for the parameter counts. Everything else is evaluated.
-SAME_SHAPE = frozenset({
-    "layer.relu", "layer.leaky_relu", "layer.sigmoid", "layer.tanh", "layer.gelu",
-    "layer.dropout", "layer.softmax", "layer.batchnorm1d", "layer.batchnorm2d",
-    "layer.layernorm", "op.detach",
-})
-
 _torch: Any = None
 _NAMESPACE: dict[str, Any] = {}
 
 
 def _namespace() -> dict[str, Any]:
-    """What emitted source may refer to. torch is imported on first use, not at start-up."""
+    """What emitted source may refer to. torch is imported here, on the first evaluation a type
+    without a shape rule needs, never for a graph whose types all declare one."""
     global _torch
     if not _NAMESPACE:
         import torch
@@ -157,54 +150,44 @@ def _freeze(value: Any) -> Any:
     return value
 
 
+def _by_rule(t: NodeType, params: dict[str, Any],
+             inputs: dict[str, TensorInfo]) -> tuple[TensorInfo, int]:
+    """Output and parameter count from the declaration's plain-Python rules: no torch."""
+    in_shapes = {port: info.shape for port, info in inputs.items()}
+    shape = tuple(t.shape(params, in_shapes))
+    count = t.weights(params, in_shapes) if t.weights is not None else 0
+    first = next(iter(inputs.values()), None)
+    dtype = "float32" if t.is_loss or first is None else first.dtype
+    return TensorInfo(shape, dtype), count
+
+
 def _meta(info: TensorInfo):
     dtype = getattr(_torch, info.dtype)
     return _torch.empty(info.shape, dtype=dtype, device="meta")
 
 
-def _build(t: NodeType, params: dict[str, Any], inputs: dict[str, TensorInfo]):
-    """The node's module on the meta device and its parameter count; (None, 0) if stateless."""
-    if t.module is None:
-        return None, 0
-    source = t.module(params, {p: i.shape for p, i in inputs.items()})
-    with _torch.device("meta"):
-        module = eval(_compiled(source), _namespace())  # source built from validated literals
-    # Batch norm's meta kernel is twice as fast in eval mode; shapes are the same in both.
-    module.eval()
-    return module, sum(p.numel() for p in module.parameters())
-
-
-def _run_node(t: NodeType, params: dict[str, Any],
-              inputs: dict[str, TensorInfo]) -> tuple[TensorInfo, int]:
-    """Output info and parameter count of one node; raises with torch's message."""
-    _namespace()
-    module, count = _build(t, params, inputs)
-    if t.id in SAME_SHAPE:
-        info = next(iter(inputs.values()))
-        return TensorInfo(info.shape, info.dtype), count
+def _by_meta(t: NodeType, params: dict[str, Any],
+             inputs: dict[str, TensorInfo]) -> tuple[TensorInfo, int]:
+    """Output and parameter count of a type without shape rules: its module is built and its
+    forward evaluated on meta tensors. Raises with torch's message."""
+    # The source is built from these values and evaluated: a value a program set unchecked
+    # (the wiring trial passes a node's own) must go no further.
+    validate.node_params(t, params)
+    namespace = _namespace()
+    module, count = None, 0
+    if t.module is not None:
+        source = t.module(params, {p: i.shape for p, i in inputs.items()})
+        with _torch.device("meta"):
+            module = eval(_compiled(source), namespace)  # built from validated literals
+        module.eval()  # batch norm's meta kernel is twice as fast; shapes are the same
+        count = sum(p.numel() for p in module.parameters())
     args = {port: f"_in_{port}" for port in inputs}
     expr = t.forward(params, args, "_m")
     local = {f"_in_{port}": _meta(info) for port, info in inputs.items()}
     local["_m"] = module
     local["self"] = types.SimpleNamespace(training=True)
-    out = eval(_compiled(expr), _namespace(), local)
+    out = eval(_compiled(expr), namespace, local)
     return TensorInfo(tuple(out.shape), str(out.dtype).removeprefix("torch.")), count
-
-
-def _invalid_param(t: NodeType, params: dict[str, Any]) -> tuple[None, str] | None:
-    """The first value its declaration refuses. The node's source is built from these values
-    and evaluated, so one that a program set unchecked must go no further."""
-    for name, value in params.items():
-        decl = t.param(name)
-        try:
-            if decl is None:
-                raise ParamError(f"unknown parameter of {t.id}")
-            decl.validate(value)
-        except ParamError as e:
-            return None, f"{name}: {e}"
-        except Exception as e:  # a value no declaration foresaw (a set, an object)
-            return None, f"{name}: expected {decl.describe()}, got {type(value).__name__} ({e})"
-    return None
 
 
 def precheck(t: NodeType, params: dict[str, Any],
@@ -220,11 +203,32 @@ def precheck(t: NodeType, params: dict[str, Any],
 Inferred = tuple[TensorInfo | None, int, str | None, str | None]
 
 
+def _arrived(inputs: Mapping[str, TensorInfo]) -> str:
+    return ", ".join(f"{p} is {i}" for p, i in inputs.items())
+
+
+def _run(t: NodeType, params: dict[str, Any], inputs: dict[str, TensorInfo]) -> Inferred:
+    """The declared rules, or evaluation on meta tensors for a type without them; an output
+    with a dimension below 1 is a problem, never a shape to show."""
+    try:
+        info, count = (_by_rule if t.shape is not None else _by_meta)(t, params, inputs)
+    except Exception as e:  # the rule's or torch's own message, with what arrived
+        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        arrived = _arrived(inputs)
+        return None, 0, None, f"{message} ({arrived})" if arrived else message
+    if any(d < 1 for d in info.shape):
+        return None, 0, None, (
+            f"output would be {format_shape(info.shape)} ({_arrived(inputs)}), but every "
+            "dimension must be at least 1: change its parameters or give it a larger input")
+    return info, count, None, None
+
+
 def infer_node(t: NodeType, params: dict[str, Any], inputs: dict[str, TensorInfo]) -> Inferred:
     """(output, parameter count, problem port, problem detail), memoised.
 
     The port kinds' rules and the declaration's `check` run first, for messages in the user's
-    terms; evaluation on meta tensors catches whatever they do not foresee.
+    terms; the type's shape rule (or, without one, evaluation on meta tensors) then gives the
+    output. `params` are the node's resolved parameters.
     """
     key = (t.id, _freeze(params), tuple((p, i.shape, i.dtype, i.classes)
                                          for p, i in sorted(inputs.items())))
@@ -232,17 +236,8 @@ def infer_node(t: NodeType, params: dict[str, Any], inputs: dict[str, TensorInfo
     if hit is not None:
         _CACHE.move_to_end(key)
         return hit
-    problem = _invalid_param(t, params) or precheck(t, params, inputs)
-    if problem:
-        result = (None, 0, problem[0], problem[1])
-    else:
-        try:
-            info, count = _run_node(t, params, inputs)
-            result = (info, count, None, None)
-        except Exception as e:  # torch's own message, with what arrived
-            arrived = ", ".join(f"{p} is {i}" for p, i in inputs.items())
-            message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            result = (None, 0, None, f"{message} ({arrived})" if arrived else message)
+    problem = precheck(t, params, inputs)
+    result = (None, 0, problem[0], problem[1]) if problem else _run(t, params, inputs)
     _CACHE[key] = result
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -268,8 +263,8 @@ def _data_key(t: NodeType, params: dict[str, Any], base_dir: Path) -> Any:
     return t.id, _freeze(params), str(base_dir), stamp
 
 
-def _data_outputs(node: Node, t: NodeType, graph: Graph, shapes: Shapes) -> None:
-    params = node.resolved_params()
+def _data_outputs(node: Node, t: NodeType, params: dict[str, Any], graph: Graph,
+                  shapes: Shapes) -> None:
     key = _data_key(t, params, graph.base_dir)
     outs = _DATA.get(key)
     if outs is None:
@@ -302,12 +297,11 @@ def _node_inputs(graph: Graph, t: NodeType, node_id: str, params: dict[str, Any]
     return inputs
 
 
-def _infer_one(graph: Graph, node: Node, t: NodeType, wires: dict[tuple[str, str], Edge],
-               shapes: Shapes) -> None:
+def _infer_one(graph: Graph, node: Node, t: NodeType, params: dict[str, Any],
+               wires: dict[tuple[str, str], Edge], shapes: Shapes) -> None:
     if t.is_data:
-        _data_outputs(node, t, graph, shapes)
+        _data_outputs(node, t, params, graph, shapes)
         return
-    params = node.resolved_params()
     inputs = _node_inputs(graph, t, node.id, params, wires, shapes)
     if inputs is None:
         return
@@ -330,11 +324,28 @@ def wires_into(graph: Graph) -> dict[tuple[str, str], Edge]:
     return wires
 
 
-def infer(graph: Graph) -> Shapes:
+def _own_params(t: NodeType, node: Node, shapes: Shapes) -> dict[str, Any] | None:
+    """The node's parameters validated as loading would, defaults filled in; None (and the
+    problem recorded) for a value its declaration refuses."""
+    try:
+        return t.resolve(validate.node_params(t, node.params, ""))
+    except GraphFormatError as e:
+        where = e.where.lstrip(".")
+        detail = f"{where}: {e.detail}" if where else e.detail
+        shapes.problems.append(ShapeProblem(node.id, None, phrase(t.id, node.id, detail),
+                                            where or None))
+        return None
+
+
+def infer(graph: Graph, params: Mapping[str, dict[str, Any]] | None = None) -> Shapes:
     """Shapes of every output that can be inferred. Unwired or broken upstream nodes are
     skipped quietly: their own problem is reported once, where it is. Never raises for a
-    graph's content: a node whose inference fails for any reason becomes a problem."""
-    _namespace()
+    graph's content: a node whose inference fails for any reason becomes a problem.
+
+    `params` maps node id to its resolved, already validated parameters, when the caller has
+    validated them; a node missing from it is skipped (its problem is reported elsewhere).
+    Without it, each node's own parameters are validated here.
+    """
     shapes = Shapes()
     wires = wires_into(graph)
     for node_id in topological_order(graph):
@@ -343,8 +354,10 @@ def infer(graph: Graph) -> Shapes:
         if t is None:
             continue
         try:
-            _infer_one(graph, node, t, wires, shapes)
-        except Exception as e:  # parameters set to anything by a program or a widget
+            resolved = _own_params(t, node, shapes) if params is None else params.get(node_id)
+            if resolved is not None:
+                _infer_one(graph, node, t, resolved, wires, shapes)
+        except Exception as e:  # a rule or a data source meeting what no check foresaw
             shapes.problems.append(ShapeProblem(
                 node.id, None, phrase(t.id, node.id, f"cannot infer shapes: {e}")))
     return shapes

@@ -1,12 +1,16 @@
 """The shapes the canvas shows are the shapes that train.
 
-For every node type of the catalogue, the shape inferred on meta tensors (or by a declared
-same-shape rule) equals the shape a real forward pass gives on the CPU, with random inputs and
-another batch size, and the parameter count equals the real module's.
+For every node type of the catalogue, the shape its declared plain-Python rule gives equals the
+shape a real forward pass gives on the CPU, with random inputs and another batch size, and its
+declared weight count equals the real module's. Checking a graph loads no torch; a type without
+rules is still inferred, on meta tensors.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import subprocess
+import sys
 import types
 
 import numpy as np
@@ -14,8 +18,9 @@ import pytest
 import torch
 
 from composer import catalogue, shapes
-from composer.graph import Graph, Node
+from composer.graph import Edge, Graph, Node
 from composer.shapes import TensorInfo, infer_node
+from tests.conftest import ROOT, SAMPLES
 
 F32, I64 = "float32", "int64"
 REAL_BATCH = 3  # not the inference batch: the shapes must not depend on it
@@ -129,9 +134,16 @@ def test_every_type_has_a_case():
     assert declared - set(CASES) == set()
 
 
+def test_every_computing_type_declares_its_shape_and_weights_rules():
+    computing = [t for t in catalogue.all_types() if not t.is_data]
+    assert [t.id for t in computing if t.shape is None] == []
+    assert [t.id for t in computing if t.module is not None and t.weights is None] == []
+
+
 @pytest.mark.parametrize("type_id, params, inputs", list(_cases()))
-def test_inferred_shape_equals_real_forward(type_id, params, inputs):
+def test_declared_rules_equal_real_forward(type_id, params, inputs):
     t = catalogue.get(type_id)
+    assert t.shape is not None
     resolved = t.resolve(params)
     shapes.clear_cache()
     info, count, port, detail = infer_node(t, resolved, inputs)
@@ -147,8 +159,67 @@ def test_inferred_shape_equals_real_forward(type_id, params, inputs):
     assert count == real_count
 
 
-def test_same_shape_rules_cover_only_catalogue_types():
-    assert shapes.SAME_SHAPE <= set(CASES)
+@pytest.mark.parametrize("type_id, params, inputs", list(_cases()))
+def test_a_type_without_rules_is_inferred_on_meta_tensors_alike(type_id, params, inputs):
+    declared = catalogue.get(type_id)
+    bare = dataclasses.replace(declared, shape=None, weights=None)
+    resolved = declared.resolve(params)
+    shapes.clear_cache()
+    by_rule = infer_node(declared, resolved, inputs)
+    shapes.clear_cache()  # the memo is keyed by type id: both must really run
+    assert infer_node(bare, resolved, inputs) == by_rule
+
+
+def test_an_output_with_an_empty_dimension_is_a_problem_not_a_shape():
+    t = catalogue.get("layer.conv_transpose2d")
+    params = t.resolve({"kernel_size": 1, "stride": 1, "padding": 1})
+    shapes.clear_cache()
+    info, _, _, detail = infer_node(t, params, {"in": _t(2, 3, 1, 1)})
+    assert info is None
+    assert detail.startswith("output would be [B,16,-1,-1] (in is [B,3,1,1])")
+    assert "at least 1" in detail
+
+
+def _chain() -> Graph:
+    g = Graph()
+    g.nodes["d"] = Node("d", "data.noise", {"dim": 6})
+    g.nodes["fc"] = Node("fc", "layer.linear", {"out_features": 3})
+    g.edges.append(Edge("d", "z", "fc", "in"))
+    return g
+
+
+def test_given_parameters_are_used_and_missing_nodes_skipped():
+    g = _chain()
+    data = catalogue.get("data.noise").resolve({"dim": 6})
+    fc = catalogue.get("layer.linear").resolve({"out_features": 5})
+    assert str(shapes.infer(g, {"d": data, "fc": fc}).output("fc", "out")) == "[B,5]"
+    skipped = shapes.infer(g, {"d": data})
+    assert skipped.output("fc", "out") is None and skipped.problems == []
+
+
+def test_without_given_parameters_a_refused_value_is_a_problem_on_its_node():
+    g = _chain()
+    g.nodes["fc"].params["out_features"] = "ten"
+    problems = shapes.infer(g).problems
+    assert [(p.node, p.param) for p in problems] == [("fc", "out_features")]
+    assert problems[0].message.startswith("layer.linear fc: out_features: ")
+
+
+CHECK_WITHOUT_TORCH = """
+import sys
+from composer.cli import main
+code = main(["check", sys.argv[1]])
+print("torch loaded" if "torch" in sys.modules else "no torch")
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLES.glob("*.graph.json")), ids=lambda p: p.name)
+def test_checking_a_sample_loads_no_torch(path):
+    run = subprocess.run([sys.executable, "-c", CHECK_WITHOUT_TORCH, str(path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[-1] == "no torch"
 
 
 # --- data nodes -------------------------------------------------------------------------------
