@@ -44,7 +44,7 @@ def analyse(graph: Graph, shapes: Shapes | None = None) -> Analysis:
     found = structure_diagnostics(graph, params)
     # A node with a bad parameter value gets no shape problems on top: its own is enough.
     broken = {d.node for d in found if d.is_error and d.param not in (None, "shares")}
-    shapes = infer(graph) if shapes is None else shapes
+    shapes = infer(graph, params) if shapes is None else shapes
     for p in shapes.problems:
         if p.node not in broken:
             found.append(Diagnostic(ERROR, p.node, p.port, p.message, p.param))

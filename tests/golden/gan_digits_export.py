@@ -1,0 +1,1060 @@
+"""A composed model and the code that trains it, exported by Model Composer.
+
+It trains exactly as the application does; run it with --help for the options. It needs torch
+and numpy (and scikit-learn for the built-in digits), not Model Composer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import linecache
+import math
+import os
+import pickle
+import sys
+import time
+import warnings
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+# The model: one statement per node of the graph.
+
+
+class Model(nn.Module):
+    """The composed model: one submodule per node with parameters, named by the
+    node's id; forward computes only what the requested outputs need."""
+
+    # What feeds each node's output: forward works out from it which nodes a
+    # request needs.
+    inputs = {
+        "g_fc1.out": ("noise.z",),
+        "g_bn.out": ("g_fc1.out",),
+        "g_act1.out": ("g_bn.out",),
+        "g_fc2.out": ("g_act1.out",),
+        "g_out.out": ("g_fc2.out",),
+        "g_img.out": ("g_out.out",),
+        "fake_detached.out": ("g_img.out",),
+        "d_flat.out": ("digits.x",),
+        "d_fc1.out": ("d_flat.out",),
+        "d_act.out": ("d_fc1.out",),
+        "d_drop.out": ("d_act.out",),
+        "d_fc2.out": ("d_drop.out",),
+        "dd_flat.out": ("fake_detached.out",),
+        "dd_fc1.out": ("dd_flat.out",),
+        "dd_act.out": ("dd_fc1.out",),
+        "dd_drop.out": ("dd_act.out",),
+        "dd_fc2.out": ("dd_drop.out",),
+        "dg_flat.out": ("g_img.out",),
+        "dg_fc1.out": ("dg_flat.out",),
+        "dg_act.out": ("dg_fc1.out",),
+        "dg_drop.out": ("dg_act.out",),
+        "dg_fc2.out": ("dg_drop.out",),
+        "d_real.loss": ("d_fc2.out",),
+        "d_fake.loss": ("dd_fc2.out",),
+        "g_loss.loss": ("dg_fc2.out",),
+    }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.g_fc1 = nn.Linear(32, 256)
+        self.g_bn = nn.BatchNorm1d(256)
+        self.g_fc2 = nn.Linear(256, 64)
+        self.d_fc1 = nn.Linear(64, 256)
+        self.d_fc2 = nn.Linear(256, 1)
+        self.dd_fc1 = self.d_fc1  # shares d_fc1: one module, tied weights
+        self.dd_fc2 = self.d_fc2  # shares d_fc2: one module, tied weights
+        self.dg_fc1 = self.d_fc1  # shares d_fc1: one module, tied weights
+        self.dg_fc2 = self.d_fc2  # shares d_fc2: one module, tied weights
+        self.needed = Needed(self.inputs)
+
+    def forward(self, batch: dict[str, Tensor], outputs: Sequence[str]) -> dict[str, Tensor]:
+        """The requested outputs ("node.port"), computed from the batch (data nodes'
+        outputs by "node.port") through only the nodes they need."""
+        need = self.needed(outputs, batch)
+        if "g_fc1" in need:  # [B,256]
+            g_fc1 = self.g_fc1(batch["noise.z"])
+        if "g_bn" in need:  # [B,256]
+            g_bn = self.g_bn(g_fc1)
+        if "g_act1" in need:  # [B,256]
+            g_act1 = F.leaky_relu(g_bn, 0.2)
+        if "g_fc2" in need:  # [B,64]
+            g_fc2 = self.g_fc2(g_act1)
+        if "g_out" in need:  # [B,64]
+            g_out = torch.sigmoid(g_fc2)
+        if "g_img" in need:  # [B,1,8,8]
+            g_img = g_out.reshape(g_out.shape[0], 1, 8, 8)
+        if "fake_detached" in need:  # [B,1,8,8]
+            fake_detached = g_img.detach()
+        if "d_flat" in need:  # [B,64]
+            d_flat = torch.flatten(batch["digits.x"], 1)
+        if "d_fc1" in need:  # [B,256]
+            d_fc1 = self.d_fc1(d_flat)
+        if "d_act" in need:  # [B,256]
+            d_act = F.leaky_relu(d_fc1, 0.2)
+        if "d_drop" in need:  # [B,256]
+            d_drop = F.dropout(d_act, p=0.3, training=self.training)
+        if "d_fc2" in need:  # [B,1]
+            d_fc2 = self.d_fc2(d_drop)
+        if "dd_flat" in need:  # [B,64]
+            dd_flat = torch.flatten(fake_detached, 1)
+        if "dd_fc1" in need:  # [B,256]
+            dd_fc1 = self.dd_fc1(dd_flat)
+        if "dd_act" in need:  # [B,256]
+            dd_act = F.leaky_relu(dd_fc1, 0.2)
+        if "dd_drop" in need:  # [B,256]
+            dd_drop = F.dropout(dd_act, p=0.3, training=self.training)
+        if "dd_fc2" in need:  # [B,1]
+            dd_fc2 = self.dd_fc2(dd_drop)
+        if "dg_flat" in need:  # [B,64]
+            dg_flat = torch.flatten(g_img, 1)
+        if "dg_fc1" in need:  # [B,256]
+            dg_fc1 = self.dg_fc1(dg_flat)
+        if "dg_act" in need:  # [B,256]
+            dg_act = F.leaky_relu(dg_fc1, 0.2)
+        if "dg_drop" in need:  # [B,256]
+            dg_drop = F.dropout(dg_act, p=0.3, training=self.training)
+        if "dg_fc2" in need:  # [B,1]
+            dg_fc2 = self.dg_fc2(dg_drop)
+        if "d_real" in need:  # scalar
+            d_real = F.binary_cross_entropy_with_logits(d_fc2, torch.full_like(d_fc2, 1.0))
+        if "d_fake" in need:  # scalar
+            d_fake = F.binary_cross_entropy_with_logits(dd_fc2, torch.full_like(dd_fc2, 0.0))
+        if "g_loss" in need:  # scalar
+            g_loss = F.binary_cross_entropy_with_logits(dg_fc2, torch.full_like(dg_fc2, 1.0))
+        return self.needed.pick(outputs, batch, locals())
+
+
+# How it trains: a batch source per data node, the optimiser groups.
+
+
+def make_data(seed: int, data_dir: Path) -> dict[str, Any]:
+    """One batch source per data node; splits and order are fixed by the seed."""
+    return {
+        "noise": Noise("noise", seed, dim=32, batch_size=64),
+        "digits": Batches(
+            "digits", seed, digits_arrays("digits"), batch_size=64, split=(0.8, 0.1, 0.1),
+            shuffle=True, augment=[]),
+    }
+
+
+def make_groups(model: Model) -> list[Group]:
+    """The optimiser groups, in file order: what each updates and minimises, when."""
+    return [
+        Group(
+            "disc",
+            torch.optim.Adam(
+                parameters_of(model, "d_fc1", "d_fc2"), lr=0.0005, betas=(0.5, 0.999), eps=1e-08,
+                weight_decay=0.0),
+            losses={"d_real": 1.0, "d_fake": 1.0},
+            schedule=Schedule(every=1, offset=0, epochs=(0, None), repeat=1),
+            lr_at=None,
+            clip_grad_norm=None,
+        ),
+        Group(
+            "gen",
+            torch.optim.Adam(
+                parameters_of(model, "g_fc1", "g_bn", "g_fc2"), lr=0.001, betas=(0.5, 0.999),
+                eps=1e-08, weight_decay=0.0),
+            losses={"g_loss": 1.0},
+            schedule=Schedule(every=1, offset=0, epochs=(0, None), repeat=1),
+            lr_at=None,
+            clip_grad_norm=None,
+        ),
+    ]
+
+
+# What the generated code runs on: data, schedules, the training loop.
+
+
+class DataSourceError(Exception):
+    """A data source that cannot be read or does not fit; names the data node when known."""
+
+    def __init__(self, node: str | None, message: str) -> None:
+        self.node = node
+        self.detail = message
+        super().__init__(f"{node}: {message}" if node else message)
+
+
+class TrainingFailure(Exception):
+    """A run that had to stop (a NaN, an exception in a node); names node, group and step."""
+
+    def __init__(self, message: str, node: str | None = None, group: str | None = None,
+                 step: int | None = None) -> None:
+        self.node = node
+        self.group = group
+        self.step = step
+        super().__init__(message)
+
+
+class DataWarning(UserWarning):
+    """A data problem that does not stop the run: an unreadable image skipped, a batch larger
+    than its split. Names the data node."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    every: int = 1
+    offset: int = 0
+    epochs: tuple[int, int | None] = (0, None)  # [first, end); None: no end
+    repeat: int = 1
+
+
+def schedule_dict(schedule: Schedule) -> dict:
+    """The schedule as the graph file writes it (and a run's start event reports it)."""
+    return {"every": schedule.every, "offset": schedule.offset,
+            "epochs": list(schedule.epochs), "repeat": schedule.repeat}
+
+
+def never_updates(schedule: Schedule) -> bool:
+    """An offset of `every` or more never matches `step % every`."""
+    return schedule.offset >= schedule.every
+
+
+def is_active(schedule: Schedule, step: int, epoch: int) -> bool:
+    """Whether the group updates at this global step of this epoch."""
+    first, end = schedule.epochs
+    in_window = first <= epoch and (end is None or epoch < end)
+    return in_window and step % schedule.every == schedule.offset
+
+
+def count_updates(schedule: Schedule, total_steps: int, steps_per_epoch: int) -> int:
+    """How many updates the group makes in a run of total_steps (repeats included)."""
+    first, end = schedule.epochs
+    start = first * steps_per_epoch
+    stop = total_steps if end is None else min(total_steps, end * steps_per_epoch)
+    if stop <= start or never_updates(schedule):
+        return 0
+
+    def hits_below(n: int) -> int:  # steps s < n with s % every == offset
+        return 0 if n <= schedule.offset else (n - 1 - schedule.offset) // schedule.every + 1
+
+    return (hits_below(stop) - hits_below(start)) * schedule.repeat
+
+
+NODE_GUARD = 'if "{node}" in need:'
+
+
+def guarded_node(line: str) -> str | None:
+    """The node id whose statement `line` guards, or None for any other line."""
+    head, _, tail = NODE_GUARD.partition("{node}")
+    text = line.strip()
+    if not text.startswith(head):
+        return None
+    node, found, _ = text[len(head):].partition(tail)
+    return node if found and node.isidentifier() else None
+
+
+CHECKPOINT_FORMAT = "composer-checkpoint"
+
+
+def output_folder(path: Path | None) -> Path | None:
+    """The folder checkpoints go to, created now: a run learns it cannot write there before
+    it starts, not after its first epoch."""
+    if path is None:
+        return None
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise TrainingFailure(f"cannot write checkpoints to {str(path)!r}: "
+                              f"{e.strerror or e}") from e
+    return path
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> Path:
+    """Writes atomically (a temporary file, then a rename), so a crash never leaves half a file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"format": CHECKPOINT_FORMAT, "version": 1, **state}, tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:  # torch reports a failed write as a RuntimeError
+        tmp.unlink(missing_ok=True)
+        raise TrainingFailure(f"cannot write checkpoint {str(path)!r}: {e}") from e
+    return path
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint's contents, read without executing anything (weights_only)."""
+    try:
+        state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError as e:
+        raise TrainingFailure(f"checkpoint {str(path)!r} does not exist") from e
+    except pickle.UnpicklingError as e:
+        raise TrainingFailure(f"{str(path)!r} holds Python objects besides weights and plain "
+                              "data; they are not loaded, as that could run code") from e
+    except Exception as e:
+        raise TrainingFailure(f"cannot read checkpoint {str(path)!r}: {e}") from e
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise TrainingFailure(f"{str(path)!r} is not a training checkpoint")
+    return state
+
+
+def rng_state() -> dict[str, Any]:
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return {"cpu": torch.get_rng_state(), "cuda": cuda}
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["cpu"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class MetricsWriter:
+    """One JSON object a line: a record per step and one per validation."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.file = None
+        if path is not None:
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                self.file = open(path, "w", encoding="utf-8")
+            except OSError as e:
+                raise TrainingFailure(f"cannot write metrics to {str(path)!r}: "
+                                      f"{e.strerror or e}") from e
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self.file is not None:
+            self.file.write(json.dumps(record) + "\n")
+
+    def flush(self) -> None:
+        if self.file is not None:
+            self.file.flush()
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+class Group:
+    """One optimiser group: its optimiser (over its members' parameters), its weighted losses,
+    its schedule, its learning-rate schedule and its gradient clipping."""
+
+    def __init__(self, id: str, optimizer: torch.optim.Optimizer, losses: dict[str, float],
+                 schedule: Schedule, lr_at: Callable[..., float] | None = None,
+                 clip_grad_norm: float | None = None) -> None:
+        self.id = id
+        self.optimizer = optimizer
+        self.losses = dict(losses)  # loss node -> weight
+        self.schedule = schedule
+        self.lr_at = lr_at
+        self.clip_grad_norm = clip_grad_norm
+        self.outputs = tuple(f"{node}.loss" for node in losses)
+        self.params = [p for pg in optimizer.param_groups for p in pg["params"]]
+        self.base_lr = float(optimizer.defaults["lr"])
+        self.lr = self.base_lr
+        self.updates = 0  # over the whole run, resumed ones included
+        self.planned = 0  # updates this run will make in all; set before training
+        self.data_nodes: list[str] = []  # data nodes its losses read; set before training
+
+    def set_lr(self, k: int) -> None:
+        """The learning rate for update k, from the LR schedule (constant: unchanged)."""
+        if self.lr_at is None:
+            return
+        self.lr = float(self.lr_at(k, self.base_lr, self.planned))
+        for pg in self.optimizer.param_groups:
+            pg["lr"] = self.lr
+
+
+@dataclass(frozen=True)
+class Program:
+    """Everything a generated file defines for training: the model and how to train it."""
+
+    name: str
+    model: Callable[[], nn.Module]
+    make_data: Callable[[int, Path], dict[str, Any]]
+    make_groups: Callable[[Any], list[Group]]
+    losses: tuple[str, ...]  # every loss node, in file order
+    accuracy: dict[str, tuple[str, str]]  # cross-entropy loss -> (logits, labels) outputs
+    epochs: int
+    seed: int
+    device: str
+    steps_per_epoch: int | None = None
+    data_dir: Path | None = None  # where relative data paths start
+
+
+class Needed:
+    """The nodes that requested outputs depend on, worked out once per tuple of outputs.
+
+    `inputs` maps each computed output ("node.port") to the outputs feeding its node; any
+    other name is a data port, read from the batch. `renamed` maps the few node ids that are
+    not usable as Python variables (builtins, torch names) to the variable forward uses.
+    """
+
+    def __init__(self, inputs: dict[str, tuple[str, ...]],
+                 renamed: dict[str, str] | None = None) -> None:
+        self.inputs = inputs
+        self.renamed = renamed or {}
+        self.plans: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]] = {}
+
+    def __call__(self, outputs: Sequence[str], batch: dict[str, torch.Tensor]) -> frozenset[str]:
+        """The node ids to compute; raises KeyError when the batch lacks a data port."""
+        key = outputs if type(outputs) is tuple else tuple(outputs)
+        plan = self.plans.get(key)
+        if plan is None:
+            plan = self.plans[key] = self.plan(key)
+        nodes, ports = plan
+        if not ports <= batch.keys():
+            missing = ", ".join(sorted(ports - batch.keys()))
+            raise KeyError(f"the batch has no {missing}, which {', '.join(key)} need(s)")
+        return nodes
+
+    def plan(self, outputs: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+        """(node ids to compute, data ports read) for these outputs."""
+        nodes: set[str] = set()
+        ports: set[str] = set()
+        todo = list(outputs)
+        while todo:
+            ref = todo.pop()
+            if ref in self.inputs:
+                node = ref.partition(".")[0]
+                if node not in nodes:
+                    nodes.add(node)
+                    todo.extend(self.inputs[ref])
+            elif "." in ref and not ref.startswith("."):
+                ports.add(ref)
+            else:
+                known = ", ".join(self.inputs)
+                raise KeyError(f"no output {ref!r}: use \"node.port\", one of {known} "
+                               "or a data node's port")
+        return frozenset(nodes), frozenset(ports)
+
+    def data_nodes(self, outputs: Sequence[str]) -> list[str]:
+        """The data nodes these outputs read, sorted."""
+        return sorted({ref.partition(".")[0] for ref in self.plan(tuple(outputs))[1]})
+
+    def pick(self, outputs: Sequence[str], batch: dict[str, torch.Tensor],
+             values: dict[str, object]) -> dict[str, torch.Tensor]:
+        """The requested outputs from forward's variables (or the batch, for data ports)."""
+        picked = {}
+        for ref in outputs:
+            if ref in self.inputs:
+                node = ref.partition(".")[0]
+                picked[ref] = values[self.renamed.get(node, node)]
+            else:
+                picked[ref] = batch[ref]
+        return picked
+
+
+def parameters_of(model: nn.Module, *nodes: str) -> list[nn.Parameter]:
+    """The parameters of these nodes' modules, each once (tied modules share them)."""
+    seen: set[int] = set()
+    params = []
+    for node in nodes:
+        module = getattr(model, node, None)
+        if not isinstance(module, nn.Module):
+            continue
+        for p in module.parameters():
+            if id(p) not in seen:
+                seen.add(id(p))
+                params.append(p)
+    return params
+
+
+def failing_node(error: BaseException, model: nn.Module) -> str | None:
+    """The node whose statement in the generated forward raised `error`, if it came from there.
+
+    Each node's statement in forward sits under its NODE_GUARD; the traceback gives the line,
+    the nearest guard above it names the node. Nothing is recorded while running.
+    """
+    code = type(model).forward.__code__
+    line = None
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    if line is None:
+        return None
+    for text in reversed(linecache.getlines(code.co_filename)[:line]):
+        node = guarded_node(text)
+        if node is not None:
+            return node
+    return None
+
+
+def seed_for(seed: int, *parts: object) -> int:
+    """A 32-bit seed mixed from the run's seed and names, the same in every process."""
+    return zlib.crc32(repr((seed, *parts)).encode())
+
+
+def digits_arrays(node: str) -> dict[str, np.ndarray]:
+    """scikit-learn's 1,797 handwritten digits: x [N,1,8,8] in [0,1], y [N] in 0..9."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as e:
+        raise DataSourceError(node, "data.digits needs scikit-learn: pip install scikit-learn"
+                              ) from e
+    digits = load_digits()
+    x = (digits.images / 16.0).astype(np.float32)[:, None]
+    return {"x": x, "y": digits.target.astype(np.int64)}
+
+
+class Batches:
+    """One data node: its train/val/test split (fixed by the seed) and its training batches.
+
+    Batch k is a pure function of the draw number k: pass k // batches_per_pass, shuffled by
+    (seed, node, pass). A pass drops the last partial batch, so every batch has batch_size rows;
+    when batch_size is more than the training split, every batch is the whole split (a
+    DataWarning says so).
+    """
+
+    def __init__(self, node: str, seed: int, arrays: dict[str, np.ndarray], batch_size: int,
+                 split: tuple[float, float, float], shuffle: bool = True,
+                 augment: tuple | list = ()) -> None:
+        self.node, self.seed, self.batch_size, self.shuffle = node, seed, batch_size, shuffle
+        self.augment = list(augment)
+        n = len(arrays["x"])
+        order = np.random.default_rng(seed_for(seed, "split", n)).permutation(n)
+        n_val, n_test = int(n * split[1]), int(n * split[2])
+        n_train = n - n_val - n_test
+        if n_train < 1:
+            raise DataSourceError(node, f"the training split of {n} samples is empty")
+        self.train = self._take(arrays, order[:n_train])
+        self.val = self._take(arrays, order[n_train:n_train + n_val])
+        self.test = self._take(arrays, order[n_train + n_val:])
+        self.n_train, self.n_val = n_train, n_val
+        if batch_size > n_train:
+            warnings.warn(DataWarning(f"{node}: batch_size {batch_size} is more than the "
+                                      f"{n_train} samples of the training split; every batch "
+                                      "is the whole split"), stacklevel=2)
+        self.batches_per_pass = max(1, n_train // batch_size)
+        self.val_count = -(-n_val // batch_size)  # batches, the last one partial
+        self._order: tuple[int, torch.Tensor] | None = None
+        self.drawn = list(self.train)  # ports a training batch holds (all, unless narrowed)
+        self.generator = torch.Generator()  # reseeded for every draw
+        if self.augment:
+            self._augment({k: t[:2] for k, t in self.train.items()}, -1)  # fail early
+
+    def _take(self, arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, torch.Tensor]:
+        return {f"{self.node}.{port}": torch.from_numpy(np.ascontiguousarray(a[rows]))
+                for port, a in arrays.items()}
+
+    def to(self, device: torch.device) -> Batches:
+        for split in (self.train, self.val, self.test):
+            for key, t in split.items():
+                split[key] = t.to(device)
+        self._order = None
+        return self
+
+    def _pass_order(self, p: int) -> torch.Tensor:
+        device = next(iter(self.train.values())).device
+        if not self.shuffle:
+            return torch.arange(self.n_train, device=device)
+        perm = np.random.default_rng(seed_for(self.seed, self.node, "pass", p))
+        return torch.from_numpy(perm.permutation(self.n_train)).to(device)
+
+    def draw(self, k: int) -> dict[str, torch.Tensor]:
+        """The k-th training batch of the run (k counts this node's draws from 0)."""
+        p, i = divmod(k, self.batches_per_pass)
+        if self._order is None or self._order[0] != p:
+            self._order = (p, self._pass_order(p))
+        rows = self._order[1][i * self.batch_size:(i + 1) * self.batch_size]
+        batch = {key: self.train[key].index_select(0, rows) for key in self.drawn}
+        return self._augment(batch, k) if self.augment else batch
+
+    def narrow(self, ports: set[str]) -> None:
+        """Training batches hold only these ports (those some group's losses read); the
+        others would be indexed for nothing. The numbers drawn do not change."""
+        self.drawn = [key for key in self.train if key in ports]
+
+    def _augment(self, batch: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
+        key = f"{self.node}.x"
+        if key not in batch:
+            return batch
+        g = self.generator.manual_seed(seed_for(self.seed, self.node, "augment", k))
+        x = batch[key]
+        try:
+            for op in self.augment:
+                x = op(x, g)
+        except DataSourceError as e:
+            raise DataSourceError(self.node, f"augment: {e.detail}") from e
+        batch[key] = x
+        return batch
+
+    def val_batch(self, i: int, rows: int | None = None) -> dict[str, torch.Tensor]:
+        """The i-th validation batch (cycling); `rows` is for noise and ignored here."""
+        start = (i % self.val_count) * self.batch_size
+        return {key: t[start:start + self.batch_size] for key, t in self.val.items()}
+
+
+class Noise:
+    """Standard normal vectors: draw k is seeded by (seed, node, k); validation has its own."""
+
+    val_count = 0  # as many validation batches as the data it is combined with
+
+    def __init__(self, node: str, seed: int, dim: int, batch_size: int) -> None:
+        self.node, self.seed, self.dim, self.batch_size = node, seed, dim, batch_size
+        self.key = f"{node}.z"
+        self.device = torch.device("cpu")
+        self.batches_per_pass = 0  # endless: it sets no epoch length
+        self.generator = torch.Generator()  # reseeded for every draw
+
+    def to(self, device: torch.device) -> Noise:
+        self.device = torch.device(device)
+        return self
+
+    def _normal(self, rows: int, *where: object) -> dict[str, torch.Tensor]:
+        g = self.generator.manual_seed(seed_for(self.seed, self.node, *where))
+        z = torch.randn(rows, self.dim, generator=g)
+        return {self.key: z.to(self.device)}
+
+    def draw(self, k: int) -> dict[str, torch.Tensor]:
+        return self._normal(self.batch_size, k)
+
+    def val_batch(self, i: int, rows: int | None = None) -> dict[str, torch.Tensor]:
+        return self._normal(rows or self.batch_size, "val", i)
+
+    def narrow(self, ports: set[str]) -> None:
+        """Noise has one port: nothing to leave out."""
+
+
+NOISE_VAL_BATCHES = 4  # validation batches of a loss that reads only noise
+
+
+ValSets = list[tuple[tuple[str, ...], tuple[str, ...]]]
+
+
+def validation_sets(model: nn.Module, program: Any) -> ValSets:
+    """Loss nodes grouped by the data nodes they read; each set is validated in one pass."""
+    sets: dict[tuple[str, ...], list[str]] = {}
+    for loss in program.losses:
+        nodes = tuple(model.needed.data_nodes((f"{loss}.loss",)))
+        sets.setdefault(nodes, []).append(loss)
+    return [(nodes, tuple(losses)) for nodes, losses in sets.items()]
+
+
+def validate(model: nn.Module, data: dict[str, Any], program: Any,
+             sets: ValSets) -> tuple[dict[str, float], dict[str, float]]:
+    """(mean loss per loss node, accuracy per cross-entropy node), in eval mode, no gradients."""
+    val: dict[str, float] = {}
+    accuracy: dict[str, float] = {}
+    model.eval()
+    try:
+        with torch.no_grad():
+            for nodes, losses in sets:
+                sources = sorted((data[n] for n in nodes), key=lambda s: s.batches_per_pass == 0)
+                pairs = {loss: program.accuracy[loss] for loss in losses
+                         if loss in program.accuracy}
+                _validate_set(model, sources, losses, pairs, val, accuracy)
+    finally:
+        model.train()
+    return val, accuracy
+
+
+def _validate_set(model: nn.Module, sources: list[Any], losses: tuple[str, ...],
+                  pairs: dict[str, tuple[str, str]], val: dict[str, float],
+                  accuracy: dict[str, float]) -> None:
+    counts = [s.val_count for s in sources if s.batches_per_pass]  # noise has no split
+    if 0 in counts:
+        return  # a data node without validation samples
+    outputs = tuple(f"{loss}.loss" for loss in losses) + tuple(r for p in pairs.values() for r in p)
+    sums = dict.fromkeys(losses, 0.0)
+    correct = dict.fromkeys(pairs, 0)
+    labels = dict.fromkeys(pairs, 0)
+    seen = 0
+    for i in range(max(counts, default=NOISE_VAL_BATCHES)):
+        batch: dict[str, torch.Tensor] = {}
+        rows = None
+        for source in sources:  # finite data first: noise then matches its rows
+            part = source.val_batch(i, rows)
+            batch.update(part)
+            rows = rows or len(next(iter(part.values())))
+        try:
+            outs = model(batch, outputs)
+        except Exception as e:
+            node = failing_node(e, model)
+            raise TrainingFailure(f"{'node ' + node if node else 'the forward pass'} failed "
+                                  f"in validation: {type(e).__name__}: {e}", node) from e
+        for loss in losses:
+            sums[loss] += outs[f"{loss}.loss"].item() * rows
+        seen += rows
+        for loss, (pred, target) in pairs.items():
+            t = outs[target]
+            if not t.is_floating_point():
+                correct[loss] += int((outs[pred].argmax(1) == t).sum())
+                labels[loss] += t.numel()
+    val.update({loss: sums[loss] / seen for loss in losses})
+    accuracy.update({loss: correct[loss] / labels[loss] for loss in pairs if labels[loss]})
+
+
+Callback = Callable[[dict[str, Any]], Any]
+
+
+NOISE_ONLY_EPOCH = 100  # steps per epoch when every data node is endless noise
+
+
+@dataclass
+class Run:
+    """A run in progress: what it trains, where it is, and what it has recorded."""
+
+    program: Program
+    model: nn.Module
+    data: dict[str, Any]
+    groups: list[Group]
+    device: torch.device
+    steps_per_epoch: int
+    total_steps: int
+    frozen: list[nn.Parameter]
+    step: int = 0  # steps done, counted from 0 across resumes
+    draws: dict[str, int] = field(default_factory=dict)  # batches drawn per data node
+    history: list[dict[str, Any]] = field(default_factory=list)
+    val: dict[str, float] = field(default_factory=dict)
+    accuracy: dict[str, float] = field(default_factory=dict)
+    validated_at: int | None = None
+    checkpoint: Path | None = None  # the latest checkpoint.pt
+    saved_at: int | None = None  # step of the latest checkpoint.pt
+    val_sets: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
+    writer: MetricsWriter = field(default_factory=lambda: MetricsWriter(None))
+
+    def record(self, record: dict[str, Any]) -> None:
+        self.history.append(record)
+        self.writer.write(record)
+
+
+@dataclass
+class RunSummary:
+    model: nn.Module
+    history: list[dict[str, Any]]
+    val: dict[str, float]
+    accuracy: dict[str, float]
+    checkpoint: Path | None
+    steps: int
+    status: str  # "finished" or "stopped"
+
+
+def pick_device(name: str) -> torch.device:
+    """`auto` is CUDA when available, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise TrainingFailure(f"device {name!r} was asked for but CUDA is not available")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise TrainingFailure("device 'mps' was asked for but it is not available")
+    return torch.device(name)
+
+
+def setup(program: Program, epochs: int | None, steps: int | None, seed: int | None,
+          device: str | None, data_dir: Path | None) -> Run:
+    """Seeds, data, model and groups: everything before the first step."""
+    seed = program.seed if seed is None else seed
+    where = pick_device(device or program.device)
+    torch.manual_seed(seed)
+    base = Path(data_dir if data_dir is not None else program.data_dir or ".")
+    data = {node: source.to(where) for node, source in program.make_data(seed, base).items()}
+    lengths = [s.batches_per_pass for s in data.values() if s.batches_per_pass]
+    spe = program.steps_per_epoch or (max(lengths) if lengths else NOISE_ONLY_EPOCH)
+    total = steps if steps is not None else (epochs or program.epochs) * spe
+    model = program.model().to(where)
+    model.train()
+    groups = program.make_groups(model)
+    listed = {id(p) for g in groups for p in g.params}
+    frozen = [p for p in model.parameters() if id(p) not in listed and p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)  # in no group: never updated, so no gradient is needed
+    read: set[str] = set()
+    for g in groups:
+        g.planned = count_updates(g.schedule, total, spe)
+        g.data_nodes = model.needed.data_nodes(g.outputs)
+        read |= model.needed.plan(g.outputs)[1]
+        g.set_lr(0)
+    for source in data.values():
+        source.narrow(read)
+    return Run(program, model, data, groups, where, spe, total, frozen,
+               draws=dict.fromkeys(data, 0))
+
+
+def restore(run: Run, path: Path) -> None:
+    """Puts a run back where a checkpoint left it: weights, optimisers, LR, RNG, data."""
+    state = load_checkpoint(path)
+    try:
+        run.model.load_state_dict(state["model"])
+        for g in run.groups:
+            g.optimizer.load_state_dict(state["optimizers"][g.id])
+    except (KeyError, RuntimeError, ValueError) as e:
+        raise TrainingFailure(f"checkpoint {str(path)!r} does not fit this model: {e}") from e
+    for g in run.groups:
+        g.updates = state["updates"][g.id]
+        g.set_lr(g.updates)
+    set_rng_state(state["rng"])
+    run.step = state["step"]
+    run.draws.update(state["draws"])
+
+
+def checkpoint(run: Run, path: Path) -> Path:
+    """Saves weights, optimisers, LR schedule positions, RNG, step and data positions."""
+    return save_checkpoint(path, {
+        "model": run.model.state_dict(),
+        "optimizers": {g.id: g.optimizer.state_dict() for g in run.groups},
+        "updates": {g.id: g.updates for g in run.groups},
+        "rng": rng_state(), "step": run.step, "epoch": run.step // run.steps_per_epoch,
+        "draws": dict(run.draws),
+    })
+
+
+def draw(run: Run, nodes: Any) -> dict[str, torch.Tensor]:
+    """The next batch of each of these data nodes, merged into one dict keyed "node.port"."""
+    batch: dict[str, torch.Tensor] = {}
+    for node in nodes:
+        batch.update(run.data[node].draw(run.draws[node]))
+        run.draws[node] += 1
+    return batch
+
+
+def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int) -> list[float]:
+    """One update of one group: zero grads, forward its losses, backward, clip, step, LR."""
+    group.optimizer.zero_grad(set_to_none=True)
+    try:
+        outs = run.model(batch, group.outputs)
+    except Exception as e:
+        node = failing_node(e, run.model)
+        where = f"node {node}" if node else "the forward pass"
+        raise TrainingFailure(f"{where} failed at step {step} (group {group.id}): "
+                              f"{type(e).__name__}: {e}", node, group.id, step) from e
+    total = None
+    for weight, loss in zip(group.losses.values(), outs.values(), strict=True):
+        term = loss if weight == 1.0 else weight * loss
+        total = term if total is None else total + term
+    values = [outs[group.outputs[0]].item()] if len(outs) == 1 else \
+        torch.stack(list(outs.values())).tolist()
+    for name, value in zip(group.losses, values, strict=True):
+        if not math.isfinite(value):
+            raise TrainingFailure(f"loss {name} is {value} at step {step} (group {group.id}); "
+                                  "training stopped before this update", name, group.id, step)
+    if not total.requires_grad:
+        raise TrainingFailure(f"the losses of group {group.id} depend on none of its "
+                              "parameters", None, group.id, step)
+    try:
+        total.backward()
+    except RuntimeError as e:
+        raise TrainingFailure(f"backward pass of group {group.id} failed at step {step}: {e}",
+                              None, group.id, step) from e
+    if group.clip_grad_norm is not None:
+        torch.nn.utils.clip_grad_norm_(group.params, group.clip_grad_norm)
+    group.optimizer.step()
+    group.updates += 1
+    group.set_lr(group.updates)
+    return values
+
+
+def run_step(run: Run, step: int, epoch: int) -> tuple[dict[str, float], dict[str, float], list]:
+    """One global step: every loss value computed and each active group's weighted loss."""
+    batch = draw(run, run.data)
+    losses: dict[str, float] = {}
+    group_loss: dict[str, float] = {}
+    active = []
+    for group in run.groups:
+        if not is_active(group.schedule, step, epoch):
+            continue
+        active.append(group.id)
+        repeat = group.schedule.repeat
+        sums = [0.0] * len(group.losses)
+        for r in range(repeat):
+            fresh = batch if r == 0 else {**batch, **draw(run, group.data_nodes)}
+            values = update(run, group, fresh, step)
+            sums = [a + b for a, b in zip(sums, values, strict=True)]
+        means = [v / repeat for v in sums]
+        losses.update(zip(group.losses, means, strict=True))
+        group_loss[group.id] = sum(w * v for w, v in zip(group.losses.values(), means,
+                                                          strict=True))
+    return losses, group_loss, active
+
+
+def end_of_epoch(run: Run, epoch: int, unfinished: bool = False) -> dict[str, Any]:
+    """Validation after an epoch (or after the last, unfinished one)."""
+    run.val, run.accuracy = validate(run.model, run.data, run.program, run.val_sets)
+    run.validated_at = run.step
+    record = {"epoch": epoch, "step": run.step - 1, "val": run.val, "accuracy": run.accuracy}
+    if unfinished:
+        record["partial"] = True
+    run.record(record)
+    run.writer.flush()
+    return record
+
+
+def start_event(run: Run) -> dict[str, Any]:
+    schedule = {g.id: schedule_dict(g.schedule) for g in run.groups}
+    return {"kind": "start", "total_steps": run.total_steps,
+            "steps_per_epoch": run.steps_per_epoch,
+            "epochs": -(-run.total_steps // run.steps_per_epoch),
+            "losses": list(run.program.losses), "groups": [g.id for g in run.groups],
+            "schedule": schedule, "step": run.step}
+
+
+def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
+              checkpoint_every: int | None) -> str:
+    """Steps until the run's end or a "stop" from the callback; returns the status."""
+    started = time.perf_counter()
+    spe = run.steps_per_epoch
+    while run.step < run.total_steps:
+        step = run.step
+        epoch = step // spe
+        lr = {g.id: g.lr for g in run.groups} if callback else None  # what this step uses
+        losses, group_loss, active = run_step(run, step, epoch)
+        run.step = step + 1
+        run.record({"epoch": epoch, "step": step, "loss": losses})
+        stop = callback is not None and callback({
+            "kind": "step", "epoch": epoch, "step": step, "loss": losses,
+            "group_loss": group_loss, "lr": lr, "active": active,
+            "elapsed": time.perf_counter() - started}) == "stop"
+        if run.step % spe == 0:
+            record = end_of_epoch(run, epoch)
+            if out_dir is not None:
+                save_latest(run, out_dir)
+            if callback is not None and callback({"kind": "epoch", **record}) == "stop":
+                stop = True
+        if checkpoint_every and out_dir is not None and run.step % checkpoint_every == 0:
+            checkpoint(run, out_dir / f"checkpoint_step{run.step}.pt")
+        if stop:
+            return "stopped"
+    return "finished"
+
+
+def save_latest(run: Run, out_dir: Path) -> None:
+    run.checkpoint = checkpoint(run, out_dir / "checkpoint.pt")
+    run.saved_at = run.step
+
+
+def train(program: Program, *, epochs: int | None = None, steps: int | None = None,
+          seed: int | None = None, device: str | None = None, data_dir: Path | None = None,
+          out_dir: Path | None = None, metrics_out: Path | None = None,
+          resume: Path | None = None, checkpoint_every: int | None = None,
+          callback: Callback | None = None) -> RunSummary:
+    """Trains a generated program. Raises TrainingFailure or DataSourceError when it can't
+    (then no "end" event is sent: the exception is the end)."""
+    out = output_folder(out_dir)
+    run = setup(program, epochs, steps, seed, device, data_dir)
+    if resume is not None:
+        restore(run, Path(resume))
+    run.val_sets = validation_sets(run.model, program)
+    run.writer = MetricsWriter(metrics_out)
+    # Everything alive now (torch, numpy, the data) lives as long as the run: leaving it out
+    # of garbage collection keeps the collector's full passes from costing every step.
+    gc.freeze()
+    try:
+        status = "stopped"
+        if callback is None or callback(start_event(run)) != "stop":
+            status = run_steps(run, callback, out, checkpoint_every)
+        finish(run, out, callback)
+    finally:
+        gc.unfreeze()
+        run.writer.close()
+        for p in run.frozen:
+            p.requires_grad_(True)
+    if callback is not None:
+        callback({"kind": "end", "status": status, "step": run.step})
+    return RunSummary(run.model, run.history, run.val, run.accuracy, run.checkpoint, run.step,
+                      status)
+
+
+def finish(run: Run, out_dir: Path | None, callback: Callback | None) -> None:
+    """Validates the last, unfinished epoch and writes the final checkpoint."""
+    if run.step and run.validated_at != run.step:
+        record = end_of_epoch(run, (run.step - 1) // run.steps_per_epoch,
+                              unfinished=run.step % run.steps_per_epoch != 0)
+        if callback is not None:
+            callback({"kind": "epoch", **record})
+    if out_dir is not None and run.saved_at != run.step:
+        save_latest(run, out_dir)
+
+
+def script_parser(program: Program) -> argparse.ArgumentParser:
+    about = f"Trains {program.name!r} as Model Composer does; metrics are one JSON object a line."
+    if "%(prog)" in about:  # argparse then %-formats the text: the name's own % stay as they are
+        about = about.replace("%", "%%")
+    parser = argparse.ArgumentParser(description=about)
+    parser.add_argument("--epochs", type=int, help=f"epochs to train (default {program.epochs})")
+    parser.add_argument("--steps", type=int, help="stop after this many steps in all")
+    parser.add_argument("--seed", type=int, help=f"random seed (default {program.seed})")
+    parser.add_argument("--device", help=f"cpu, cuda, mps or auto (default {program.device})")
+    parser.add_argument("--metrics-out", type=Path, help="write metrics here (JSON lines)")
+    parser.add_argument("--resume", type=Path, help="continue from this checkpoint")
+    parser.add_argument("--out", type=Path, default=Path("run"),
+                        help="folder for checkpoints (default ./run)")
+    parser.add_argument("--checkpoint-every", type=int, metavar="N",
+                        help="also keep a checkpoint every N steps")
+    parser.add_argument("--data-dir", type=Path, help="where relative data paths start")
+    return parser
+
+
+def print_epoch(event: dict[str, Any]) -> None:
+    """One line on stderr per validation: the mean loss (and accuracy) of each loss node."""
+    if event["kind"] != "epoch":
+        return
+    parts = [f"{node} {value:.4f}" for node, value in event["val"].items()]
+    parts += [f"{node} acc {value:.3f}" for node, value in event["accuracy"].items()]
+    print(f"epoch {event['epoch']} (step {event['step']}): {', '.join(parts)}", file=sys.stderr)
+
+
+def plain_warning(message: Warning | str, category: type, filename: str, lineno: int,
+                  line: str | None = None) -> str:
+    """A warning as one line (`warning: t: skipped 'a/b.png': ...`), without the source line
+    that raised it."""
+    return f"warning: {message}\n"
+
+
+@contextlib.contextmanager
+def plain_warnings() -> Iterator[None]:
+    """Warnings print as one line each while the block runs."""
+    previous, warnings.formatwarning = warnings.formatwarning, plain_warning
+    try:
+        yield
+    finally:
+        warnings.formatwarning = previous
+
+
+def command_line(program: Program, argv: list[str] | None = None) -> int:
+    """Parses the options, trains, and returns the exit status (1 with a message on failure)."""
+    args = script_parser(program).parse_args(argv)
+    try:
+        with plain_warnings():
+            run = train(program, epochs=args.epochs, steps=args.steps, seed=args.seed,
+                        device=args.device, data_dir=args.data_dir, out_dir=args.out,
+                        metrics_out=args.metrics_out, resume=args.resume,
+                        checkpoint_every=args.checkpoint_every, callback=print_epoch)
+    except (TrainingFailure, DataSourceError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}", file=sys.stderr)
+    return 0
+
+
+# The graph's training settings, and the command line.
+
+
+PROGRAM = Program(
+    name="GAN on digits",
+    model=Model,
+    make_data=make_data,
+    make_groups=make_groups,
+    losses=("d_real", "d_fake", "g_loss"),
+    accuracy={},
+    epochs=150,
+    seed=0,
+    device="auto",
+    steps_per_epoch=None,
+    data_dir=None,  # where relative data paths start
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Trains the model as Model Composer does; `--help` lists the options."""
+    return command_line(PROGRAM, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
