@@ -10,7 +10,7 @@ starts, so pyqtgraph never slows the application's start-up.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyqtgraph as pg
@@ -22,6 +22,7 @@ from composer.schedules import Phase, Span, group_spans, warmup_updates
 from composer.schedules import phases as schedule_phases
 from gui import theme
 from gui.training.history import RunHistory
+from gui.training.log_axis import LossAxis
 
 NO_GROUP_COLOR = "#9e9e9e"
 ROW_HEIGHT = 16  # pixels per group in the schedule strip
@@ -40,6 +41,7 @@ class Setup:
     loss_groups: dict[str, str]  # loss node -> the group that minimises it
     same_as_loss: set[str]  # groups whose total is their one loss (weight 1): drawn once
     accuracy_losses: list[str]  # cross-entropy losses, which report accuracy
+    names: dict[str, str] = field(default_factory=dict)  # loss node -> its label (or id)
 
 
 def setup_for(history: RunHistory, graph: Any) -> Setup:
@@ -57,7 +59,8 @@ def setup_for(history: RunHistory, graph: Any) -> Setup:
             same.add(g.id)
     accuracy = [n for n in history.losses
                 if n in graph.nodes and graph.nodes[n].node_type.accuracy]
-    return Setup(history, colors, phases, loss_groups, same, accuracy)
+    names = {n: graph.nodes[n].label or n for n in history.losses if n in graph.nodes}
+    return Setup(history, colors, phases, loss_groups, same, accuracy, names)
 
 
 class CurvesView(QWidget):
@@ -96,7 +99,7 @@ class CurvesView(QWidget):
         self._colors = dict(setup.group_colors)
         left = self.canvas.addLayout(0, 0)
         self.strip = left.addPlot(0, 0)
-        self.loss_plot = left.addPlot(1, 0)
+        self.loss_plot = left.addPlot(1, 0, axisItems={"left": LossAxis("left")})
         self.lr_plot = left.addPlot(2, 0)
         self.legend = pg.LegendItem(labelTextSize="8pt", verSpacing=-6,
                                     labelTextColor="#c9d1d9" if dark else "#303840")
@@ -113,7 +116,7 @@ class CurvesView(QWidget):
             _style(plot, dark)
         self._build_strip(h.groups, setup.phases)
         self._build_loss_plot(h, setup)
-        self._build_accuracy_plot(accuracy)
+        self._build_accuracy_plot(accuracy, setup.names)
         self._build_lr_plot(h.groups)
         for plot in self._plots():
             if plot is not self.loss_plot:
@@ -141,7 +144,8 @@ class CurvesView(QWidget):
         for name in h.losses:
             color = self._loss_colors[name]
             group = setup.loss_groups.get(name)
-            label = f"{name} \u00b7 {group}" if group else name
+            shown = setup.names.get(name, name)
+            label = f"{shown} \u00b7 {group}" if group else shown
             curve = self._curve(plot, ("loss", name), pg.mkPen(color, width=1), None)
             self.legend.addItem(curve, label)
             dotted = pg.mkPen(color, width=1, style=Qt.PenStyle.DotLine)
@@ -156,7 +160,7 @@ class CurvesView(QWidget):
         self.legend.updateSize()
         self.legend.setMaximumHeight(self.legend.height())  # rows stay together at the top
 
-    def _build_accuracy_plot(self, losses: list[str]) -> None:
+    def _build_accuracy_plot(self, losses: list[str], names: dict[str, str]) -> None:
         plot = self.accuracy_plot
         if plot is None:
             return
@@ -166,7 +170,8 @@ class CurvesView(QWidget):
         _legend(plot, (-8, -8))
         for name in losses:
             color = self._loss_colors[name]
-            self._curve(plot, ("accuracy", name), pg.mkPen(color, width=1.5), name,
+            self._curve(plot, ("accuracy", name), pg.mkPen(color, width=1.5),
+                        names.get(name, name),
                         symbol="o", symbolSize=6, symbolBrush=color)
 
     def _build_lr_plot(self, groups: list[str]) -> None:
