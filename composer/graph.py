@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from composer import catalogue
+from composer import catalogue, schedules
 from composer.events import Events
 from composer.names import fresh_name
 from composer.optim import LR_SCHEDULES, OPTIMIZERS
 
 DEFAULT_OPTIMIZER = {"type": "adam", "lr": 0.001}
-DEFAULT_SCHEDULE = {"every": 1, "offset": 0, "epochs": [0, None], "repeat": 1}
 DEFAULT_LR_SCHEDULE = {"type": "constant"}
 
 
@@ -105,7 +104,7 @@ class Group:
     members: list[str] = field(default_factory=list)
     losses: list[str] = field(default_factory=list)
     optimizer: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_OPTIMIZER))
-    schedule: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULT_SCHEDULE))
+    schedule: dict[str, Any] = field(default_factory=schedules.default_dict)
     lr_schedule: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_LR_SCHEDULE))
     clip_grad_norm: float | None = None
     ui: dict[str, Any] = field(default_factory=dict)
@@ -114,7 +113,7 @@ class Group:
         d: dict[str, Any] = {
             "id": self.id, "members": list(self.members), "losses": list(self.losses),
             "optimizer": _settings(self.optimizer, OPTIMIZERS),
-            "schedule": _ordered(self.schedule, list(DEFAULT_SCHEDULE)),
+            "schedule": _ordered(self.schedule, list(schedules.KEYS)),
             "lr_schedule": _settings(self.lr_schedule, LR_SCHEDULES),
             "clip_grad_norm": self.clip_grad_norm,
         }
