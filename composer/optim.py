@@ -43,12 +43,6 @@ OPTIMIZERS: dict[str, tuple[Param, ...]] = {
                 _MOMENTUM, _WD),
 }
 
-SCHEDULE: tuple[Param, ...] = (
-    Int("every", 1, "update when step % every == offset", min=1, max=1_000_000),
-    Int("offset", 0, "see every", min=0, max=1_000_000),
-    Int("repeat", 1, "updates in a row, each on a fresh batch", min=1, max=1000),
-)
-
 LR_SCHEDULES: dict[str, tuple[Param, ...]] = {
     "constant": (),
     "step": (Int("step_size", 100, "updates between decays", min=1),

@@ -24,6 +24,10 @@ SETTINGS: tuple[Param, ...] = (
     Int("repeat", 1, "updates in a row, each on a fresh batch", min=1, max=1000),
 )
 KEYS = tuple(f.name for f in fields(Schedule))  # file order
+# The two ends of `epochs`, [first, end): how the groups panel edits them.
+FIRST_EPOCH = Int("first_epoch", 0, "the first epoch in which the group updates", min=0)
+END_EPOCH = Int("end_epoch", None, "the epoch at which it stops; empty: it never stops",
+                min=1, optional=True)
 
 
 def default_dict() -> dict[str, Any]:

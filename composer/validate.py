@@ -42,8 +42,8 @@ MODULE_ATTRIBUTES = frozenset({
 INFERRED_SIZES = ("in_channels", "in_features", "num_features", "normalized_shape",
                   "embed_dim")
 
-CLIP_GRAD_NORM = Float("clip_grad_norm", None, "largest gradient norm", min=0.0,
-                       min_exclusive=True, optional=True)
+CLIP_GRAD_NORM = Float("clip_grad_norm", None, "clip the gradients' total norm to this; "
+                       "empty: no clipping", min=0.0, min_exclusive=True, optional=True)
 EPOCHS = Int("epochs", 5, "epochs of a run", min=1, max=1_000_000)
 SEED = Int("seed", 0, "seed of data splits, order and initial weights", min=0, max=2**32 - 1)
 STEPS_PER_EPOCH = Int("steps_per_epoch", None, "empty: one pass over the training split",
@@ -181,9 +181,13 @@ def schedule(obj: Any, where: str = "schedule") -> dict[str, Any]:
     clean = schedules.default_dict() | settings(obj, schedules.SETTINGS, where, "a schedule",
                                                 skip=("epochs",))
     epochs = obj.get("epochs", [0, None])
-    ok = (isinstance(epochs, list) and len(epochs) == 2 and _whole(epochs[0])
-          and epochs[0] >= 0
-          and (epochs[1] is None or (_whole(epochs[1]) and epochs[1] > epochs[0])))
+    try:
+        first, end = epochs
+        ok = (isinstance(epochs, list) and _whole(first) and (end is None or _whole(end))
+              and schedules.FIRST_EPOCH.validate(first) is not None
+              and (schedules.END_EPOCH.validate(end) is None or end > first))
+    except (TypeError, ValueError):  # not a pair, or an end the declaration refuses
+        ok = False
     if not ok:
         raise GraphFormatError(f"{where}.epochs", "expected [first, end] with 0 <= first < end "
                                f"(end null for no end), got {show(epochs)}")

@@ -26,16 +26,13 @@ from PySide6.QtWidgets import (
 
 from composer import catalogue
 from composer.errors import GraphFormatError
-from composer.optim import LR_SCHEDULES, OPTIMIZERS, SCHEDULE
-from composer.params import Float, Int, Param
+from composer.optim import LR_SCHEDULES, OPTIMIZERS
+from composer.params import Param
+from composer.schedules import END_EPOCH, FIRST_EPOCH
+from composer.schedules import SETTINGS as SCHEDULE
+from composer.validate import CLIP_GRAD_NORM as CLIP
 from gui.document import Document
 from gui.param_widgets import ParamEditor, form_label
-
-FIRST_EPOCH = Int("first_epoch", 0, "the first epoch in which the group updates", min=0)
-END_EPOCH = Int("end_epoch", None, "the epoch at which it stops; empty: it never stops",
-                min=1, optional=True)
-CLIP = Float("clip_grad_norm", None, "clip the gradients' total norm to this; empty: no "
-             "clipping", min=0.0, min_exclusive=True, optional=True)
 
 
 class TypedBox(QGroupBox):
