@@ -6,6 +6,11 @@ to sit where its input wires arrive level, and a wire that skips layers reserves
 in each layer it crosses, so it runs between nodes rather than under them. The wishes of one
 layer are then reconciled without overlap by isotonic regression (pool adjacent violators):
 every node moves as little as it can, up or down, and lanes hold their place harder than nodes.
+
+A long graph (a ResNet's seventy layers in a row) would be a strip too thin to read once
+fitted, so its layers are wrapped into rows, left to right and then below, as many per row as
+make the whole fit a window of ASPECT best; a wire from the end of one row to the start of
+the next, and a skip connection across a row's end, stay drawn as wires.
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ ROW_GAP = 40.0
 LANE_H = 14.0  # the room a passing wire keeps in a layer
 LANE_GAP = 10.0
 LANE_WEIGHT = 20.0  # a lane hardly moves: the nodes step aside
+ASPECT = 1.2  # width / height of the room a laid-out graph is made to fit (beside the minimap)
+WRAP_COLUMN_GAP = 36.0  # between layers once a graph is wrapped into rows
+WRAP_FROM_LAYERS = 20  # graphs of fewer layers (every sample) keep one row: wires run right
+WRAP_ROW_GAP = 44.0  # between wrapped rows: room for the wires that turn back
 
 
 @dataclass
@@ -90,10 +99,13 @@ def _settle(entries: list[_Entry]) -> dict[object, float]:
 class _Layout:
     """One run of the layered layout over a graph."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, per_row: int | None = None) -> None:
+        """`per_row`: the layers wrap into rows of this many; a wire between rows then
+        neither lines nodes up nor keeps a lane, so each row lies straight."""
         self.graph = graph
         self.preds, self.succs = _links(graph)
         self.layer = node_layers(graph)
+        row = (lambda n: self.layer[n] // per_row) if per_row else (lambda n: 0)
         faces = {n: node_face(graph, node) for n, node in graph.nodes.items()}
         self.height = {n: f.height for n, f in faces.items()}
         self.in_y = {n: {p.name: f.port_y(i) for i, p in enumerate(f.inputs)}
@@ -101,7 +113,7 @@ class _Layout:
         self.out_y = {n: {p.name: f.port_y(i) for i, p in enumerate(f.outputs)}
                       for n, f in faces.items()}
         self.edges = [e for e in graph.edges if e.src in self.layer and e.dst in self.layer
-                      and self.layer[e.dst] > self.layer[e.src]]
+                      and self.layer[e.dst] > self.layer[e.src] and row(e.src) == row(e.dst)]
         self.incoming: dict[str, list] = {}
         for e in self.edges:
             self.incoming.setdefault(e.dst, []).append(e)
@@ -172,14 +184,69 @@ class _Layout:
 
 
 def layout_positions(graph: Graph, node_ids: list[str] | None = None) -> dict[str, tuple]:
-    """Top-left positions for `node_ids` (default: all) from a layered layout of the graph."""
-    run = _Layout(graph)
+    """Top-left positions for `node_ids` (default: all) from a layered layout of the graph,
+    its layers wrapped into rows when it is too long to read in one."""
+    wanted = list(graph.nodes) if node_ids is None else node_ids
+    per_row, gap, run = _wrapped(graph)
+    starts = _row_tops(run, per_row)
+    out = {}
+    for n in wanted:
+        row, column = divmod(run.layer[n], per_row)
+        out[n] = (column * (NODE_WIDTH + gap), round(starts[row] + run.tops[n], 1))
+    return out
+
+
+def _row_extents(run: _Layout, per_row: int) -> list[tuple[float, float]]:
+    """(highest top, lowest bottom) of the nodes of each row of `per_row` layers."""
+    rows: dict[int, tuple[float, float]] = {}
+    for n, top in run.tops.items():
+        row = run.layer[n] // per_row
+        low, high = rows.get(row, (top, top + run.height[n]))
+        rows[row] = (min(low, top), max(high, top + run.height[n]))
+    return [rows.get(r, (0.0, 0.0)) for r in range(max(rows, default=0) + 1)]
+
+
+def _row_tops(run: _Layout, per_row: int) -> list[float]:
+    """For each row, what moves its nodes' tops so that the row starts below the one above."""
+    shifts, y = [], 0.0
+    for low, high in _row_extents(run, per_row):
+        shifts.append(y - low)
+        y += high - low + WRAP_ROW_GAP
+    return shifts
+
+
+def _laid(graph: Graph, per_row: int | None) -> _Layout:
+    run = _Layout(graph, per_row)
     run.sweep({})
     run.sweep(run.source_wishes())
-    top = min(run.tops.values(), default=0.0)
-    wanted = list(graph.nodes) if node_ids is None else node_ids
-    return {n: (run.layer[n] * (NODE_WIDTH + COLUMN_GAP), round(run.tops[n] - top, 1))
-            for n in wanted}
+    return run
+
+
+def _wrapped(graph: Graph) -> tuple[int, float, _Layout]:
+    """(layers per row, gap between layers, the layout): all in one row unless wrapping
+    lets the graph fit a canvas of ASPECT clearly larger."""
+    whole = _laid(graph, None)
+    count = max(whole.layer.values(), default=0) + 1
+    best = (count, COLUMN_GAP, whole)
+    best_scale = _scale(whole, count, COLUMN_GAP)
+    if count < WRAP_FROM_LAYERS:
+        return best
+    for per_row in range(count - 1, 0, -1):
+        if per_row * (NODE_WIDTH + WRAP_COLUMN_GAP) < ASPECT * NODE_WIDTH * 2:
+            break  # narrower rows than this only make the graph taller
+        run = _laid(graph, per_row)
+        scale = _scale(run, per_row, WRAP_COLUMN_GAP)
+        if scale > best_scale * 1.05:  # wrapping must win clearly: a short graph stays put
+            best, best_scale = (per_row, WRAP_COLUMN_GAP, run), scale
+    return best
+
+
+def _scale(run: _Layout, per_row: int, gap: float) -> float:
+    """How large the laid-out graph shows on a canvas of ASPECT (larger is better)."""
+    extents = _row_extents(run, per_row)
+    width = per_row * (NODE_WIDTH + gap) - gap
+    height = sum(h - low for low, h in extents) + WRAP_ROW_GAP * (len(extents) - 1)
+    return min(ASPECT / width, 1.0 / max(height, 1.0))
 
 
 def missing_positions(graph: Graph) -> dict[str, tuple]:
