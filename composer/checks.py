@@ -7,7 +7,7 @@ assumed: unknown nodes, ports, types and any parameter value are reported, never
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from composer import catalogue, validate
@@ -24,13 +24,25 @@ if TYPE_CHECKING:  # networkx loads on the first check, not at start-up
 
 
 @dataclass
+class Valid:
+    """What the checks found valid, normalised: what code generation builds from."""
+
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)  # node -> resolved params
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # optimizer, schedule, ...
+    training: dict[str, Any] = field(default_factory=dict)  # epochs, seed, steps_per_epoch, ...
+
+
+@dataclass
 class Analysis:
-    """A graph analysed once: every problem, and what code generation builds from (the
-    inferred shapes and each valid node's parameters, defaults filled in and normalised)."""
+    """A graph analysed once: every problem, the inferred shapes and what is valid."""
 
     diagnostics: list[Diagnostic]
     shapes: Shapes
-    params: dict[str, dict[str, Any]]
+    valid: Valid
+
+    @property
+    def params(self) -> dict[str, dict[str, Any]]:
+        return self.valid.params
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -40,8 +52,9 @@ class Analysis:
 def analyse(graph: Graph, shapes: Shapes | None = None) -> Analysis:
     """The graph's problems in file order (nodes, then groups, then the whole graph), with
     its shapes and parameters. `shapes` may be passed when already inferred for this graph."""
-    params: dict[str, dict[str, Any]] = {}
-    found = structure_diagnostics(graph, params)
+    valid = Valid()
+    params = valid.params
+    found = structure_diagnostics(graph, valid)
     # A node with a bad parameter value gets no shape problems on top: its own is enough.
     broken = {d.node for d in found if d.is_error and d.param not in (None, "shares")}
     shapes = infer(graph, params) if shapes is None else shapes
@@ -51,7 +64,7 @@ def analyse(graph: Graph, shapes: Shapes | None = None) -> Analysis:
     found.extend(shared_module_diagnostics(graph, shapes, params))
     skip = broken | {p.node for p in shapes.problems}
     found.extend(data_diagnostics(graph, {n: p for n, p in params.items() if n not in skip}))
-    return Analysis(_in_file_order(graph, found), shapes, params)
+    return Analysis(_in_file_order(graph, found), shapes, valid)
 
 
 def check(graph: Graph, shapes: Shapes | None = None) -> list[Diagnostic]:
@@ -59,19 +72,19 @@ def check(graph: Graph, shapes: Shapes | None = None) -> list[Diagnostic]:
     return analyse(graph, shapes).diagnostics
 
 
-def structure_diagnostics(graph: Graph,
-                          params: dict[str, dict[str, Any]] | None = None) -> list[Diagnostic]:
+def structure_diagnostics(graph: Graph, valid: Valid | None = None) -> list[Diagnostic]:
     """Everything that needs no shapes: nodes, parameters, ties, wires, cycles and groups.
-    Each node whose parameters are valid gets them, resolved, in `params`."""
+    What is valid goes, normalised, into `valid`."""
     found: list[Diagnostic] = []
-    params = {} if params is None else params
+    valid = Valid() if valid is None else valid
+    params = valid.params
     for node in graph.nodes.values():
         found.extend(node_diagnostics(graph, node, params))
     found.extend(edge_diagnostics(graph, params))
-    found.extend(training_diagnostics(graph))
+    found.extend(training_diagnostics(graph, valid))
     dag = _digraph(graph)
     found.extend(cycle_diagnostics(graph, dag))
-    found.extend(group_diagnostics(graph, dag))
+    found.extend(group_diagnostics(graph, dag, valid.groups))
     return found
 
 
@@ -102,12 +115,15 @@ def _digraph(graph: Graph) -> nx.DiGraph:
 
 # --- nodes and parameters ---------------------------------------------------------------------
 
-def training_diagnostics(graph: Graph) -> list[Diagnostic]:
-    """Training settings as loading would refuse them (a program may have set anything)."""
+def training_diagnostics(graph: Graph, valid: Valid | None = None) -> list[Diagnostic]:
+    """Training settings as loading would refuse them (a program may have set anything);
+    valid ones go into `valid`."""
     try:
-        validate.training_fields(graph.training.to_dict())
+        clean = validate.training_fields(graph.training.to_dict())
     except GraphFormatError as e:
         return [Diagnostic(ERROR, None, None, f"{e.where}: {e.detail}")]
+    if valid is not None:
+        valid.training = clean
     return []
 
 

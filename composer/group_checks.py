@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from composer import schedules, validate
 from composer.diagnostics import ERROR, HINT, WARNING, Diagnostic
@@ -56,11 +56,15 @@ class _Roles:
         return {self.owner[m] for m in self.listed(group.members) if m in self.weights}
 
 
-def group_diagnostics(graph: Graph, dag: nx.DiGraph) -> list[Diagnostic]:
+def group_diagnostics(graph: Graph, dag: nx.DiGraph,
+                      settings: dict[str, dict[str, Any]] | None = None) -> list[Diagnostic]:
+    """Every problem of the groups; each group whose settings are valid gets them, normalised,
+    in `settings`."""
     roles = _Roles.of(graph)
+    settings = {} if settings is None else settings
     found = []
     for group in graph.groups:
-        found.extend(_settings(graph, group))
+        found.extend(_settings(graph, group, settings))
         found.extend(_membership(roles, group))
     found.extend(_loss_ownership(roles))
     useful = _reaching_a_loss(roles, dag)
@@ -83,15 +87,18 @@ def _names(ids: Iterable[str], limit: int = 4) -> str:
 
 # --- settings and membership ------------------------------------------------------------------
 
-def _settings(graph: Graph, group: Group) -> list[Diagnostic]:
+def _settings(graph: Graph, group: Group, settings: dict[str, dict[str, Any]]
+              ) -> list[Diagnostic]:
+    clean, problems = validate.group_settings(group)
     found = [Diagnostic(ERROR, group.id, None, f"{e.where}: {e.detail}", e.where.split(".")[0])
-             for e in validate.group_problems(group)]
+             for e in problems]
     try:
         validate.group_id(group.id)
     except GraphFormatError as e:
         found.append(Diagnostic(ERROR, group.id, None, e.detail))
     if found:
         return found
+    settings[group.id] = clean
     if group.optimizer.get("nesterov") and not group.optimizer.get("momentum"):
         found.append(Diagnostic(ERROR, group.id, None, "optimizer.nesterov needs a momentum "
                                 "above 0: set momentum or turn nesterov off", "optimizer"))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from composer import validate
 from composer.catalogue.base import Source, call, literal
 from composer.checks import Analysis
 from composer.codegen import ModelCode, analysed, model_code
@@ -62,9 +61,7 @@ def _lr_at(settings: dict) -> str:
 
 def group_call(graph: Graph, group: Group, model: ModelCode, analysis: Analysis) -> list[str]:
     """Source of one `Group(...)`: what its optimiser updates and minimises, and when."""
-    settings = validate.group_fields({"optimizer": group.optimizer, "schedule": group.schedule,
-                                      "lr_schedule": group.lr_schedule,
-                                      "clip_grad_norm": group.clip_grad_norm})
+    settings = analysis.valid.groups[group.id]
     weights = {loss: analysis.params[loss]["weight"] for loss in group.losses}
     with_params = [m for m in group.members if m in model.nodes and model.nodes[m].module]
     losses = ", ".join(f"{literal(k)}: {v!r}" for k, v in weights.items())
@@ -109,8 +106,9 @@ def _accuracy(graph: Graph, model: ModelCode) -> dict[str, tuple[str, str]]:
     return pairs
 
 
-def _program(graph: Graph, model: ModelCode, data_dir: Path | None) -> list[str]:
-    t = validate.training_fields(graph.training.to_dict())
+def _program(graph: Graph, model: ModelCode, analysis: Analysis,
+             data_dir: Path | None) -> list[str]:
+    t = analysis.valid.training
     losses = tuple(n for n in model.nodes if graph.nodes[n].node_type.is_loss)
     epochs, seed, spe, device = t["epochs"], t["seed"], t["steps_per_epoch"], t["device"]
     accuracy = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in _accuracy(graph, model).items())
@@ -153,7 +151,8 @@ def program_source(graph: Graph, data_dir: Path | None = None) -> str:
     analysis = analysed(graph)
     model = model_code(graph, analysis)
     setup = _lines(_make_data(graph, analysis) + ["", ""] + _make_groups(graph, model, analysis))
-    tail = _lines(_program(graph, model, data_dir or graph.base_dir.resolve()) + ["", ""] + MAIN)
+    folder = data_dir or graph.base_dir.resolve()
+    tail = _lines(_program(graph, model, analysis, folder) + ["", ""] + MAIN)
     generated = "\n\n\n".join([model.source.rstrip(), setup, tail])
     roots = {n.id for n in ast.walk(ast.parse(generated)) if isinstance(n, ast.Name)}
     runtime = "\n\n\n".join(d.source for d in needed_definitions(roots | model.uses))

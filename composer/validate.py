@@ -212,15 +212,18 @@ def group_fields(fields: dict[str, Any], where: str = "") -> dict[str, Any]:
             for key, given in fields.items() if key in validators}
 
 
-def group_problems(group: Any) -> list[GraphFormatError]:
-    """Each of a group's settings validated on its own: every problem, not the first."""
-    problems = []
-    for key in ("optimizer", "schedule", "lr_schedule", "clip_grad_norm"):
+GROUP_SETTINGS = ("optimizer", "schedule", "lr_schedule", "clip_grad_norm")
+
+
+def group_settings(group: Any) -> tuple[dict[str, Any], list[GraphFormatError]]:
+    """A group's settings validated each on its own: (the normalised ones, every problem)."""
+    clean, problems = {}, []
+    for key in GROUP_SETTINGS:
         try:
-            group_fields({key: getattr(group, key)})
+            clean |= group_fields({key: getattr(group, key)})
         except GraphFormatError as e:
             problems.append(e)
-    return problems
+    return clean, problems
 
 
 def device(given: Any, where: str = "device") -> str:
