@@ -60,3 +60,18 @@ def test_a_steps_per_epoch_of_zero_is_refused_under_its_field(window):
     retype(w.inspector.editors["steps_per_epoch"].field, "0")
     assert w.document.graph.training.steps_per_epoch is None
     assert w.inspector.editors["steps_per_epoch"].error.isVisible()
+
+
+def test_a_graph_with_errors_does_not_start_training_and_its_first_error_is_selected(window):
+    from composer.graph import Edge
+
+    w = window
+    w.document.remove_items([], [Edge("p1", "out", "f", "in")])
+    press_keys(w, Qt.Key.Key_F9)
+    panel = w.training_panel
+    assert panel.state == "idle" and panel.worker is None
+    assert not w.document.read_only
+    assert panel.message.isVisible()
+    assert panel.message.text().startswith("Cannot start training: f.in: input in is not wired")
+    assert w.scene.selected_node_ids() == ["f"]
+    assert panel.failure_box is None

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui import theme
+from gui.diagnostics import place
 from gui.param_widgets import DeviceBox
 from gui.training.actions import make_action
 from gui.training.results_page import ResultsPage
@@ -202,7 +203,7 @@ class TrainingPanel(QWidget):
     # --- running -------------------------------------------------------------------------
     def start(self, steps: int | None = None) -> bool:
         """Starts a run of the graph as it is now (`steps` overrides the Steps box)."""
-        if self.state != "idle":
+        if self.state != "idle" or self._refused():
             return False
         try:
             graph = self.document.graph.copy()
@@ -230,6 +231,26 @@ class TrainingPanel(QWidget):
         self._collector.begin()
         self.worker.start()
         self._timer.start()
+        return True
+
+    def _refused(self) -> bool:
+        """A graph with errors does not start: the first is named here and its node
+        selected on the canvas, rather than a run that stops at once with a dialog."""
+        self.document.analyse_now()
+        errors = [d for d in self.document.diagnostics if d.is_error]
+        if not errors:
+            return False
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more in the Problems list)" if len(errors) > 1 else ""
+        text = f"Cannot start training: {place(first)}: {first.message}{more}"
+        self._show_message(text, error=True)
+        self.document.message.emit(text)  # in the status bar too, whichever tab is in front
+        graph = self.document.graph
+        if first.node in graph.nodes:
+            self.document.select_requested.emit([first.node])
+        elif first.node is not None and graph.group(first.node) is not None:
+            group = graph.group(first.node)
+            self.document.select_requested.emit(group.members + group.losses)
         return True
 
     def toggle_pause(self) -> None:
