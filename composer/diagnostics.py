@@ -16,6 +16,9 @@ class Diagnostic:
     port: str | None
     message: str
     param: str | None = None
+    code: str | None = None  # a stable name for a kind of problem, for tools that group them
+
+    UNREACHED = "reaches_no_loss"  # a node whose output never reaches a loss
 
     @property
     def is_error(self) -> bool:

@@ -70,7 +70,8 @@ def group_diagnostics(graph: Graph, dag: nx.DiGraph,
     useful = _reaching_a_loss(roles, dag)
     found.extend(_frozen(roles, useful))
     found.extend(Diagnostic(WARNING, n, None, "reaches no loss: its output is never used in "
-                            "training; wire it towards a loss or delete it")
+                            "training; wire it towards a loss or delete it",
+                            code=Diagnostic.UNREACHED)
                  for n in graph.nodes if useful is not None and n not in useful)
     if useful is None and graph.nodes:
         found.append(Diagnostic(WARNING, None, None, "the graph has no loss node: nothing can "

@@ -28,9 +28,6 @@ from gui.document import Document
 
 GLYPHS = {"error": "!", "warning": "!", "hint": "i"}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "hint": 2}
-# The start of composer.group_checks' warning for a node whose output reaches no loss. The
-# core gives diagnostics no kind code, so the list recognises this one by its text.
-NO_LOSS = "reaches no loss"
 ARROW = " \u2192 "
 _icons: dict[str, QIcon] = {}
 
@@ -109,13 +106,13 @@ def rows(graph: Graph, diagnostics: list[Diagnostic], warnings: bool = True) -> 
     """The list's lines: errors, warnings, hints (each in the checker's order), the "reaches no
     loss" warnings of a chain of nodes as one line; no warnings when `warnings` is off."""
     no_loss = [d.node for d in diagnostics if d.severity == "warning"
-               and d.message.startswith(NO_LOSS) and d.node in graph.nodes]
+               and d.code == Diagnostic.UNREACHED and d.node in graph.nodes]
     chains = [c for c in _chains(graph, [n for n in graph.nodes if n in set(no_loss)])
               if len(c) > 1]
     collapsed = {n for c in chains for n in c}
     found = []
     for d in diagnostics:
-        if d.node in collapsed and d.message.startswith(NO_LOSS):
+        if d.node in collapsed and d.code == Diagnostic.UNREACHED:
             continue
         found.append(Row(d.severity, place(d), d.message, [d.node] if d.node else [],
                          d.message))

@@ -70,3 +70,13 @@ def test_every_runtime_helper_a_type_names_is_defined_in_the_runtime():
 def test_every_registered_type_keeps_its_contract():
     assert {t.id: catalogue.contract_problems(t) for t in catalogue.all_types()
             if catalogue.contract_problems(t)} == {}
+
+
+def test_every_pair_of_port_kinds_is_accepted_or_refused_with_a_reason():
+    from composer.catalogue import kinds
+
+    for output in kinds.ACCEPTS:
+        for given in kinds.ACCEPTS:
+            reason = kinds.refusal(output, given, "layer.x n.in")
+            assert (reason is None) == kinds.accepts(given, output)
+            assert reason is None or reason.strip()

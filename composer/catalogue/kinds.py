@@ -15,7 +15,8 @@ TAKES = {
     "label": "class ids [B] int64",
     "boxes": "boxes [B,4] (x0,y0,x1,y1)",
 }
-PLURAL = {"map": "feature maps", "vector": "vectors", "boxes": "boxes", "label": "class ids"}
+PLURAL = {"map": "feature maps", "vector": "vectors", "boxes": "boxes", "label": "class ids",
+          "tensor": "float tensors", "same": "float tensors"}
 
 # Input kind -> the output kinds that may feed it. "same" and "tensor" outputs carry whatever
 # arrives or is inferred, so they may feed anything but labels; shapes decide the rest.
@@ -52,7 +53,8 @@ def refusal(output_kind: str, input_kind: str, target: str) -> str | None:
         return (f"{target} takes class ids [B] int64, not {PLURAL[output_kind]}: wire a data "
                 "node's y here")
     fix = _BETWEEN.get((output_kind, input_kind), "check what the node before it outputs")
-    return f"{target} takes {TAKES[input_kind]}, not {PLURAL[output_kind]}: {fix}"
+    takes = TAKES.get(input_kind, "no wire")
+    return f"{target} takes {takes}, not {PLURAL[output_kind]}: {fix}"
 
 
 def kind_of(info: Any) -> str:
