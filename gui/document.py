@@ -143,8 +143,9 @@ class Document(QObject):
         self.analysed.emit()
 
     def warm_up(self) -> None:
-        """Runs the first analysis (which loads torch, about two seconds) on a thread, on a
-        copy of the graph, so the window answers from the moment it shows."""
+        """Runs the first analysis (which loads the checks and networkx, a few tenths of a
+        second; no torch) on a thread, on a copy of the graph, so the window answers from the
+        moment it shows."""
         try:
             graph = self.graph.copy()
         except ValueError:  # a graph the file format refuses: analyse it on the GUI thread
