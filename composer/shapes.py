@@ -110,15 +110,20 @@ def _namespace() -> dict[str, Any]:
     without a shape rule needs, never for a graph whose types all declare one."""
     global _torch
     if not _NAMESPACE:
+        import importlib
+
         import torch
         import torch.nn.functional as F
         from torch import nn
 
-        from composer.runtime import layers
+        from composer.embed import runtime_index
 
         _torch = torch
         _NAMESPACE.update({"torch": torch, "nn": nn, "F": F})
-        _NAMESPACE.update({k: v for k, v in vars(layers).items() if not k.startswith("__")})
+        definitions, _ = runtime_index()  # a helper may live in any runtime module
+        for name in {n for t in catalogue.all_types() for n in t.runtime}:
+            module = importlib.import_module(f"composer.runtime.{definitions[name].module}")
+            _NAMESPACE[name] = getattr(module, name)
     return _NAMESPACE
 
 

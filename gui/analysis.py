@@ -1,7 +1,7 @@
 """Shape inference and checks for the editor, and whether a wire may be drawn.
 
-composer.checks and composer.wiring are imported on first use: torch and networkx load after
-the window is up, never at start-up.
+composer.checks and composer.wiring are imported on first use, so networkx loads after the
+window is up; checking needs no torch at all (each node type declares its shape rule).
 """
 
 from __future__ import annotations
