@@ -91,6 +91,7 @@ CASES: dict[str, list[tuple[dict, dict[str, TensorInfo]]]] = {
                             {"pred": _t(2, 4), "target": _t(2, dtype=I64, classes=3)})],
     "loss.bce_logits": [({}, {"pred": _t(2, 1)}), ({"target_value": 0.0}, {"pred": _t(2, 3)}),
                         ({}, {"pred": _t(2, 3), "target": _t(2, 3)})],
+    "loss.bce": [({}, {"pred": _t(2, 1)}), ({}, {"pred": _t(2, 3), "target": _t(2, 3)})],
     "loss.mse": [({}, {"pred": _t(2, 4), "target": _t(2, 4)})],
     "loss.l1": [({}, {"pred": _t(2, 3, 4, 4), "target": _t(2, 3, 4, 4)})],
     "loss.smooth_l1": [({"beta": 0.5}, {"pred": _t(2, 4), "target": _t(2, 4)})],

@@ -20,6 +20,11 @@ def _bce(p, a, m) -> str:
     return f"F.binary_cross_entropy_with_logits({a['pred']}, {target})"
 
 
+def _bce_on_probabilities(p, a, m) -> str:
+    target = a.get("target") or f"torch.full_like({a['pred']}, {p['target_value']!r})"
+    return f"F.binary_cross_entropy({a['pred']}, {target})"
+
+
 def _check_cross_entropy(p, inputs):
     pred, target = inputs.get("pred"), inputs.get("target")
     problem = rules.ranks("pred", pred, (2,), "logits [B,classes] at pred",
@@ -58,6 +63,19 @@ TYPES = [
         params=(_WEIGHT, Float("target_value", 1.0, "used when target is unwired: 1 real, 0 fake",
                                min=0.0, max=1.0)),
         forward=_bce, key_params=("weight", "target_value"), keywords=("bce", "gan"),
+        check=lambda p, inputs: rules.loss_pair("bce", inputs, broadcasts=False),
+    ),
+    NodeType(
+        "loss.bce", "loss",
+        "Binary cross-entropy on probabilities in [0,1] (after a layer.sigmoid, as DCGAN has); "
+        "without a target, every element aims at target_value.",
+        inputs=(Port("pred", "tensor", doc="probabilities in [0,1]"),
+                Port("target", "tensor", optional=True, doc="0/1 targets like pred")),
+        outputs=_OUT,
+        shape=sizes.scalar,
+        params=(_WEIGHT, Float("target_value", 1.0, "used when target is unwired: 1 real, 0 fake",
+                               min=0.0, max=1.0)),
+        forward=_bce_on_probabilities, key_params=("weight", "target_value"),
         check=lambda p, inputs: rules.loss_pair("bce", inputs, broadcasts=False),
     ),
     NodeType(
