@@ -89,7 +89,7 @@ def big_graph() -> Graph:
 def warm_torch() -> float:
     """The first meta-tensor batch norm of a process imports sympy and torch.fx (~2 s);
     that cost belongs to the process, not to opening a graph, so it is measured apart."""
-    from composer import shapes
+    from composer.analysis import shapes
 
     start = time.perf_counter()
     shapes.infer(_tiny_graph())

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import composer  # noqa: E402
-from composer.compile import graph_program  # noqa: E402
+from composer.generate.compile import graph_program  # noqa: E402
 
 SAMPLES_DIR = ROOT / "samples"
 DOCS = ROOT / "docs"

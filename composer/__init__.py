@@ -1,7 +1,6 @@
 """Model Composer's core: graphs of networks that train together. No Qt here."""
 
-from composer.checks import check
-from composer.compile import compile
+from composer.analysis.checks import check
 from composer.errors import (
     CompileError,
     ComposerError,
@@ -10,8 +9,9 @@ from composer.errors import (
     TrainingError,
 )
 from composer.fileformat import dumps, from_dict, load, loads, save
+from composer.generate.compile import compile
+from composer.generate.program import export_python
 from composer.graph import Edge, Graph, Group, Node, Training
-from composer.program import export_python
 from composer.train import RunResult, evaluate, train
 
 __all__ = [

@@ -10,7 +10,7 @@ from pathlib import Path
 
 def _check(args: argparse.Namespace) -> int:
     """One line per problem on stdout; exit 0 clean or warnings only, 1 errors, 2 unreadable."""
-    from composer.checks import check
+    from composer.analysis.checks import check
     from composer.errors import GraphFormatError
     from composer.fileformat import load
 
@@ -67,10 +67,10 @@ def _train(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     """Writes the standalone training script."""
-    from composer.atomic_write import write_text_atomic
     from composer.errors import ComposerError
     from composer.fileformat import load
-    from composer.program import export_python
+    from composer.fileformat.atomic_write import write_text_atomic
+    from composer.generate.program import export_python
 
     try:
         source = export_python(load(args.file))

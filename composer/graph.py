@@ -328,10 +328,13 @@ class Graph:
         }
 
     def copy(self) -> Graph:
-        """An independent copy with no subscribers."""
-        from composer.fileformat import from_dict
-
-        g = from_dict(self.to_dict())
+        """An independent copy with no subscribers (whatever it holds: a copy is not a check)."""
+        g = Graph(self.name, self.description)
+        g.nodes = copy.deepcopy(self.nodes)
+        g.edges = list(self.edges)  # edges are frozen
+        g.groups = copy.deepcopy(self.groups)
+        g.training = copy.deepcopy(self.training)
+        g.ui = copy.deepcopy(self.ui)
         g.base_dir = self.base_dir
         return g
 

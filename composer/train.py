@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from composer.compile import graph_program
 from composer.errors import DataError, TrainingError
+from composer.generate.compile import graph_program
 from composer.graph import Graph
 
 

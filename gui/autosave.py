@@ -22,8 +22,9 @@ from typing import Any
 from PySide6.QtCore import QLockFile, QObject, QStandardPaths, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from composer import atomic_write, fileformat
+from composer import fileformat
 from composer.errors import GraphFormatError
+from composer.fileformat import atomic_write
 from composer.graph import Graph
 from gui.document import Document
 

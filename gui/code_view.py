@@ -190,7 +190,7 @@ class CodeView(QWidget):
     def refresh(self) -> None:
         """Regenerates the code now if the graph changed since it was last made."""
         from composer.errors import ComposerError
-        from composer.program import export_python
+        from composer.generate.program import export_python
 
         graph = self.document.graph
         key = code_key(graph)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer.diagnostics import Diagnostic
+from composer.analysis.diagnostics import Diagnostic
 from composer.graph import Graph
 from gui import theme
 from gui.document import Document

@@ -15,9 +15,10 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from composer import catalogue, fileformat, validate
-from composer.diagnostics import Diagnostic
+from composer import catalogue, fileformat
+from composer.analysis.diagnostics import Diagnostic
 from composer.errors import GraphFormatError, ParamError
+from composer.fileformat import validate
 from composer.graph import Edge, Graph, Group, Node
 from gui import analysis, commands, editing, uistate
 from gui.theme import GROUP_PALETTE
@@ -45,7 +46,7 @@ class Document(QObject):
         self.graph = Graph()
         self.path: Path | None = None
         self.read_only = False
-        self.shapes = None  # composer.shapes.Shapes once analysed
+        self.shapes = None  # composer.analysis.shapes.Shapes once analysed
         self.diagnostics: list[Diagnostic] = []
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)

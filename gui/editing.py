@@ -9,9 +9,10 @@ import copy
 import re
 from typing import Any
 
-from composer import catalogue, fileformat, validate
+from composer import catalogue, fileformat
 from composer.catalogue.base import NodeType
 from composer.errors import GraphFormatError, ParamError
+from composer.fileformat import validate
 from composer.graph import Edge, Graph, Group, Node
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from composer.atomic_write import write_text_atomic
 from composer.errors import ComposerError
+from composer.fileformat.atomic_write import write_text_atomic
 from gui.document import Document
 from gui.gallery import SampleGallery
 

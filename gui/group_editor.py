@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (
 
 from composer import catalogue
 from composer.errors import GraphFormatError
+from composer.fileformat.validate import CLIP_GRAD_NORM as CLIP
 from composer.optim import LR_SCHEDULES, OPTIMIZERS
 from composer.params import Param
 from composer.schedules import END_EPOCH, FIRST_EPOCH
 from composer.schedules import SETTINGS as SCHEDULE
-from composer.validate import CLIP_GRAD_NORM as CLIP
 from gui.document import Document
 from gui.param_widgets import ParamEditor, form_label
 

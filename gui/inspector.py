@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer import validate
+from composer.analysis.shapes import format_shape
 from composer.errors import GraphFormatError
-from composer.shapes import format_shape
+from composer.fileformat import validate
 from gui import theme
 from gui.document import Document
 from gui.param_widgets import DeviceBox, ParamEditor, form_label

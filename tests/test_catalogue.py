@@ -9,7 +9,7 @@ import pytest
 
 from composer import catalogue
 from composer.catalogue import CatalogueError, Port, register
-from composer.embed import runtime_index
+from composer.generate.embed import runtime_index
 from composer.params import Float, Int
 
 

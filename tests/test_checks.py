@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from graph_builder import classifier, gan, make, wire
 
-from composer.checks import check
-from composer.diagnostics import ERROR, HINT, WARNING
+from composer.analysis.checks import check
+from composer.analysis.diagnostics import ERROR, HINT, WARNING
+from composer.analysis.shapes import ShapeProblem, infer
 from composer.graph import Group, Node
-from composer.shapes import ShapeProblem, infer
 
 
 def about(graph, node, severity=None):

@@ -44,7 +44,7 @@ def test_the_code_follows_an_edit_after_a_pause(qtbot, window):
 def test_moving_a_node_does_not_regenerate_the_code(window, monkeypatch):
     view = window.code_view
     calls = []
-    monkeypatch.setattr("composer.program.export_python",
+    monkeypatch.setattr("composer.generate.program.export_python",
                         lambda g: calls.append(g) or "")
     window.document.move_nodes({"c1": (500.0, 500.0)})
     view.refresh()

@@ -12,11 +12,11 @@ import torch
 from composed_graphs import gan, graph, hierarchical, multitask, single_threaded_torch
 
 import composer
-from composer.codegen import model_code
-from composer.compile import graph_program
 from composer.errors import CompileError
+from composer.generate.codegen import model_code
+from composer.generate.compile import graph_program
+from composer.generate.program import program_source
 from composer.graph import Edge
-from composer.program import program_source
 
 
 @pytest.fixture(autouse=True)

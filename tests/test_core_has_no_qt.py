@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = """
 import json, sys
-import composer, composer.checks, composer.wiring, composer.shapes, composer.cli
+import composer, composer.cli
+import composer.analysis.checks, composer.analysis.wiring, composer.analysis.shapes
 from composer.graph import Graph, Node
 g = Graph()
 g.nodes["z"] = Node("z", "data.noise")

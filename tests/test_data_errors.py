@@ -15,9 +15,9 @@ from PIL import Image
 
 import composer
 from composer import cli, fileformat
-from composer.checks import check
-from composer.compile import graph_program
+from composer.analysis.checks import check
 from composer.errors import CompileError
+from composer.generate.compile import graph_program
 from composer.graph import Edge, Graph, Group, Node, Training
 from composer.runtime import data
 from composer.runtime.errors import DataSourceError, DataWarning

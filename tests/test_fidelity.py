@@ -11,7 +11,7 @@ from torch import nn
 from torch.testing import assert_close
 
 import composer
-from composer.compile import graph_program
+from composer.generate.compile import graph_program
 
 
 @pytest.fixture(autouse=True)

@@ -12,8 +12,8 @@ from pathlib import Path
 from graph_builder import classifier, gan
 
 from composer import catalogue
-from composer.checks import check
-from composer.diagnostics import Diagnostic
+from composer.analysis.checks import check
+from composer.analysis.diagnostics import Diagnostic
 from composer.errors import GraphFormatError
 from composer.fileformat import from_dict, load
 from composer.params import Int

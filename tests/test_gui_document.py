@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from composer import fileformat
+from composer.analysis.shapes import format_shape
 from composer.errors import GraphFormatError, ParamError
 from composer.graph import Edge
-from composer.shapes import format_shape
 from gui.document import READ_ONLY_MESSAGE, Document
 from tests.graph_builder import classifier
 

@@ -18,9 +18,9 @@ import pytest
 
 import composer
 from composer import cli, fileformat
-from composer.checks import check
-from composer.compile import load_program
+from composer.analysis.checks import check
 from composer.errors import CompileError, GraphFormatError
+from composer.generate.compile import load_program
 from composer.graph import Edge, Graph, Group, Node, Training
 
 ROOT = Path(__file__).resolve().parent.parent

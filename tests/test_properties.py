@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from composer import catalogue
-from composer.checks import check
-from composer.diagnostics import Diagnostic
+from composer.analysis.checks import check
+from composer.analysis.diagnostics import Diagnostic
 from composer.errors import GraphFormatError
 from composer.fileformat import dumps, from_dict, loads
 from composer.optim import LR_SCHEDULES, OPTIMIZERS

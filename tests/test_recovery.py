@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from composer import atomic_write, fileformat
+from composer import fileformat
+from composer.fileformat import atomic_write
 from composer.graph import Graph
 from gui import app as gui_app
 from gui import autosave as recovery

@@ -14,9 +14,9 @@ import pytest
 import torch
 
 import composer
-from composer import shapes
-from composer.checks import check
-from composer.compile import graph_program
+from composer.analysis import shapes
+from composer.analysis.checks import check
+from composer.generate.compile import graph_program
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 SAMPLE_FILES = sorted(SAMPLES_DIR.glob("*.graph.json"))

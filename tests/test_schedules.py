@@ -10,7 +10,7 @@ import torch
 from composed_graphs import chain, graph, single_threaded_torch
 
 import composer
-from composer.compile import graph_program
+from composer.generate.compile import graph_program
 from composer.graph import Group
 from composer.runtime.schedules import (
     Schedule,

@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 import torch
 
-from composer import catalogue, shapes
+from composer import catalogue
+from composer.analysis import shapes
+from composer.analysis.shapes import TensorInfo, infer_node
 from composer.graph import Edge, Graph, Node
-from composer.shapes import TensorInfo, infer_node
 from tests.conftest import ROOT, SAMPLES
 
 F32, I64 = "float32", "int64"

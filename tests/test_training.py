@@ -14,8 +14,8 @@ import torch
 from composed_graphs import chain, gan, graph, single_threaded_torch
 
 import composer
-from composer.compile import graph_program
 from composer.errors import DataError, TrainingError
+from composer.generate.compile import graph_program
 from composer.graph import Group
 from composer.runtime import augment, data
 

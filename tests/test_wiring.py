@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from graph_builder import classifier, make, wire
 
+from composer.analysis.shapes import infer
+from composer.analysis.wiring import connection_problem, port_kind
 from composer.catalogue.base import NodeType, Port
-from composer.shapes import infer
-from composer.wiring import connection_problem, port_kind
 
 
 @pytest.fixture

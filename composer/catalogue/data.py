@@ -33,13 +33,13 @@ def _in_data_dir(p) -> Source:
 
 
 def _tensor_rows(p, base_dir: Path) -> tuple[int | None, list[str]]:
-    from composer.datafiles import count_tensor_rows
+    from composer.catalogue.datafiles import count_tensor_rows
 
     return count_tensor_rows(base_dir / p["path"], p["x_key"], p["y_key"]), []
 
 
 def _image_files(p, base_dir: Path) -> tuple[int | None, list[str]]:
-    from composer.datafiles import count_images
+    from composer.catalogue.datafiles import count_images
 
     return count_images(base_dir / p["path"])
 
@@ -61,13 +61,13 @@ def _noise(p, base_dir: Path) -> dict[str, DataOutput]:
 
 
 def _tensors(p, base_dir: Path) -> dict[str, DataOutput]:
-    from composer.datafiles import peek_tensor_file
+    from composer.catalogue.datafiles import peek_tensor_file
 
     return peek_tensor_file(base_dir / p["path"], p["x_key"], p["y_key"])
 
 
 def _image_folder(p, base_dir: Path) -> dict[str, DataOutput]:
-    from composer.datafiles import peek_image_folder
+    from composer.catalogue.datafiles import peek_image_folder
 
     classes = peek_image_folder(base_dir / p["path"])
     channels = 1 if p["grayscale"] else 3

@@ -1,6 +1,6 @@
 """Arrays a data file holds and the class folders of an image folder, read without torch
-(but for a .pt file), so that checking a graph stays light: composer.datafiles peeks with these
-very readers, and training converts what they return.
+(but for a .pt file), so that checking a graph stays light: composer.catalogue.datafiles peeks
+with these very readers, and training converts what they return.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from composer.diagnostics import Diagnostic
+from composer.analysis.diagnostics import Diagnostic
+from composer.analysis.shapes import Shapes
 from composer.graph import Graph
-from composer.shapes import Shapes
 from gui.canvas.edge_item import EdgeItem
 from gui.canvas.kinds import port_kinds
 from gui.canvas.node_item import NodeItem

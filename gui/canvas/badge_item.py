@@ -6,7 +6,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from composer.diagnostics import Diagnostic
+from composer.analysis.diagnostics import Diagnostic
 from gui import theme
 from gui.canvas.style import readable_on, style
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from composer.diagnostics import Diagnostic
+from composer.analysis.diagnostics import Diagnostic
 from composer.graph import Graph, Group
 from gui import theme
 from gui.canvas.badge_item import BadgeItem

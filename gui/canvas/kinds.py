@@ -1,15 +1,15 @@
 """What flows through each port, resolved from the declarations and the inferred shapes.
 
 A declared "same" or "tensor" port says little; once shapes are known it carries feature maps,
-vectors or labels, and the canvas colours it so. composer.wiring decides; this gathers one
+vectors or labels, and the canvas colours it so. composer.analysis.wiring decides; this gathers one
 node's ports.
 """
 
 from __future__ import annotations
 
+from composer.analysis.shapes import Shapes
+from composer.analysis.wiring import port_kind
 from composer.graph import Graph
-from composer.shapes import Shapes
-from composer.wiring import port_kind
 
 
 def port_kinds(graph: Graph, shapes: Shapes | None, node_id: str) -> tuple[dict, dict]:

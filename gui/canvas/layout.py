@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from composer.analysis.shapes import topological_order
 from composer.graph import Graph
-from composer.shapes import topological_order
 from gui.canvas.metrics import NODE_WIDTH, node_face
 
 COLUMN_GAP = 96.0

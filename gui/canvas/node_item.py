@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QFontMetricsF, QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from composer.diagnostics import Diagnostic
+from composer.analysis.diagnostics import Diagnostic
 from composer.graph import Graph, Node
 from gui import theme
 from gui.canvas import summary

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from composer import catalogue, validate
+from composer import catalogue
 from composer.catalogue import rules
 from composer.catalogue.base import NodeType
 from composer.errors import DataError, GraphFormatError
+from composer.fileformat import validate
 from composer.graph import Edge, Graph, Node
 
 BATCH = 2  # the batch size inference runs with; shown as B
@@ -111,19 +112,20 @@ def _namespace() -> dict[str, Any]:
     global _torch
     if not _NAMESPACE:
         import importlib
+        import pkgutil
 
         import torch
         import torch.nn.functional as F
         from torch import nn
 
-        from composer.embed import runtime_index
+        from composer import runtime
 
         _torch = torch
         _NAMESPACE.update({"torch": torch, "nn": nn, "F": F})
-        definitions, _ = runtime_index()  # a helper may live in any runtime module
-        for name in {n for t in catalogue.all_types() for n in t.runtime}:
-            module = importlib.import_module(f"composer.runtime.{definitions[name].module}")
-            _NAMESPACE[name] = getattr(module, name)
+        wanted = {n for t in catalogue.all_types() for n in t.runtime}
+        for info in pkgutil.iter_modules(runtime.__path__):  # a helper may live in any of them
+            module = importlib.import_module(f"composer.runtime.{info.name}")
+            _NAMESPACE.update({n: getattr(module, n) for n in wanted if hasattr(module, n)})
     return _NAMESPACE
 
 

@@ -11,8 +11,8 @@ import types
 from pathlib import Path
 from typing import Any
 
+from composer.generate.program import program_source
 from composer.graph import Graph
-from composer.program import program_source
 
 _PREFIX = "composer_generated_"
 _KEEP = 32  # generated modules kept loaded; older ones go (their live models keep working)

@@ -14,9 +14,9 @@ import graphlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from composer.sourcetext import Import
+from composer.generate.sourcetext import Import
 
-RUNTIME = Path(__file__).parent / "runtime"
+RUNTIME = Path(__file__).parent.parent / "runtime"
 
 
 @dataclass(frozen=True)

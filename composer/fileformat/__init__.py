@@ -13,11 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from composer import catalogue, validate
-from composer.atomic_write import write_text_atomic
+from composer import catalogue
 from composer.errors import GraphFormatError
+from composer.fileformat import validate
+from composer.fileformat.atomic_write import write_text_atomic
+from composer.fileformat.validate import expect, show, suggest
 from composer.graph import Edge, Graph, Group, Node, Training
-from composer.validate import expect, show, suggest
 
 FORMAT_NAME = "composer-graph"
 VERSION = 1

@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from composer import schedules, validate
-from composer.diagnostics import ERROR, HINT, WARNING, Diagnostic
+from composer import schedules
+from composer.analysis.diagnostics import ERROR, HINT, WARNING, Diagnostic
+from composer.analysis.shapes import topological_order
 from composer.errors import GraphFormatError
+from composer.fileformat import validate
 from composer.graph import Graph, Group
-from composer.shapes import topological_order
 
 if TYPE_CHECKING:  # networkx loads on the first check, not at start-up
     import networkx as nx

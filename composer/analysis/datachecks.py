@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from composer import catalogue
-from composer.diagnostics import ERROR, WARNING, Diagnostic
+from composer.analysis.diagnostics import ERROR, WARNING, Diagnostic
 from composer.graph import Graph, Node
 
 _CACHE: OrderedDict[Any, tuple[int | None, list[str]]] = OrderedDict()

@@ -1,7 +1,7 @@
 """Graph -> readable Python source of the model class, one statement per node.
 
 The catalogue gives each node's constructor source and forward expression; shapes come from
-composer.shapes. forward computes only the nodes the requested outputs need: each node's
+composer.analysis.shapes. forward computes only the nodes the requested outputs need: each node's
 statement sits under `if "<node id>" in need:`, which also lets the runtime name the node an
 exception came from.
 """
@@ -12,15 +12,15 @@ import builtins
 import keyword
 from dataclasses import dataclass, field
 
+from composer.analysis.checks import Analysis, analyse
+from composer.analysis.shapes import TensorInfo, topological_order
 from composer.catalogue.base import NodeType
-from composer.checks import Analysis, analyse
-from composer.embed import runtime_names
 from composer.errors import CompileError
+from composer.generate.embed import runtime_names
+from composer.generate.sourcetext import wrap
 from composer.graph import Graph, Node
 from composer.names import fresh_name
 from composer.runtime.guard import NODE_GUARD
-from composer.shapes import TensorInfo, topological_order
-from composer.sourcetext import wrap
 
 # Names forward itself uses; node variables never take them.
 FORWARD_LOCALS = frozenset({"self", "batch", "outputs", "need", "Tensor", "Sequence"})

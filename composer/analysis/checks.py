@@ -1,8 +1,8 @@
 """Every problem of a graph at once, as diagnostics that name the node (and port or parameter).
 
 Structure is checked with networkx (cycles, reachability, gradient flow), shapes and dtypes by
-`composer.shapes.infer`. A graph may have been edited by a program or a widget, so nothing is
-assumed: unknown nodes, ports, types and any parameter value are reported, never raised.
+`shapes.infer`. A graph may have been edited by a program or a widget, so nothing is assumed:
+unknown nodes, ports, types and any parameter value are reported, never raised.
 """
 
 from __future__ import annotations
@@ -10,14 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from composer import catalogue, validate
+from composer import catalogue
+from composer.analysis.datachecks import data_diagnostics
+from composer.analysis.diagnostics import ERROR, HINT, WARNING, Diagnostic
+from composer.analysis.group_checks import group_diagnostics
+from composer.analysis.shapes import Shapes, edges_between_names, infer
 from composer.catalogue.base import Port
-from composer.datachecks import data_diagnostics
-from composer.diagnostics import ERROR, HINT, WARNING, Diagnostic
 from composer.errors import GraphFormatError
+from composer.fileformat import validate
 from composer.graph import Edge, Graph, Node
-from composer.group_checks import group_diagnostics
-from composer.shapes import Shapes, edges_between_names, infer
 
 if TYPE_CHECKING:  # networkx loads on the first check, not at start-up
     import networkx as nx

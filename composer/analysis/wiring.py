@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from composer import validate
+from composer.analysis.shapes import Shapes, TensorInfo, infer_node, phrase, precheck
 from composer.catalogue import kinds
 from composer.catalogue.base import NodeType
 from composer.errors import GraphFormatError
+from composer.fileformat import validate
 from composer.graph import Graph
-from composer.shapes import Shapes, TensorInfo, infer_node, phrase, precheck
 
 log = logging.getLogger(__name__)
 

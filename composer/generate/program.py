@@ -9,15 +9,15 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from composer.analysis.checks import Analysis
 from composer.catalogue.base import Source, call, literal
-from composer.checks import Analysis
-from composer.codegen import ModelCode, analysed, model_code
-from composer.embed import imports_for, needed_definitions
 from composer.errors import CompileError
+from composer.generate.codegen import ModelCode, analysed, model_code
+from composer.generate.embed import imports_for, needed_definitions
+from composer.generate.sourcetext import Import, import_block, wrap
 from composer.graph import Graph, Group
 from composer.optim import LR_SCHEDULES, OPTIMIZERS
 from composer.params import Param
-from composer.sourcetext import Import, import_block, wrap
 
 _FUTURE = Import("__future__", "annotations")
 
