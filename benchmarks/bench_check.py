@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from composer import shapes  # noqa: E402
+from composer.analysis import shapes  # noqa: E402
 from composer.analysis.checks import check, structure_diagnostics  # noqa: E402
 from composer.graph import Edge, Graph, Group, Node  # noqa: E402
 
