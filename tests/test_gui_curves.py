@@ -41,9 +41,11 @@ def test_the_legend_names_a_loss_by_its_label_with_its_group(qtbot):
     assert not [t for t in labels if t.startswith("ce")]
 
 
-@pytest.mark.parametrize("low, high", [(0.55, 1.3), (0.62, 0.7), (0.01, 3.0), (1e-4, 10.0)])
-def test_log_axis_labels_keep_apart_and_differ(low, high):
-    size = 240.0
+@pytest.mark.parametrize("low, high, size", [
+    (0.55, 1.3, 240.0), (0.62, 0.7, 240.0), (0.01, 3.0, 240.0), (1e-4, 10.0, 240.0),
+    (8.3e-6, 2.6, 118.0), (1e-9, 10.0, 60.0),  # more decades than a short axis can label
+])
+def test_log_axis_labels_keep_apart_and_differ(low, high, size):
     ticks = log_ticks(math.log10(low), math.log10(high), size)
     assert len(ticks) >= 2
     per_decade = size / (math.log10(high) - math.log10(low))

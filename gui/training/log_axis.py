@@ -29,6 +29,9 @@ def log_ticks(low: float, high: float, size: float) -> list[float]:
         if _closest(ticks) < need:
             break
         best = ticks
+    if not best and need > 1:  # even decades crowd the axis: every k-th decade
+        k = math.ceil(need)
+        best = [float(d) for d in range(math.ceil(low), math.floor(high) + 1) if d % k == 0]
     if len(best) >= 2:
         return best
     return _round_ticks(10 ** low, 10 ** high, need)
