@@ -56,4 +56,11 @@ LR_SCHEDULES: dict[str, tuple[Param, ...]] = {
     "exponential": (Float("gamma", 0.999, "decay factor per update", min=0.0, max=1.0),),
 }
 
+# What generated code calls for each: a torch.optim class, a function of
+# composer/runtime/schedules.py ("constant" calls none).
+OPTIMIZER_CLASSES = {"sgd": "torch.optim.SGD", "adam": "torch.optim.Adam",
+                     "adamw": "torch.optim.AdamW", "rmsprop": "torch.optim.RMSprop"}
+LR_FUNCTIONS = {"step": "step_lr", "cosine": "cosine_lr", "warmup_cosine": "warmup_cosine_lr",
+                "exponential": "exponential_lr"}
+
 DEVICES = ("auto", "cpu", "cuda", "mps")

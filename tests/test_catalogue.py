@@ -80,3 +80,12 @@ def test_every_pair_of_port_kinds_is_accepted_or_refused_with_a_reason():
             reason = kinds.refusal(output, given, "layer.x n.in")
             assert (reason is None) == kinds.accepts(given, output)
             assert reason is None or reason.strip()
+
+
+def test_every_optimizer_and_lr_schedule_has_what_generated_code_calls():
+    from composer.optim import LR_FUNCTIONS, LR_SCHEDULES, OPTIMIZER_CLASSES, OPTIMIZERS
+
+    definitions, _ = runtime_index()
+    assert set(OPTIMIZER_CLASSES) == set(OPTIMIZERS)
+    assert set(LR_FUNCTIONS) == set(LR_SCHEDULES) - {"constant"}
+    assert all(name in definitions for name in LR_FUNCTIONS.values())

@@ -16,15 +16,10 @@ from composer.generate.codegen import ModelCode, analysed, model_code
 from composer.generate.embed import imports_for, needed_definitions
 from composer.generate.sourcetext import Import, import_block, wrap
 from composer.graph import Graph, Group
-from composer.optim import LR_SCHEDULES, OPTIMIZERS
+from composer.optim import LR_FUNCTIONS, LR_SCHEDULES, OPTIMIZER_CLASSES, OPTIMIZERS
 from composer.params import Param
 
 _FUTURE = Import("__future__", "annotations")
-
-OPTIMIZER_CLASSES = {"sgd": "torch.optim.SGD", "adam": "torch.optim.Adam",
-                     "adamw": "torch.optim.AdamW", "rmsprop": "torch.optim.RMSprop"}
-LR_FUNCTIONS = {"step": "step_lr", "cosine": "cosine_lr", "warmup_cosine": "warmup_cosine_lr",
-                "exponential": "exponential_lr"}
 
 HEADER = '''"""A composed model and the code that trains it, exported by Model Composer.
 
