@@ -401,7 +401,7 @@ class Document(QObject):
         if not self._editable():
             return
         group = self.graph.group(group_id)
-        editing.check_group_fields(self.graph, group, fields)
+        fields = editing.check_group_fields(self.graph, group, fields)  # as a file would hold
         if any(getattr(group, k) != v for k, v in fields.items()):
             self.undo_stack.push(commands.UpdateGroup(self.graph, group_id, fields))
 
