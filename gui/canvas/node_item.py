@@ -239,7 +239,7 @@ class NodeItem(HoverHighlight, QGraphicsItem):
             for edge in self.edges:
                 edge.update_path()
             scene = self.scene()
-            if scene is not None and hasattr(scene, "node_moved_live"):
+            if scene is not None:  # (node items live only in a CanvasScene)
                 scene.node_moved_live(self)
         elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
             self.setZValue(1 if value else 0)
