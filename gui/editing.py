@@ -20,7 +20,7 @@ def validated(node_type: NodeType, name: str, value: Any) -> Any:
     """The normalised value of a parameter, as loading would have it, or ParamError saying
     what was expected."""
     try:
-        return validate.node_params(node_type, {name: value}, name)[name]
+        return validate.node_params(node_type, {name: value}, "")[name]
     except GraphFormatError as e:
         raise ParamError(e.detail) from e
 

@@ -92,7 +92,7 @@ def type_ids() -> list[str]:
 
 def suggest_types(name: str, most: int = 3) -> str:
     """'; did you mean x or y?' for an unknown type id, by meaning as well as spelling: a
-    keyword the type declares (`loss.bce` -> loss.bce_logits, `layer.dense` -> layer.linear),
+    keyword the type declares (`loss.huber` -> loss.smooth_l1, `layer.dense` -> layer.linear),
     a short name it starts (`merge.cat` -> merge.concat), or a close spelling."""
     import difflib
 

@@ -1,6 +1,7 @@
 """The one validation path of a graph's values: ids, node parameters, group settings, training.
 
-The file loader, the checks, the GUI's edits and code generation all call these. Each raises
+The file loader, the checks and the GUI's edits call these; code generation builds from what the
+checks validated with them and validates nothing itself. Each raises
 GraphFormatError whose `where` is the place relative to what was validated (`params.kernel_size`,
 `optimizer.lr`, `schedule.epochs`); callers prefix it (`nodes[3].`) or turn it into a
 diagnostic. A validator returns the normalised value (3.0 for an int parameter becomes 3), which
