@@ -15,6 +15,7 @@ from typing import Any
 from composer import catalogue, schedules
 from composer.events import Events
 from composer.names import fresh_name
+from composer.networks import Network, instance_type, network_name
 from composer.optim import LR_SCHEDULES, OPTIMIZERS
 
 DEFAULT_OPTIMIZER = {"type": "adam", "lr": 0.001}
@@ -62,10 +63,12 @@ class Node:
         t = self.node_type
         return t.resolve(self.params) if t else dict(self.params)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, t: catalogue.NodeType | None = None) -> dict[str, Any]:
+        """The node as the file holds it; `t` is its type when the catalogue does not know
+        it (a network instance), to order its params."""
         d: dict[str, Any] = {"id": self.id, "type": self.type}
         if self.params:
-            t = self.node_type
+            t = t or self.node_type
             d["params"] = _ordered(self.params, [p.name for p in t.params] if t else [])
         if self.label is not None:
             d["label"] = self.label
@@ -160,11 +163,30 @@ class Graph:
         self.training = Training()
         self.ui: dict[str, Any] = {}
         self.base_dir = Path(".")  # where relative data paths start: the file's folder
+        # name -> Network; a network's inner graph holds the same dict, so its instance
+        # nodes resolve against the file's networks.
+        self.networks: dict[str, Network] = {}
         self.events = Events()
 
     # --- queries -----------------------------------------------------------------------
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
+
+    def type_of(self, node: Node | str) -> catalogue.NodeType | None:
+        """A node's type: from the catalogue, or built from this file's network for a
+        `net.<Name>` instance (None when unknown)."""
+        type_id = node if isinstance(node, str) else node.type
+        name = network_name(type_id)
+        if name is None:
+            return catalogue.get(type_id)
+        network = self.networks.get(name)
+        return instance_type(network, self.networks) if network is not None else None
+
+    def params_of(self, node_id: str) -> dict[str, Any]:
+        """Defaults overlaid with the node's values: what builds and trains."""
+        node = self.nodes[node_id]
+        t = self.type_of(node)
+        return t.resolve(node.params) if t else dict(node.params)
 
     def group(self, group_id: str) -> Group | None:
         return next((g for g in self.groups if g.id == group_id), None)
@@ -221,7 +243,7 @@ class Graph:
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         """Sets a parameter; the default value is stored as absence, as the file format wants."""
         node = self.nodes[node_id]
-        t = node.node_type
+        t = self.type_of(node)
         default = t.param(name).default if t and t.param(name) else object()
         if value == default:
             node.params.pop(name, None)
@@ -298,6 +320,37 @@ class Graph:
         self.events.emit("group_renamed", group=group, old=old)
         return group
 
+    # --- network mutators -------------------------------------------------------------
+    def add_network(self, network: Network) -> Network:
+        if network.name in self.networks:
+            raise KeyError(f"a network {network.name!r} already exists")
+        network.graph.networks = self.networks
+        self.networks[network.name] = network
+        self.events.emit("network_added", network=network)
+        return network
+
+    def remove_network(self, name: str) -> Network:
+        network = self.networks.pop(name)
+        self.events.emit("network_removed", network=network)
+        return network
+
+    def update_network(self, name: str, **fields: Any) -> dict[str, Any]:
+        """Replaces some of a network's fields (description, params, inputs, outputs);
+        returns their old values (for undo)."""
+        network = self.networks[name]
+        old = {}
+        for key, value in fields.items():
+            if key in ("name", "graph") or not hasattr(network, key):
+                raise KeyError(f"networks have no field {key!r} to set")
+            old[key] = copy.deepcopy(getattr(network, key))
+            setattr(network, key, copy.deepcopy(value))
+        self.events.emit("network_changed", network=network)
+        return old
+
+    def instances(self) -> list[Node]:
+        """The instance nodes of this level, in file order."""
+        return [n for n in self.nodes.values() if network_name(n.type) is not None]
+
     # --- whole graph -------------------------------------------------------------------
     def set_meta(self, **fields: Any) -> dict[str, Any]:
         """Sets name, description or training fields; returns old values (for undo)."""
@@ -314,13 +367,23 @@ class Graph:
         self.events.emit("graph_changed")
         return old
 
+    @property
+    def version(self) -> int:
+        """The oldest format version that holds this graph: 2 once it has networks."""
+        return 2 if self.networks else 1
+
     def to_dict(self) -> dict[str, Any]:
+        networks = {}
+        if self.networks:
+            networks["networks"] = {name: self.networks[name].to_dict()
+                                    for name in sorted(self.networks)}
         return {
             "format": "composer-graph",
-            "version": 1,
+            "version": self.version,
             "name": self.name,
             "description": self.description,
-            "nodes": [n.to_dict() for n in self.nodes.values()],
+            **networks,
+            "nodes": [n.to_dict(self.type_of(n)) for n in self.nodes.values()],
             "edges": [e.to_dict() for e in self.edges],
             "groups": [g.to_dict() for g in self.groups],
             "training": self.training.to_dict(),
@@ -329,6 +392,17 @@ class Graph:
 
     def copy(self) -> Graph:
         """An independent copy with no subscribers (whatever it holds: a copy is not a check)."""
+        g = self._copy_level()
+        for name, network in self.networks.items():
+            inner = network.graph._copy_level()
+            inner.networks = g.networks
+            g.networks[name] = Network(name, inner, network.description,
+                                       copy.deepcopy(network.params),
+                                       copy.deepcopy(network.inputs), dict(network.outputs))
+        return g
+
+    def _copy_level(self) -> Graph:
+        """A copy of this level alone (not the networks it can see)."""
         g = Graph(self.name, self.description)
         g.nodes = copy.deepcopy(self.nodes)
         g.edges = list(self.edges)  # edges are frozen
@@ -337,6 +411,11 @@ class Graph:
         g.ui = copy.deepcopy(self.ui)
         g.base_dir = self.base_dir
         return g
+
+    def level_dict(self) -> dict[str, Any]:
+        """This level's nodes, edges and ui, as the file holds them (a network's inside)."""
+        return {"nodes": [n.to_dict(self.type_of(n)) for n in self.nodes.values()],
+                "edges": [e.to_dict() for e in self.edges], "ui": _sorted_ui(self.ui)}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Graph) and self.to_dict() == other.to_dict()

@@ -60,7 +60,7 @@ CASES = [
     # (path, value, where, message fragment)
     ("format", "other", "format", 'expected "composer-graph", got "other"'),
     ("version", "1", "version", 'expected an integer, got "1"'),
-    ("version", 7, "version", "this file is version 7; this program reads versions up to 1"),
+    ("version", 7, "version", "this file is version 7; this program reads versions up to 2"),
     ("nodez", [], "nodez", "unknown key of the file; did you mean nodes?"),
     ("name", 3, "name", "expected a string, got 3"),
     ("nodes", {}, "nodes", "expected a list, got {}"),

@@ -91,7 +91,8 @@ def mutate(data: dict, rng: random.Random) -> dict:
         numeric = [p for p in t.params if isinstance(p, Int) and p.max] if t else []
         if numeric:
             decl = rng.choice(numeric)
-            node.setdefault("params", {})[decl.name] = rng.randint(decl.min, min(decl.max, 9))
+            high = max(decl.min, min(decl.max, 9))
+            node.setdefault("params", {})[decl.name] = rng.randint(decl.min, high)
     elif kind == 7 and data.get("groups"):  # memberships moved around
         group = rng.choice(data["groups"])
         ids = [n.get("id") for n in data.get("nodes", []) if isinstance(n, dict)]

@@ -12,7 +12,8 @@ FLOORS = ["entry", "generate", "analysis", "fileformat", "graph", "catalogue", "
 PLACES = {
     "cli": "entry", "train": "entry", "progress": "entry", "__main__": "entry",
     "__init__": "entry", "generate": "generate", "analysis": "analysis",
-    "fileformat": "fileformat", "graph": "graph", "schedules": "graph", "optim": "graph",
+    "fileformat": "fileformat", "graph": "graph", "networks": "graph", "schedules": "graph",
+    "optim": "graph",
     "catalogue": "catalogue", "runtime": "runtime", "errors": "base", "events": "base",
     "params": "base", "names": "base",
 }

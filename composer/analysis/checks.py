@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 from composer import catalogue
 from composer.analysis.datachecks import data_diagnostics
 from composer.analysis.diagnostics import ERROR, HINT, WARNING, Diagnostic
+from composer.analysis.flatten import Flat, flatten
 from composer.analysis.group_checks import group_diagnostics
 from composer.analysis.shapes import Shapes, edges_between_names, infer
 from composer.catalogue.base import Port
 from composer.errors import GraphFormatError
 from composer.fileformat import validate
 from composer.graph import Edge, Graph, Node
+from composer.networks import SEPARATOR
 
 if TYPE_CHECKING:  # networkx loads on the first check, not at start-up
     import networkx as nx
@@ -40,6 +42,7 @@ class Analysis:
     diagnostics: list[Diagnostic]
     shapes: Shapes
     valid: Valid
+    flat: Flat  # the graph seen through its network instances: what was analysed
 
     @property
     def params(self) -> dict[str, dict[str, Any]]:
@@ -52,10 +55,16 @@ class Analysis:
 
 def analyse(graph: Graph, shapes: Shapes | None = None) -> Analysis:
     """The graph's problems in file order (nodes, then groups, then the whole graph), with
-    its shapes and parameters. `shapes` may be passed when already inferred for this graph."""
+    its shapes and parameters. `shapes` may be passed when already inferred for this graph
+    (its flat form, when it has network instances).
+
+    A graph with network instances is analysed through them (see flatten.py): node ids in
+    the diagnostics, shapes and params are then paths such as `d_real/fc1`."""
+    flat = flatten(graph)
+    graph = flat.graph
     valid = Valid()
     params = valid.params
-    found = structure_diagnostics(graph, valid)
+    found = list(flat.problems) + structure_diagnostics(graph, valid)
     # A node with a bad parameter value gets no shape problems on top: its own is enough.
     broken = {d.node for d in found if d.is_error and d.param not in (None, "shares")}
     shapes = infer(graph, params) if shapes is None else shapes
@@ -65,7 +74,7 @@ def analyse(graph: Graph, shapes: Shapes | None = None) -> Analysis:
     found.extend(shared_module_diagnostics(graph, shapes, params))
     skip = broken | {p.node for p in shapes.problems}
     found.extend(data_diagnostics(graph, {n: p for n, p in params.items() if n not in skip}))
-    return Analysis(_in_file_order(graph, found), shapes, valid)
+    return Analysis(_in_file_order(graph, found), shapes, valid, flat)
 
 
 def check(graph: Graph, shapes: Shapes | None = None) -> list[Diagnostic]:
@@ -134,7 +143,8 @@ def node_diagnostics(graph: Graph, node: Node,
     resolved parameters go into `params` when they are valid."""
     found = []
     try:
-        validate.node_id(node.id)
+        for part in str(node.id).split(SEPARATOR):  # a path inside instances, each an id
+            validate.node_id(part)
     except GraphFormatError as e:
         found.append(Diagnostic(ERROR, node.id, None, e.detail))
     t = catalogue.get(node.type)

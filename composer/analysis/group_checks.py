@@ -16,7 +16,7 @@ from composer.analysis.diagnostics import ERROR, HINT, WARNING, Diagnostic
 from composer.analysis.shapes import topological_order
 from composer.errors import GraphFormatError
 from composer.fileformat import validate
-from composer.graph import Graph, Group
+from composer.graph import Graph, Group, Node
 
 if TYPE_CHECKING:  # networkx loads on the first check, not at start-up
     import networkx as nx
@@ -291,10 +291,15 @@ def _wasted(roles: _Roles, grad: nx.DiGraph, order: dict[str, int], group: Group
         "GAN's discriminator step"))
 
 
+def _is_data(node: Node) -> bool:
+    t = node.node_type
+    return t is not None and t.is_data
+
+
 def _cut(roles: _Roles, grad: nx.DiGraph, src: str, dst: str) -> tuple[str, str]:
     """The wire to detach, moved back along a plain chain of weightless nodes: detaching
     `g_img -> flat` reads better than `flat -> fc`, and changes nothing else."""
     while (src not in roles.weights and grad.in_degree(src) == 1
-           and grad.out_degree(src) == 1 and not roles.graph.nodes[src].node_type.is_data):
+           and grad.out_degree(src) == 1 and not _is_data(roles.graph.nodes[src])):
         src, dst = next(iter(grad.predecessors(src))), src
     return src, dst

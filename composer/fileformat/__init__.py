@@ -1,4 +1,4 @@
-"""Reading and writing graph files (docs/FORMAT.md, version 1).
+"""Reading and writing graph files (docs/FORMAT.md, versions 1 and 2).
 
 Loading validates everything and never executes anything from the file. Every refusal is a
 GraphFormatError whose message starts with the place in the file (`nodes[3].params.kernel_size`).
@@ -13,26 +13,36 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from composer import catalogue
+from composer import catalogue, networks
 from composer.errors import GraphFormatError
 from composer.fileformat import validate
 from composer.fileformat.atomic_write import write_text_atomic
 from composer.fileformat.validate import expect, show, suggest
 from composer.graph import Edge, Graph, Group, Node, Training
+from composer.networks import Network, NetworkParam
 
 FORMAT_NAME = "composer-graph"
-VERSION = 1
+VERSION = 2
 
-TOP_KEYS = ("format", "version", "name", "description", "nodes", "edges", "groups",
+TOP_KEYS = ("format", "version", "name", "description", "networks", "nodes", "edges", "groups",
             "training", "ui")
+NETWORK_KEYS = ("description", "params", "inputs", "outputs", "nodes", "edges", "ui")
+NETWORK_PARAM_KEYS = ("default", "sets", "doc")
 NODE_KEYS = ("id", "type", "params", "label", "shares", "ui")
 GROUP_KEYS = ("id", "members", "losses", "optimizer", "schedule", "lr_schedule",
               "clip_grad_norm", "ui")
 TRAINING_KEYS = ("epochs", "seed", "device", "steps_per_epoch")
 MAX_UI_DEPTH = 32  # levels of objects and lists in a "ui" value
 
+
+
+def _from_version_1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 only adds to version 1 (networks, data at scale, weights)."""
+    return {**data, "version": 2}
+
+
 # version -> function turning a dict of that version into one of the next version.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_version_1}
 
 
 def _check_keys(obj: dict, allowed: tuple[str, ...], where: str, what: str) -> None:
@@ -56,7 +66,9 @@ def _ui(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
-def _node(obj: Any, where: str) -> Node:
+def _node(obj: Any, where: str, graph: Graph) -> Node:
+    """A node of `graph` (the top level or a network's inside): its type is from the catalogue
+    or one of the file's networks, which are read before any node."""
     expect(obj, dict, where, "a node object")
     for key in ("id", "type"):
         if key not in obj:
@@ -65,8 +77,12 @@ def _node(obj: Any, where: str) -> Node:
     where = f"{where} ({node_id})"  # every later message names the node
     _check_keys(obj, NODE_KEYS, where, "a node")
     type_id = expect(obj["type"], str, f"{where}.type", "a node type name")
-    node_type = catalogue.get(type_id)
+    node_type = graph.type_of(type_id)
     if node_type is None:
+        name = networks.network_name(type_id)
+        if name is not None:
+            raise GraphFormatError(f"{where}.type", f"no network \"{name}\" in this file"
+                                   f"{suggest(name, list(graph.networks))}")
         raise GraphFormatError(f"{where}.type", f"unknown node type \"{type_id}\""
                                f"{catalogue.suggest_types(type_id)}")
     params = validate.node_params(node_type, obj.get("params", {}), f"{where}.params")
@@ -87,12 +103,11 @@ def _port_ref(value: Any, where: str, graph: Graph, output: bool) -> tuple[str, 
         raise GraphFormatError(where, f"expected \"node.port\", got {show(value)}")
     if node_id not in graph.nodes:
         raise GraphFormatError(where, f"no node \"{node_id}\"{suggest(node_id, list(graph.nodes))}")
-    node = graph.nodes[node_id]
-    node_type = node.node_type
+    node_type = graph.type_of(graph.nodes[node_id])
     if output:
         names = [p.name for p in node_type.outputs]
     else:
-        names = [p.name for p in node_type.input_ports(node.resolved_params())]
+        names = [p.name for p in node_type.input_ports(graph.params_of(node_id))]
     if port not in names:
         side = "output" if output else "input"
         have = ", ".join(names) or "none"
@@ -112,14 +127,33 @@ def _edge(obj: Any, where: str, graph: Graph) -> Edge:
     return Edge(src, src_port, dst, dst_port)
 
 
-def _id_list(value: Any, where: str, graph: Graph) -> list[str]:
+def _id_list(value: Any, where: str, graph: Graph, paths: bool = False) -> list[str]:
+    """Node ids; with `paths`, also paths into network instances ("backbone/layer4")."""
     expect(value, list, where, "a list of node ids")
     for i, item in enumerate(value):
         expect(item, str, f"{where}[{i}]", "a node id")
-        if item not in graph.nodes:
+        if paths and networks.SEPARATOR in item:
+            _path(item, f"{where}[{i}]", graph)
+        elif item not in graph.nodes:
             raise GraphFormatError(f"{where}[{i}]", f"no node \"{item}\""
                                    f"{suggest(item, list(graph.nodes))}")
     return list(value)
+
+
+def _path(path: str, where: str, graph: Graph) -> None:
+    """A path into instances names an instance, then a node inside its network, and so on."""
+    level, walked = graph, []
+    for part in path.split(networks.SEPARATOR):
+        if level is None:
+            raise GraphFormatError(where, f"\"{'/'.join(walked)}\" is not a network instance, "
+                                   "so nothing lies inside it")
+        if part not in level.nodes:
+            inside = f" inside {'/'.join(walked)}" if walked else ""
+            raise GraphFormatError(where, f"no node \"{part}\"{inside}"
+                                   f"{suggest(part, list(level.nodes))}")
+        walked.append(part)
+        name = networks.network_name(level.nodes[part].type)
+        level = graph.networks[name].graph if name in graph.networks else None
 
 
 def _group(obj: Any, where: str, graph: Graph) -> Group:
@@ -128,7 +162,7 @@ def _group(obj: Any, where: str, graph: Graph) -> Group:
     if "id" not in obj:
         raise GraphFormatError(where, 'a group needs "id"')
     group = Group(validate.group_id(obj["id"], f"{where}.id"))
-    group.members = _id_list(obj.get("members", []), f"{where}.members", graph)
+    group.members = _id_list(obj.get("members", []), f"{where}.members", graph, paths=True)
     group.losses = _id_list(obj.get("losses", []), f"{where}.losses", graph)
     settings = {key: obj.get(key, getattr(group, key))
                 for key in ("optimizer", "schedule", "lr_schedule", "clip_grad_norm")}
@@ -181,27 +215,155 @@ def _migrated(step: Callable[[dict[str, Any]], dict[str, Any]], data: dict[str, 
     return new
 
 
+def _level(data: dict[str, Any], where: str, graph: Graph) -> None:
+    """The nodes and edges of the top level, or of a network's inside (`where` its place)."""
+    place = f"{where}." if where else ""
+    nodes = expect(data.get("nodes", []), list, f"{place}nodes", "a list")
+    for i, obj in enumerate(nodes):
+        node = _node(obj, f"{place}nodes[{i}]", graph)
+        if node.id in graph.nodes:
+            raise GraphFormatError(f"{place}nodes[{i}].id", f"duplicate node id \"{node.id}\"")
+        graph.nodes[node.id] = node
+    for i, node in enumerate(graph.nodes.values()):
+        if node.shares is not None and node.shares not in graph.nodes:
+            raise GraphFormatError(f"{place}nodes[{i}] ({node.id}).shares",
+                                   f"no node \"{node.shares}\""
+                                   f"{suggest(node.shares, list(graph.nodes))}")
+    for i, obj in enumerate(expect(data.get("edges", []), list, f"{place}edges", "a list")):
+        graph.edges.append(_edge(obj, f"{place}edges[{i}]", graph))
+
+
+def _networks(value: Any, graph: Graph) -> None:
+    """The file's networks, each read after the networks its instances use, so that every
+    instance node's type is known when its node is read; a network that contains itself is
+    refused with the chain."""
+    expect(value, dict, "networks", "an object of networks by name")
+    for name, obj in value.items():
+        where = f"networks.{name}"
+        if not isinstance(name, str) or not networks.NAME.match(name):
+            raise GraphFormatError(where, f"{show(name)} is not a network name: it becomes a "
+                                   "class name, so start with a capital letter and use letters, "
+                                   "digits and _")
+        expect(obj, dict, where, "a network object")
+        _check_keys(obj, NETWORK_KEYS, where, "a network")
+    used = {name: _used_networks(obj, f"networks.{name}", value) for name, obj in value.items()}
+    done: list[str] = []
+
+    def read(name: str, chain: list[str]) -> None:
+        if name in done:
+            return
+        if name in chain:
+            loop = " -> ".join(chain[chain.index(name):] + [name])
+            raise GraphFormatError(f"networks.{chain[0]}",
+                                   f"a network cannot contain itself: {loop}")
+        for other in used[name]:
+            read(other, [*chain, name])
+        graph.add_network(_network(name, value[name], graph))
+        done.append(name)
+
+    for name in value:
+        read(name, [])
+
+
+def _used_networks(obj: dict[str, Any], where: str, known: dict[str, Any]) -> list[str]:
+    """The networks a network's nodes are instances of (refusing unknown ones)."""
+    found = []
+    nodes = expect(obj.get("nodes", []), list, f"{where}.nodes", "a list")
+    for i, node in enumerate(nodes):
+        type_id = node.get("type") if isinstance(node, dict) else None
+        name = networks.network_name(type_id) if isinstance(type_id, str) else None
+        if name is None:
+            continue
+        if name not in known:
+            raise GraphFormatError(f"{where}.nodes[{i}].type", f"no network \"{name}\" in "
+                                   f"this file{suggest(name, list(known))}")
+        found.append(name)
+    return found
+
+
+def _network(name: str, obj: dict[str, Any], graph: Graph) -> Network:
+    where = f"networks.{name}"
+    inner = Graph(name)
+    inner.networks = graph.networks
+    _level(obj, where, inner)
+    for i, node in enumerate(inner.nodes.values()):
+        t = inner.type_of(node)
+        if t.category not in (*networks.INNER_CATEGORIES, "network"):
+            raise GraphFormatError(f"{where}.nodes[{i}] ({node.id}).type",
+                                   f"a network holds layer, block, merge and op nodes and "
+                                   f"instances of other networks; {t.category} nodes such as "
+                                   f"{t.id} stay on the top level")
+    network = Network(name, inner,
+                      expect(obj.get("description", ""), str, f"{where}.description",
+                             "a string"))
+    inputs = expect(obj.get("inputs", {}), dict, f"{where}.inputs", "an object")
+    for port, refs in inputs.items():
+        place = f"{where}.inputs.{port}"
+        validate.identifier(port, place, "port")
+        expect(refs, list, place, 'a list of inner input ports "node.port"')
+        if not refs:
+            raise GraphFormatError(place, "an input feeds at least one inner port")
+        for i, ref in enumerate(refs):
+            _port_ref(ref, f"{place}[{i}]", inner, output=False)
+        network.inputs[port] = list(refs)
+    outputs = expect(obj.get("outputs", {}), dict, f"{where}.outputs", "an object")
+    for port, ref in outputs.items():
+        place = f"{where}.outputs.{port}"
+        validate.identifier(port, place, "port")
+        _port_ref(ref, place, inner, output=True)
+        network.outputs[port] = ref
+    if not network.outputs:
+        raise GraphFormatError(f"{where}.outputs", "a network needs at least one output")
+    params = expect(obj.get("params", {}), dict, f"{where}.params", "an object")
+    for param, decl in params.items():
+        network.params[param] = _network_param(decl, f"{where}.params.{param}", param, inner)
+    network.graph.ui = _ui(obj.get("ui", {}), f"{where}.ui")
+    return network
+
+
+def _network_param(obj: Any, where: str, name: str, inner: Graph) -> NetworkParam:
+    validate.identifier(name, where, "parameter")
+    expect(obj, dict, where, 'an object with "default" and "sets"')
+    _check_keys(obj, NETWORK_PARAM_KEYS, where, "a network parameter")
+    if "default" not in obj:
+        raise GraphFormatError(where, 'a network parameter needs "default"')
+    sets = expect(obj.get("sets", []), list, f"{where}.sets", 'a list of "node.param"')
+    if not sets:
+        raise GraphFormatError(f"{where}.sets", "a network parameter sets at least one inner "
+                               "parameter")
+    default = obj["default"]
+    for i, target in enumerate(sets):
+        place = f"{where}.sets[{i}]"
+        expect(target, str, place, 'an inner parameter "node.param"')
+        node_id, dot, param = target.partition(".")
+        if not dot or node_id not in inner.nodes:
+            raise GraphFormatError(place, f"no inner node \"{node_id}\""
+                                   f"{suggest(node_id, list(inner.nodes))}")
+        t = inner.type_of(inner.nodes[node_id])
+        decl = t.param(param)
+        if decl is None:
+            known = [p.name for p in t.params]
+            raise GraphFormatError(place, f"{t.id} {node_id} has no parameter \"{param}\""
+                                   f"{suggest(param, known)}")
+        default = validate.value(decl, obj["default"], f"{where}.default")
+    doc = expect(obj.get("doc", ""), str, f"{where}.doc", "a string")
+    return NetworkParam(default, list(sets), doc)
+
+
 def from_dict(data: Any) -> Graph:
     """A validated Graph from parsed JSON. Raises GraphFormatError naming the place."""
     expect(data, dict, "", "a JSON object at the top of the file")
     if data.get("format") != FORMAT_NAME:
         raise GraphFormatError("format", f"expected \"{FORMAT_NAME}\", got "
                                f"{show(data.get('format'))}: is this a graph file?")
+    if isinstance(data.get("ui"), dict):
+        _ui(data["ui"], "ui")  # before migrating copies it: nesting has a limit
     data = migrate(data)
     _check_keys(data, TOP_KEYS, "", "the file")
     graph = Graph(expect(data.get("name", "Untitled"), str, "name", "a string"),
                   expect(data.get("description", ""), str, "description", "a string"))
-    for i, obj in enumerate(expect(data.get("nodes", []), list, "nodes", "a list")):
-        node = _node(obj, f"nodes[{i}]")
-        if node.id in graph.nodes:
-            raise GraphFormatError(f"nodes[{i}].id", f"duplicate node id \"{node.id}\"")
-        graph.nodes[node.id] = node
-    for i, node in enumerate(graph.nodes.values()):
-        if node.shares is not None and node.shares not in graph.nodes:
-            raise GraphFormatError(f"nodes[{i}] ({node.id}).shares", f"no node \"{node.shares}\""
-                                   f"{suggest(node.shares, list(graph.nodes))}")
-    for i, obj in enumerate(expect(data.get("edges", []), list, "edges", "a list")):
-        graph.edges.append(_edge(obj, f"edges[{i}]", graph))
+    _networks(data.get("networks", {}), graph)
+    _level(data, "", graph)
     for i, obj in enumerate(expect(data.get("groups", []), list, "groups", "a list")):
         group = _group(obj, f"groups[{i}]", graph)
         if graph.group(group.id) is not None:
