@@ -16,10 +16,12 @@ from composer.analysis.checks import Analysis, analyse
 from composer.analysis.shapes import TensorInfo, topological_order
 from composer.catalogue.base import NodeType
 from composer.errors import CompileError
+from composer.generate.classes import NetworkClass, network_classes
 from composer.generate.embed import runtime_names
 from composer.generate.sourcetext import wrap
 from composer.graph import Graph, Node
 from composer.names import fresh_name
+from composer.networks import network_name, split_ref
 from composer.runtime.guard import NODE_GUARD
 
 # Names forward itself uses; node variables never take them.
@@ -70,27 +72,36 @@ def wired_inputs(graph: Graph, node: Node, t: NodeType, params: dict) -> dict[st
 class NodeCode:
     id: str
     var: str
-    output: str  # "node.port" of its single output
+    outputs: list[str]  # "node.port" of each output: one, but a network's may have several
     inputs: dict[str, str]  # port -> "node.port"
     module: str | None  # constructor source, None when stateless
-    forward: str  # the expression computing the output
-    shape: TensorInfo
+    forward: str  # the expression computing the output (a dict of them for several)
+    shape: TensorInfo | None
 
 
 @dataclass
 class ModelCode:
-    source: str  # the class definition
+    source: str  # the class definitions: one per network, then the model
     nodes: dict[str, NodeCode] = field(default_factory=dict)  # computed nodes, in order
     shares: dict[str, str] = field(default_factory=dict)  # node -> the node it shares
     uses: set[str] = field(default_factory=set)  # runtime helpers the layers need
 
 
-def _describe(info: TensorInfo) -> str:
-    return "scalar" if not info.shape else str(info)
+def _describe(info: TensorInfo | None) -> str:
+    return "" if info is None else "  # " + ("scalar" if not info.shape else str(info))
+
+
+def _expression(ref: str, variables: dict[str, str], several: set[str]) -> str:
+    """Source of what flows out of "node.port": a computed node's variable (indexed by port
+    when the node gives several), else the batch's data port."""
+    node, port = split_ref(ref)
+    if node not in variables:
+        return f'batch["{ref}"]'
+    return f'{variables[node]}["{port}"]' if node in several else variables[node]
 
 
 def _node_code(graph: Graph, analysis: Analysis, node: Node, names: Namespace,
-               variables: dict[str, str]) -> NodeCode:
+               variables: dict[str, str], several: set[str]) -> NodeCode:
     t = node.node_type
     params = analysis.params[node.id]
     refs = wired_inputs(graph, node, t, params)
@@ -99,10 +110,27 @@ def _node_code(graph: Graph, analysis: Analysis, node: Node, names: Namespace,
     info = shapes.output(node.id, port)
     in_shapes = {p: i.shape for p, i in shapes.inputs.get(node.id, {}).items()}
     module = t.module(params, in_shapes) if t.module is not None else None
-    args = {p: variables.get(r.partition(".")[0]) or f'batch["{r}"]' for p, r in refs.items()}
+    args = {p: _expression(r, variables, several) for p, r in refs.items()}
     var = names.name(node.id)
     forward = t.forward(params, args, f"self.{node.id}")
-    return NodeCode(node.id, var, f"{node.id}.{port}", refs, module, forward, info)
+    return NodeCode(node.id, var, [f"{node.id}.{port}"], refs, module, forward, info)
+
+
+def _instance_code(graph: Graph, analysis: Analysis, node: Node, cls: NetworkClass,
+                   names: Namespace, variables: dict[str, str], several: set[str]) -> NodeCode:
+    """An instance: constructed from its network's class, called with its inputs by name."""
+    t = graph.type_of(node)
+    refs = wired_inputs(graph, node, t, graph.params_of(node.id))
+    args = ", ".join(f"{cls.inputs[p]}={_expression(r, variables, several)}"
+                     for p, r in refs.items())
+    outputs = [f"{node.id}.{p.name}" for p in t.outputs]
+    if len(outputs) > 1:
+        several.add(node.id)
+        info = None
+    else:
+        info = analysis.shapes.output(*analysis.flat.output(outputs[0]).rsplit(".", 1))
+    return NodeCode(node.id, names.name(node.id), outputs, refs, cls.call(node.id),
+                    f"self.{node.id}({args})", info)
 
 
 def _init_lines(code: ModelCode, graph: Graph) -> list[str]:
@@ -129,7 +157,7 @@ def _forward_lines(code: ModelCode) -> list[str]:
         "        need = self.needed(outputs, batch)",
     ]
     for n in code.nodes.values():
-        lines.append(f"        {NODE_GUARD.format(node=n.id)}  # {_describe(n.shape)}")
+        lines.append(f"        {NODE_GUARD.format(node=n.id)}{_describe(n.shape)}")
         lines.append(f"            {n.var} = {n.forward}")
     lines.append("        return self.needed.pick(outputs, batch, locals())")
     return lines
@@ -140,7 +168,8 @@ def _inputs_lines(code: ModelCode) -> list[str]:
              "    # request needs.", "    inputs = {"]
     for n in code.nodes.values():
         refs = ", ".join(f'"{r}"' for r in n.inputs.values())
-        lines.append(f'        "{n.output}": ({refs}{"," if len(n.inputs) == 1 else ""}),')
+        for output in n.outputs:
+            lines.append(f'        "{output}": ({refs}{"," if len(n.inputs) == 1 else ""}),')
     lines.append("    }")
     return lines
 
@@ -149,20 +178,29 @@ def model_code(graph: Graph, analysis: Analysis | None = None) -> ModelCode:
     """The source of `class Model(nn.Module)` for this graph, from its analysis (made here
     when not given). Raises CompileError naming the first error the checks find."""
     analysis = analysis if analysis is not None else analysed(graph)
-    names = Namespace(set(graph.nodes))
+    names = Namespace(set(graph.nodes) | set(graph.networks))
     code = ModelCode("")
+    classes = network_classes(graph, analysis)
     variables: dict[str, str] = {}
+    several: set[str] = set()  # instances whose forward gives a dict of outputs
     for node_id in topological_order(graph):
         node = graph.nodes[node_id]
-        t = node.node_type
-        if t.is_data:
+        network = network_name(node.type)
+        if network is not None:
+            n = _instance_code(graph, analysis, node, classes[network], names, variables,
+                               several)
+        elif node.node_type.is_data:
             continue
-        n = _node_code(graph, analysis, node, names, variables)
+        else:
+            n = _node_code(graph, analysis, node, names, variables, several)
+            code.uses.update(node.node_type.runtime)
         variables[node_id] = n.var
         code.nodes[node_id] = n
-        code.uses.update(t.runtime)
+    for cls in classes.values():
+        code.uses.update(cls.uses)
     _tie_shared(graph, code)
-    lines = ["class Model(nn.Module):",
+    lines = [line for cls in classes.values() for line in [*cls.source.splitlines(), "", ""]]
+    lines += ["class Model(nn.Module):",
              '    """The composed model: one submodule per node with parameters, named by the',
              '    node\'s id; forward computes only what the requested outputs need."""', ""]
     lines += _inputs_lines(code) + [""] + _init_lines(code, graph) + [""] + _forward_lines(code)

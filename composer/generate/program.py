@@ -54,11 +54,18 @@ def _lr_at(settings: dict) -> str:
     return call("partial", Source(LR_FUNCTIONS[kind]), **args)
 
 
+def _has_weights(member: str, analysis: Analysis) -> bool:
+    """A member (a node, an instance, a path into one) with a module holding weights."""
+    nodes = analysis.flat.graph.nodes
+    return any(nodes[n].node_type is not None and nodes[n].node_type.module is not None
+               for n in analysis.flat.members(member) if n in nodes)
+
+
 def group_call(graph: Graph, group: Group, model: ModelCode, analysis: Analysis) -> list[str]:
     """Source of one `Group(...)`: what its optimiser updates and minimises, and when."""
     settings = analysis.valid.groups[group.id]
     weights = {loss: analysis.params[loss]["weight"] for loss in group.losses}
-    with_params = [m for m in group.members if m in model.nodes and model.nodes[m].module]
+    with_params = [m for m in group.members if _has_weights(m, analysis)]
     losses = ", ".join(f"{literal(k)}: {v!r}" for k, v in weights.items())
     return [
         "        Group(",
@@ -77,7 +84,7 @@ def _make_data(graph: Graph, analysis: Analysis) -> list[str]:
              '    """One batch source per data node; splits and order are fixed by the seed."""',
              "    return {"]
     for node in graph.nodes.values():
-        t = node.node_type
+        t = graph.type_of(node)
         if t.is_data:
             p = analysis.params[node.id]
             lines.append(f"        {literal(node.id)}: {t.emit_data(node.id, p)},")
@@ -96,7 +103,7 @@ def _make_groups(graph: Graph, model: ModelCode, analysis: Analysis) -> list[str
 def _accuracy(graph: Graph, model: ModelCode) -> dict[str, tuple[str, str]]:
     pairs = {}
     for node_id, n in model.nodes.items():
-        if graph.nodes[node_id].node_type.accuracy:
+        if graph.type_of(graph.nodes[node_id]).accuracy:
             pairs[node_id] = (n.inputs["pred"], n.inputs["target"])
     return pairs
 
@@ -104,10 +111,10 @@ def _accuracy(graph: Graph, model: ModelCode) -> dict[str, tuple[str, str]]:
 def _program(graph: Graph, model: ModelCode, analysis: Analysis,
              data_dir: Path | None) -> list[str]:
     t = analysis.valid.training
-    losses = tuple(n for n in model.nodes if graph.nodes[n].node_type.is_loss)
+    losses = tuple(n for n in model.nodes if graph.type_of(graph.nodes[n]).is_loss)
     epochs, seed, spe, device = t["epochs"], t["seed"], t["steps_per_epoch"], t["device"]
     accuracy = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in _accuracy(graph, model).items())
-    uses_files = any(n.node_type.reads_files for n in graph.nodes.values())
+    uses_files = any(graph.type_of(n).reads_files for n in graph.nodes.values())
     folder = call("Path", str(data_dir)) if uses_files and data_dir is not None else "None"
     return [
         "PROGRAM = Program(",

@@ -443,19 +443,24 @@ class Needed:
         picked = {}
         for ref in outputs:
             if ref in self.inputs:
-                node = ref.partition(".")[0]
-                picked[ref] = values[self.renamed.get(node, node)]
+                node, _, port = ref.partition(".")
+                value = values[self.renamed.get(node, node)]
+                # a network with several outputs gives them as a dict by port
+                picked[ref] = value[port] if isinstance(value, dict) else value
             else:
                 picked[ref] = batch[ref]
         return picked
 
 
 def parameters_of(model: nn.Module, *nodes: str) -> list[nn.Parameter]:
-    """The parameters of these nodes' modules, each once (tied modules share them)."""
+    """The parameters of these nodes' modules, each once (tied modules share them). A node
+    may be a path into network instances: "backbone/layer4"."""
     seen: set[int] = set()
     params = []
     for node in nodes:
-        module = getattr(model, node, None)
+        module = model
+        for part in node.split("/"):
+            module = getattr(module, part, None)
         if not isinstance(module, nn.Module):
             continue
         for p in module.parameters():
