@@ -82,7 +82,7 @@ def _node(obj: Any, where: str, graph: Graph) -> Node:
         name = networks.network_name(type_id)
         if name is not None:
             raise GraphFormatError(f"{where}.type", f"no network \"{name}\" in this file"
-                                   f"{suggest(name, list(graph.networks))}")
+                                   f"{_known_networks(name, list(graph.networks))}")
         raise GraphFormatError(f"{where}.type", f"unknown node type \"{type_id}\""
                                f"{catalogue.suggest_types(type_id)}")
     params = validate.node_params(node_type, obj.get("params", {}), f"{where}.params")
@@ -265,6 +265,14 @@ def _networks(value: Any, graph: Graph) -> None:
         read(name, [])
 
 
+def _known_networks(name: str, known: list[str]) -> str:
+    """A did-you-mean, or else the networks there are."""
+    hint = suggest(name, known)
+    if hint or not known:
+        return hint or "; it defines none (see \"networks\")"
+    return f"; it defines {', '.join(sorted(known))}"
+
+
 def _used_networks(obj: dict[str, Any], where: str, known: dict[str, Any]) -> list[str]:
     """The networks a network's nodes are instances of (refusing unknown ones)."""
     found = []
@@ -276,7 +284,7 @@ def _used_networks(obj: dict[str, Any], where: str, known: dict[str, Any]) -> li
             continue
         if name not in known:
             raise GraphFormatError(f"{where}.nodes[{i}].type", f"no network \"{name}\" in "
-                                   f"this file{suggest(name, list(known))}")
+                                   f"this file{_known_networks(name, list(known))}")
         found.append(name)
     return found
 
