@@ -13,12 +13,14 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from composer.graph import Edge, Graph, Group, Node, Removal
+from composer.networks import Network
 
 # Ids for QUndoCommand.id(): commands with the same id may merge.
 MERGE_PARAM = 1
 MERGE_LABEL = 2
 MERGE_GROUP = 3
 MERGE_META = 4
+MERGE_NETWORK = 5
 
 
 class AddNode(QUndoCommand):
@@ -246,3 +248,47 @@ class SetMeta(QUndoCommand):
 
     def undo(self) -> None:
         self.graph.set_meta(**self.old)
+
+
+class AddNetwork(QUndoCommand):
+    """Defines a network in the file (the same object each redo: its inside stays the one
+    that later commands edit)."""
+
+    def __init__(self, graph: Graph, network: Network) -> None:
+        super().__init__(f"Add network {network.name}")
+        self.graph, self.network = graph, network
+
+    def redo(self) -> None:
+        self.graph.add_network(self.network)
+
+    def undo(self) -> None:
+        self.graph.remove_network(self.network.name)
+
+
+class UpdateNetwork(QUndoCommand):
+    """Replaces some of a network's fields: its description, params, inputs or outputs."""
+
+    def __init__(self, graph: Graph, name: str, fields: dict[str, Any]) -> None:
+        super().__init__(f"Edit network {name}")
+        self.graph, self.name = graph, name
+        self.new = copy.deepcopy(fields)
+        self.old: dict[str, Any] = {}
+
+    def id(self) -> int:
+        return MERGE_NETWORK
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if (not isinstance(other, UpdateNetwork) or other.name != self.name
+                or set(other.new) != set(self.new)):
+            return False
+        self.new = copy.deepcopy(other.new)
+        self.setObsolete(self.new == self.old)
+        return True
+
+    def redo(self) -> None:
+        old = self.graph.update_network(self.name, **self.new)
+        if not self.old:
+            self.old = old
+
+    def undo(self) -> None:
+        self.graph.update_network(self.name, **self.old)

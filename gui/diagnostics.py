@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from composer.analysis.diagnostics import Diagnostic
 from composer.graph import Graph
-from gui import theme
+from gui import levels, theme
 from gui.document import Document
 
 GLYPHS = {"error": "!", "warning": "!", "hint": "i"}
@@ -186,11 +186,12 @@ class DiagnosticsPanel(QWidget):
             self.summary.setText(", ".join(counts))
 
     def _clicked(self, item: QTreeWidgetItem, column: int = 0) -> None:
+        """Selects the row's nodes (a problem inside an instance: the instance, or the inner
+        node when that instance is open), or the members of its group."""
         targets = item.data(0, Qt.ItemDataRole.UserRole) or []
         graph = self.document.graph
-        nodes = [n for n in targets if n in graph.nodes]
-        if nodes:
-            self.document.select_requested.emit(nodes)
-        elif len(targets) == 1 and graph.group(targets[0]) is not None:
+        if len(targets) == 1 and graph.group(targets[0]) is not None:
             group = graph.group(targets[0])
-            self.document.select_requested.emit(group.members + group.losses)
+            self.document.reveal(group.members + group.losses)
+        elif any(levels.owner(n, "") in graph.nodes for n in targets):
+            self.document.reveal(targets)

@@ -1,7 +1,11 @@
-"""The open graph: its file, dirty state, undo stack and latest analysis.
+"""The open graph: its file, dirty state, undo stack, latest analysis, and the level shown.
 
 Every edit is one undoable step built from gui.commands. Views redraw from the graph's events
 and from the signals here; the Document never holds a second copy of the model.
+
+The canvas shows one level: the top of the graph, or the inside of a network opened from one
+of its instances (`trail` says which, outermost first). Node and wire edits go to that level's
+Graph; groups and training settings always belong to the top.
 """
 
 from __future__ import annotations
@@ -9,18 +13,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from composer import catalogue, fileformat
+from composer import fileformat
 from composer.analysis.diagnostics import Diagnostic
 from composer.errors import GraphFormatError, ParamError
 from composer.fileformat import validate
 from composer.graph import Edge, Graph, Group, Node
-from gui import analysis, commands, editing, uistate
+from composer.networks import SEPARATOR, Network
+from gui import analysis, commands, editing, levels, uistate
 from gui.theme import GROUP_PALETTE
 
 log = logging.getLogger(__name__)
@@ -29,10 +36,21 @@ READ_ONLY_MESSAGE = "Training: the graph is read-only"
 DUPLICATE_GAP = 48.0  # between the originals' lowest edge and their copies
 
 
+@dataclass(frozen=True)
+class Level:
+    """A network opened on the canvas, and the instance whose shapes it shows (a flat path
+    such as `d_real`, or None to take the network's first instance)."""
+
+    network: str
+    instance: str | None = None
+
+
 class Document(QObject):
     """What the canvas and the panels edit. Each public edit method is one undo step."""
 
     graph_replaced = Signal()
+    level_changed = Signal()  # the canvas shows another level (a network's inside, or the top)
+    network_edited = Signal(str)  # a network's inside or its ports changed: its name
     analysed = Signal()
     dirty_changed = Signal(bool)
     path_changed = Signal(object)
@@ -46,8 +64,12 @@ class Document(QObject):
         self.graph = Graph()
         self.path: Path | None = None
         self.read_only = False
-        self.shapes = None  # composer.analysis.shapes.Shapes once analysed
-        self.diagnostics: list[Diagnostic] = []
+        self.trail: list[Level] = []  # the networks opened, outermost first; [] at the top
+        self.analysis = None  # composer.analysis.checks.Analysis once analysed
+        self.shapes = None  # the shown level's Shapes, by its own node ids (gui.levels)
+        self.diagnostics: list[Diagnostic] = []  # every problem; inside instances by path
+        self.level_diagnostics: list[Diagnostic] = []  # the shown level's, on its own nodes
+        self._inner: dict[int, tuple[Graph, object]] = {}  # id(network) -> its graph, listener
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._timer = QTimer(self, singleShot=True, interval=0)
@@ -55,7 +77,7 @@ class Document(QObject):
         self._version = 0  # counts edits, so a result can tell whether it is still current
         self._warm_up: threading.Thread | None = None
         self._warmed.connect(self._on_warmed)
-        self.graph.events.sub(self._on_graph_event)
+        self._follow(self.graph)
 
     # --- state ---------------------------------------------------------------------------
     @property
@@ -80,14 +102,92 @@ class Document(QObject):
             self.message.emit(READ_ONLY_MESSAGE)
         return not self.read_only
 
+    # --- levels --------------------------------------------------------------------------
+    @property
+    def level(self) -> Graph:
+        """The Graph the canvas shows and node edits change."""
+        return self.graph.networks[self.trail[-1].network].graph if self.trail else self.graph
+
+    @property
+    def prefix(self) -> str | None:
+        """How the flat ids of the shown level start (`d_real/`; "" at the top), or None
+        inside a network that has no instance to show shapes of."""
+        if not self.trail:
+            return ""
+        path = self.instance_path()
+        return path + SEPARATOR if path is not None else None
+
+    def instance_path(self) -> str | None:
+        """The instance whose shapes the opened network shows: the one chosen while it is
+        still there, else the network's first."""
+        if not self.trail:
+            return None
+        step = self.trail[-1]
+        found = levels.instances_of(self.analysis.flat, step.network) if self.analysis else []
+        return step.instance if step.instance in found else next(iter(found), None)
+
+    def open_network(self, name: str, instance: str | None = None) -> None:
+        """Shows the inside of a network, with the shapes of `instance` (a flat path)."""
+        if name in self.graph.networks:
+            self.trail.append(Level(name, instance))
+            self._level_switched()
+
+    def open_instance(self, node_id: str) -> None:
+        """Shows the inside of the network a node of the shown level is an instance of."""
+        network = levels.network_of(self.level, node_id)
+        if network is not None:
+            self.open_network(network.name, (self.prefix or "") + node_id)
+
+    def show_instance(self, path: str) -> None:
+        """Shows the shapes of another instance of the opened network."""
+        if self.trail:
+            self.trail[-1] = Level(self.trail[-1].network, path)
+            self._map_level()
+            self.analysed.emit()
+
+    def go_to_depth(self, depth: int) -> None:
+        """Goes back out: 0 is the top level, 1 the first network opened, ..."""
+        if depth < len(self.trail):
+            del self.trail[depth:]
+            self._level_switched()
+
+    def _level_switched(self) -> None:
+        self._map_level()
+        self.level_changed.emit()
+        self.analysed.emit()
+
+    def _follow(self, graph: Graph) -> None:
+        """Listens to the graph's events and to those of each of its networks' insides."""
+        graph.events.sub(self._on_graph_event)
+        for network in graph.networks.values():
+            self._follow_network(network)
+
+    def _unfollow(self, graph: Graph) -> None:
+        graph.events.unsub(self._on_graph_event)
+        for inner, listener in self._inner.values():
+            inner.events.unsub(listener)
+        self._inner.clear()
+
+    def _follow_network(self, network: Network) -> None:
+        if id(network) not in self._inner:
+            listener = partial(self._on_inner_event, network)
+            network.graph.events.sub(listener)
+            self._inner[id(network)] = (network.graph, listener)
+
+    def _on_inner_event(self, network: Network, name: str, **payload: Any) -> None:
+        self.schedule_analysis()
+        if self.graph.networks.get(network.name) is network:
+            self.network_edited.emit(network.name)
+
     # --- files ---------------------------------------------------------------------------
     def replace_graph(self, graph: Graph, path: Path | None = None) -> None:
         """Shows another graph (new/open): views rebuild, undo history starts afresh.
         Positions and colours the canvas cannot draw are dropped first, and said so."""
         dropped = uistate.drop_unusable(graph)
-        self.graph.events.unsub(self._on_graph_event)
+        self._unfollow(self.graph)
         self.graph = graph
-        self.graph.events.sub(self._on_graph_event)
+        self.trail = []
+        self._follow(graph)
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self._set_path(path)
@@ -125,6 +225,18 @@ class Document(QObject):
     # --- analysis ------------------------------------------------------------------------
     def _on_graph_event(self, name: str, **payload: Any) -> None:
         self.schedule_analysis()
+        network = payload.get("network")
+        if name == "network_added":
+            self._follow_network(network)
+        elif name == "network_removed":
+            inner, listener = self._inner.pop(id(network), (None, None))
+            if inner is not None:
+                inner.events.unsub(listener)
+            opened = [step.network for step in self.trail]
+            if network.name in opened:
+                self.go_to_depth(opened.index(network.name))
+        elif name == "network_changed":
+            self.network_edited.emit(network.name)
 
     def schedule_analysis(self) -> None:
         """Coalesces the events of one gesture into one analysis, run from the event loop."""
@@ -140,8 +252,28 @@ class Document(QObject):
         self._timer.stop()
         if self._warm_up is not None:
             self._warm_up.join()  # one inference at a time: its caches are not shared
-        self.shapes, self.diagnostics = analysis.analyse(self.graph)
+        self.set_analysis(analysis.analyse(self.graph))
+
+    def set_analysis(self, result) -> None:
+        """Takes an analysis of the graph (composer.analysis.checks.Analysis) and shows it."""
+        self.analysis = result
+        self.diagnostics = result.diagnostics
+        self._map_level()
         self.analysed.emit()
+
+    def _map_level(self) -> None:
+        """The shown level's shapes and problems, by its own node ids."""
+        from composer.analysis.shapes import Shapes
+
+        result, prefix = self.analysis, self.prefix
+        if result is None:
+            return
+        if prefix is None:  # a network without instances: nothing was inferred inside
+            self.shapes, self.level_diagnostics = Shapes(), []
+            return
+        self.shapes = levels.level_shapes(result.shapes, result.flat, self.level, prefix)
+        self.level_diagnostics = levels.level_diagnostics(result.diagnostics, self.level,
+                                                          prefix)
 
     def warm_up(self) -> None:
         """Runs the first analysis (which loads the checks and networkx, a few tenths of a
@@ -166,16 +298,29 @@ class Document(QObject):
     def _on_warmed(self, version: int, result) -> None:
         self._warm_up = None
         if result is not None and version == self._version and not self._timer.isActive():
-            self.shapes, self.diagnostics = result
-            self.analysed.emit()
+            self.set_analysis(result)
         else:
             self.analyse_now()
 
     def node_diagnostics(self, node_id: str) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.node == node_id]
+        """The problems of a node of the shown level (inside an instance: named by path)."""
+        return [d for d in self.level_diagnostics if d.node == node_id]
+
+    def reveal(self, paths: list[str]) -> None:
+        """Selects what flat ids (`d_real/fc1`, a group's members) point at: inside the
+        opened instance when they lie there, else their nodes on the top level."""
+        prefix = self.prefix
+        if prefix:
+            inside = [levels.owner(p, prefix) for p in paths]
+            if all(n is not None and n in self.level.nodes for n in inside):
+                self.select_requested.emit(list(dict.fromkeys(inside)))
+                return
+        self.go_to_depth(0)
+        self.select_requested.emit(list(dict.fromkeys(
+            levels.owner(p, "") for p in paths if levels.owner(p, "") in self.graph.nodes)))
 
     # --- edits ---------------------------------------------------------------------------
-    def _push(self, text: str, steps: Iterable[QUndoCommand]) -> None:
+    def push(self, text: str, steps: Iterable[QUndoCommand]) -> None:
         """Pushes commands as one undo step. `steps` may be a generator, so that a command
         can be built from the state the previous ones left; nothing is pushed when empty."""
         steps = iter(steps)
@@ -194,53 +339,53 @@ class Document(QObject):
                  params: dict | None = None) -> str | None:
         if not self._editable():
             return None
-        node_type = catalogue.get(type_id)
+        node_type = self.level.type_of(type_id)
         if node_type is None:
             raise KeyError(f"unknown node type {type_id!r}")
         clean = {}
         for name, value in (params or {}).items():
             clean[name] = editing.validated(node_type, name, value)
-        node_id = self.graph.unique_id(editing.id_stem(node_type.id))
+        node_id = self.level.unique_id(editing.id_stem(node_type.id))
         node = Node(node_id, node_type.id, clean, ui={"pos": [round(pos[0], 1),
                                                              round(pos[1], 1)]})
-        self.undo_stack.push(commands.AddNode(self.graph, node))
+        self.undo_stack.push(commands.AddNode(self.level, node))
         return node_id
 
     def remove_items(self, node_ids: list[str], edges: Iterable[Edge] = ()) -> None:
         if not self._editable():
             return
-        node_ids = [n for n in node_ids if n in self.graph.nodes]
-        edges = [e for e in edges if e in self.graph.edges
+        node_ids = [n for n in node_ids if n in self.level.nodes]
+        edges = [e for e in edges if e in self.level.edges
                  and e.src not in node_ids and e.dst not in node_ids]
         if not node_ids and not edges:
             return
 
         def build():
             for edge in edges:
-                yield commands.Disconnect(self.graph, edge)
+                yield commands.Disconnect(self.level, edge)
             for node_id in node_ids:
-                for other in list(self.graph.nodes.values()):
+                for other in list(self.level.nodes.values()):
                     if other.shares == node_id and other.id not in node_ids:
-                        yield commands.SetShares(self.graph, other.id, node_id, None)
-                yield commands.RemoveNode(self.graph, node_id)
+                        yield commands.SetShares(self.level, other.id, node_id, None)
+                yield commands.RemoveNode(self.level, node_id)
 
-        self._push(f"Delete {len(node_ids)} node(s), {len(edges)} edge(s)", build())
+        self.push(f"Delete {len(node_ids)} node(s), {len(edges)} edge(s)", build())
 
     def move_nodes(self, moves: dict[str, tuple[float, float]]) -> None:
         if not self._editable():
             return
-        moves = {n: p for n, p in moves.items() if n in self.graph.nodes}
-        old = {n: self.graph.nodes[n].ui.get("pos") for n in moves}
+        moves = {n: p for n, p in moves.items() if n in self.level.nodes}
+        old = {n: self.level.nodes[n].ui.get("pos") for n in moves}
         if any(p is None for p in old.values()):
             # Unplaced nodes were drawn where the canvas's layout put them: undo goes there.
             from gui.canvas.layout import missing_positions
 
-            drawn = missing_positions(self.graph)
+            drawn = missing_positions(self.level)
             old = {n: p if p is not None else list(drawn.get(n, moves[n]))
                    for n, p in old.items()}
         new = {n: [round(float(p[0]), 1), round(float(p[1]), 1)] for n, p in moves.items()}
         if any(old[n] != new[n] for n in new):
-            self.undo_stack.push(commands.MoveNodes(self.graph, old, new))
+            self.undo_stack.push(commands.MoveNodes(self.level, old, new))
 
     def connect(self, src: str, src_port: str, dst: str, dst_port: str) -> str | None:
         """Connects an output to an input; returns why not, or None once connected."""
@@ -248,27 +393,27 @@ class Document(QObject):
             return READ_ONLY_MESSAGE
         if self._timer.isActive() or self.shapes is None:
             self.analyse_now()  # the trial of the new wire needs this graph's shapes
-        problem = analysis.connection_problem(self.graph, self.shapes, src, src_port,
+        problem = analysis.connection_problem(self.level, self.shapes, src, src_port,
                                               dst, dst_port)
         if problem:
             self.message.emit(problem)
             return problem
         edge = Edge(src, src_port, dst, dst_port)
-        if edge in self.graph.edges:
+        if edge in self.level.edges:
             return None
-        existing = self.graph.edge_into(dst, dst_port)
+        existing = self.level.edge_into(dst, dst_port)
 
         def build():
             if existing is not None:
-                yield commands.Disconnect(self.graph, existing)
-            yield commands.Connect(self.graph, edge)
+                yield commands.Disconnect(self.level, existing)
+            yield commands.Connect(self.level, edge)
 
-        self._push(f"Connect {edge}", build())
+        self.push(f"Connect {edge}", build())
         return None
 
     def disconnect(self, edge: Edge) -> None:
-        if self._editable() and edge in self.graph.edges:
-            self.undo_stack.push(commands.Disconnect(self.graph, edge))
+        if self._editable() and edge in self.level.edges:
+            self.undo_stack.push(commands.Disconnect(self.level, edge))
 
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         """Sets a validated parameter. Raises ParamError naming the node and parameter.
@@ -278,38 +423,38 @@ class Document(QObject):
         """
         if not self._editable():
             return
-        node = self.graph.nodes[node_id]
-        node_type = node.node_type
+        node = self.level.nodes[node_id]
+        node_type = self.level.type_of(node)
         try:
             value = editing.validated(node_type, name, value)
         except ParamError as e:
             raise ParamError(f"{node_id}.{name}: {e}") from e
-        old = node.resolved_params().get(name)
+        old = self.level.params_of(node_id).get(name)
         if value == old:
             return
         new_params = node_type.resolve(node.params) | {name: value}
         ports = {p.name for p in node_type.input_ports(new_params)}
-        stale = [e for e in self.graph.edges_into(node_id) if e.dst_port not in ports]
-        command = commands.SetParam(self.graph, node_id, name, old, value)
+        stale = [e for e in self.level.edges_into(node_id) if e.dst_port not in ports]
+        command = commands.SetParam(self.level, node_id, name, old, value)
         if not stale:
             self.undo_stack.push(command)
             return
-        self._push(command.text(), [*(commands.Disconnect(self.graph, e) for e in stale),
+        self.push(command.text(), [*(commands.Disconnect(self.level, e) for e in stale),
                                     command])
 
     def set_label(self, node_id: str, label: str | None) -> None:
         if not self._editable():
             return
-        old = self.graph.nodes[node_id].label
+        old = self.level.nodes[node_id].label
         if (label or None) != old:
-            self.undo_stack.push(commands.SetLabel(self.graph, node_id, old, label or None))
+            self.undo_stack.push(commands.SetLabel(self.level, node_id, old, label or None))
 
     def set_shares(self, node_id: str, shares: str | None) -> None:
         if not self._editable():
             return
-        old = self.graph.nodes[node_id].shares
+        old = self.level.nodes[node_id].shares
         if shares != old:
-            self.undo_stack.push(commands.SetShares(self.graph, node_id, old, shares))
+            self.undo_stack.push(commands.SetShares(self.level, node_id, old, shares))
 
     def set_meta(self, **fields: Any) -> None:
         """Sets the name, description or training settings (epochs, seed, steps_per_epoch,
@@ -318,14 +463,14 @@ class Document(QObject):
             return
         training = {k: v for k, v in fields.items() if k not in ("name", "description")}
         fields |= validate.training_fields(training)
-        old = {k: getattr(self.graph.training if k in training else self.graph, k)
+        old = {k: getattr(self.level.training if k in training else self.level, k)
                for k in fields}
         if old != fields:
-            self.undo_stack.push(commands.SetMeta(self.graph, fields))
+            self.undo_stack.push(commands.SetMeta(self.level, fields))
 
     # --- clipboard -----------------------------------------------------------------------
     def copy_nodes(self, node_ids: list[str]) -> dict:
-        return editing.copy_nodes(self.graph, node_ids)
+        return editing.copy_nodes(self.level, node_ids)
 
     def paste(self, data: dict, offset: tuple[float, float] = (40, 40),
               tied: bool = False) -> list[str]:
@@ -333,17 +478,19 @@ class Document(QObject):
         Tied copies share the weights of the nodes they were copied from."""
         if not self._editable():
             return []
-        nodes, edges = editing.paste_plan(self.graph, data, offset, tied)
+        nodes, edges, networks = editing.paste_plan(self.level, data, offset, tied)
         if not nodes:
             return []
 
         def build():
+            for network in networks:
+                yield commands.AddNetwork(self.graph, network)
             for node in nodes:
-                yield commands.AddNode(self.graph, node)
+                yield commands.AddNode(self.level, node)
             for edge in edges:
-                yield commands.Connect(self.graph, edge)
+                yield commands.Connect(self.level, edge)
 
-        self._push(f"Paste {len(nodes)} node(s)", build())
+        self.push(f"Paste {len(nodes)} node(s)", build())
         return [n.id for n in nodes]
 
     def duplicate(self, node_ids: list[str], tied: bool = False) -> list[str]:
@@ -351,9 +498,9 @@ class Document(QObject):
         none lands on an original; tied copies share the weights."""
         from gui.canvas.metrics import node_face
 
-        nodes = [self.graph.nodes[n] for n in node_ids if n in self.graph.nodes]
+        nodes = [self.level.nodes[n] for n in node_ids if n in self.level.nodes]
         tops = [n.ui.get("pos", [0.0, 0.0])[1] for n in nodes]
-        bottoms = [n.ui.get("pos", [0.0, 0.0])[1] + node_face(self.graph, n).height
+        bottoms = [n.ui.get("pos", [0.0, 0.0])[1] + node_face(self.level, n).height
                    for n in nodes]
         below = max(bottoms, default=0.0) - min(tops, default=0.0) + DUPLICATE_GAP
         return self.paste(self.copy_nodes(node_ids), offset=(0.0, below), tied=tied)
@@ -363,7 +510,7 @@ class Document(QObject):
         # The canvas's layout knows each node's drawn size, so nothing overlaps.
         from gui.canvas.layout import layout_positions
 
-        self.move_nodes(layout_positions(self.graph, node_ids))
+        self.move_nodes(layout_positions(self.level, node_ids))
 
     # --- groups --------------------------------------------------------------------------
     def add_group(self, members: list[str]) -> str | None:
@@ -378,7 +525,7 @@ class Document(QObject):
             yield commands.AddGroup(self.graph, group)
             yield from self._membership(group_id, members, add=True)
 
-        self._push(f"Add group {group_id}", build())
+        self.push(f"Add group {group_id}", build())
         return group_id
 
     def remove_group(self, group_id: str) -> None:
@@ -407,11 +554,11 @@ class Document(QObject):
 
     def add_to_group(self, group_id: str, node_ids: list[str]) -> None:
         if self._editable():
-            self._push(f"Add to {group_id}", self._membership(group_id, node_ids, add=True))
+            self.push(f"Add to {group_id}", self._membership(group_id, node_ids, add=True))
 
     def remove_from_group(self, group_id: str, node_ids: list[str]) -> None:
         if self._editable():
-            self._push(f"Remove from {group_id}",
+            self.push(f"Remove from {group_id}",
                        self._membership(group_id, node_ids, add=False))
 
     def _membership(self, group_id: str, node_ids: list[str], add: bool) -> list[QUndoCommand]:

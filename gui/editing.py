@@ -9,11 +9,12 @@ import copy
 import re
 from typing import Any
 
-from composer import catalogue, fileformat
+from composer import fileformat
 from composer.catalogue.base import NodeType
 from composer.errors import GraphFormatError, ParamError
 from composer.fileformat import validate
 from composer.graph import Edge, Graph, Group, Node
+from composer.networks import SEPARATOR, Network, network_name, uses
 
 
 def validated(node_type: NodeType, name: str, value: Any) -> Any:
@@ -26,29 +27,63 @@ def validated(node_type: NodeType, name: str, value: Any) -> Any:
 
 
 def id_stem(type_id: str) -> str:
-    """`layer.conv2d` -> `conv2d`: new nodes are named after their type."""
+    """`layer.conv2d` -> `conv2d`, `net.BasicBlock` -> `basic_block`: new nodes are named
+    after their type."""
+    name = network_name(type_id)
+    if name is not None:
+        return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
     return type_id.rsplit(".", 1)[-1]
 
 
-def has_weights(node: Node) -> bool:
-    """Whether the node's type builds a module: only such a node can share weights."""
-    return node.node_type is not None and node.node_type.module is not None
+def has_weights(graph: Graph, node: Node) -> bool:
+    """Whether the node builds a module (for an instance: whether anything inside does):
+    only such a node can share weights."""
+    name = network_name(node.type)
+    if name is None:
+        return node.node_type is not None and node.node_type.module is not None
+    network = graph.networks.get(name)
+    return network is not None and any(has_weights(network.graph, n)
+                                       for n in network.graph.nodes.values())
+
+
+def used_networks(graph: Graph, node_ids: list[str]) -> list[str]:
+    """The networks the nodes are instances of, and those these use in turn: what a copy
+    of the nodes needs to be read anywhere."""
+    found: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in graph.networks and name not in found:
+            for inner in uses(graph.networks[name]):
+                visit(inner)
+            found.append(name)
+
+    for node_id in node_ids:
+        name = network_name(graph.nodes[node_id].type)
+        if name is not None:
+            visit(name)
+    return found
 
 
 # --- clipboard -------------------------------------------------------------------------------
 def copy_nodes(graph: Graph, node_ids: list[str]) -> dict:
-    """The nodes and the edges among them as plain file-format data (clipboard JSON)."""
+    """The nodes and the edges among them as plain file-format data (clipboard JSON), with
+    the networks their instances need, so that they paste into another file too."""
     chosen = [n for n in graph.nodes if n in set(node_ids)]
     inside = set(chosen)
-    return {
-        "nodes": [graph.nodes[n].to_dict() for n in chosen],
+    data = {
+        "nodes": [graph.nodes[n].to_dict(graph.type_of(graph.nodes[n])) for n in chosen],
         "edges": [e.to_dict() for e in graph.edges if e.src in inside and e.dst in inside],
     }
+    networks = used_networks(graph, chosen)
+    if networks:
+        data["networks"] = {name: graph.networks[name].to_dict() for name in networks}
+    return data
 
 
 def paste_plan(graph: Graph, data: Any, offset: tuple[float, float],
-               tied: bool = False) -> tuple[list[Node], list[Edge]]:
-    """Validated copies of clipboard data with fresh ids, moved by `offset`.
+               tied: bool = False) -> tuple[list[Node], list[Edge], list[Network]]:
+    """Validated copies of clipboard data with fresh ids, moved by `offset`, and the networks
+    they need that the graph lacks (a network it has by that name is used as it is).
 
     Tied copies share the module of the node they copy (or what that node shares); a copy of
     a node without weights (an activation, a flatten) is simply a copy. Otherwise
@@ -73,12 +108,13 @@ def paste_plan(graph: Graph, data: Any, offset: tuple[float, float],
         dst, _, dst_port = str(obj.get("to", "")).partition(".")
         if src in mapping and dst in mapping:
             edges.append({"from": f"{mapping[src]}.{src_port}", "to": f"{mapping[dst]}.{dst_port}"})
-    parsed = fileformat.from_dict({"format": fileformat.FORMAT_NAME, "version": 1,
-                                   "nodes": raw, "edges": edges})
+    networks = _networks_for(graph, data.get("networks", {}), raw)
+    parsed = fileformat.from_dict({"format": fileformat.FORMAT_NAME, "version": 2,
+                                   "networks": networks, "nodes": raw, "edges": edges})
     nodes = list(parsed.nodes.values())
     for obj, node in zip(data.get("nodes", []), nodes, strict=True):
         shares = obj.get("shares")
-        tie = tied and has_weights(node)  # an activation or a flatten is simply copied
+        tie = tied and has_weights(parsed, node)  # an activation or a flatten is simply copied
         if tie:
             shares = shares or obj["id"]
         if shares in mapping and not tie:
@@ -87,7 +123,22 @@ def paste_plan(graph: Graph, data: Any, offset: tuple[float, float],
             node.shares = shares
         x, y = node.ui.get("pos", [0.0, 0.0])
         node.ui["pos"] = [round(x + offset[0], 1), round(y + offset[1], 1)]
-    return nodes, list(parsed.edges)
+    new = [n for name, n in parsed.networks.items() if name not in graph.networks]
+    return nodes, list(parsed.edges), new
+
+
+def _networks_for(graph: Graph, carried: Any, raw: list[dict]) -> dict[str, Any]:
+    """The networks pasted instances need, as file data: the graph's own by each name, else
+    the ones the clipboard carried."""
+    if not isinstance(carried, dict):
+        raise GraphFormatError("clipboard.networks", "expected an object of networks")
+    wanted = [network_name(obj.get("type")) for obj in raw if isinstance(obj.get("type"), str)]
+    if not any(wanted):
+        return {}
+    found = {name: n.to_dict() for name, n in graph.networks.items()}
+    for name, obj in carried.items():
+        found.setdefault(name, obj)
+    return found
 
 
 # --- groups ----------------------------------------------------------------------------------
@@ -104,7 +155,8 @@ def check_group_fields(graph: Graph, group: Group | None,
         if key not in fields:
             continue
         ids = fields[key]
-        if not isinstance(ids, list) or any(i not in graph.nodes for i in ids):
+        if not isinstance(ids, list) or any(not _names_node(graph, i, key == "members")
+                                            for i in ids):
             raise GraphFormatError(f"{group.id}.{key}", f"expected a list of node ids, got "
                                    f"{validate.show(ids)}")
         clean[key] = list(ids)
@@ -128,7 +180,8 @@ def membership_changes(graph: Graph, group_id: str, node_ids: list[str],
     if group is None:
         raise KeyError(f"no group {group_id!r}")
     ids = [n for n in node_ids if n in graph.nodes]
-    is_loss = {n: catalogue.get(graph.nodes[n].type).is_loss for n in ids}
+    types = {n: graph.type_of(graph.nodes[n]) for n in ids}
+    is_loss = {n: types[n] is not None and types[n].is_loss for n in ids}
     changes = []
     if add:
         members = group.members + [n for n in ids if not is_loss[n] and n not in group.members]
@@ -145,11 +198,23 @@ def membership_changes(graph: Graph, group_id: str, node_ids: list[str],
     return changes
 
 
-def group_param_count(group: Group, param_counts: dict[str, int], graph: Graph) -> int:
-    """Parameters the group's optimiser updates; a shared module counts once."""
+def group_param_count(group: Group, param_counts: dict[str, int], flat) -> int:
+    """Parameters the group's optimiser updates; a shared module counts once. `flat` is the
+    analysed graph seen through its instances (composer.analysis.flatten.Flat), where a
+    member that is an instance, or a path into one, stands for the nodes inside."""
     owners = set()
-    for m in group.members:
-        node = graph.nodes.get(m)
-        if node is not None:
-            owners.add(node.shares or node.id)
+    for member in group.members:
+        for m in flat.members(member) if isinstance(member, str) else ():
+            node = flat.graph.nodes.get(m)
+            if node is not None:
+                owners.add(node.shares or node.id)
     return sum(param_counts.get(n, 0) for n in owners)
+
+
+def _names_node(graph: Graph, ref: Any, paths: bool) -> bool:
+    """A node id of the graph, or with `paths` a path into one of its instances."""
+    if not isinstance(ref, str):
+        return False
+    first = ref.split(SEPARATOR, 1)[0] if paths else ref
+    return first in graph.nodes and (first == ref or network_name(graph.nodes[first].type)
+                                     is not None)

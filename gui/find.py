@@ -38,10 +38,11 @@ class FindBox(QLineEdit):
         self.returnPressed.connect(self.find)
         document.analysed.connect(self._refresh_names)
         document.graph_replaced.connect(self._refresh_names)
+        document.level_changed.connect(self._refresh_names)
 
     def _refresh_names(self) -> None:
         names = []
-        for n in self.document.graph.nodes.values():
+        for n in self.document.level.nodes.values():
             names.append(n.id)
             if n.label and n.label != n.id:
                 names.append(n.label)
@@ -49,7 +50,7 @@ class FindBox(QLineEdit):
 
     def find(self) -> list[str]:
         """Selects the matching nodes; says so in the status bar when none matches."""
-        found = find_nodes(self.document.graph, self.text())
+        found = find_nodes(self.document.level, self.text())
         if found:
             self.document.select_requested.emit(found)
             self.document.message.emit(f"found {len(found)}: {', '.join(found[:6])}")

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer import catalogue
 from composer.errors import GraphFormatError
 from composer.fileformat.validate import CLIP_GRAD_NORM as CLIP
 from composer.optim import LR_SCHEDULES, OPTIMIZERS
@@ -144,7 +143,8 @@ class GroupEditor(QWidget):
         """One checkable row per loss node. Rows are updated in place, never deleted while
         a toggle of theirs is being handled."""
         graph, group = self.document.graph, self.group
-        losses = [n.id for n in graph.nodes.values() if catalogue.get(n.type).is_loss]
+        losses = [n.id for n in graph.nodes.values()
+                  if graph.type_of(n) is not None and graph.type_of(n).is_loss]
         rows = [self.losses_list.item(i) for i in range(self.losses_list.count())]
         self.losses_list.blockSignals(True)
         if [r.data(Qt.ItemDataRole.UserRole) for r in rows] != losses:

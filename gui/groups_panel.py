@@ -149,7 +149,7 @@ class GroupsPanel(QWidget):
         so a name being typed in one survives an analysis."""
         graph = self.document.graph
         current = current or self.current_group()
-        counts = self.document.shapes.param_counts if self.document.shapes else {}
+        result = self.document.analysis
         self.list.blockSignals(True)
         if [g.id for g in graph.groups] != [self.list.item(i).data(Qt.ItemDataRole.UserRole)
                                             for i in range(self.list.count())]:
@@ -160,7 +160,7 @@ class GroupsPanel(QWidget):
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
         for i, g in enumerate(graph.groups):
             item = self.list.item(i)
-            n = group_param_count(g, counts, graph)
+            n = group_param_count(g, result.shapes.param_counts, result.flat) if result else 0
             item.setIcon(swatch(g.ui.get("color", "#888888")))
             item.setText(f"{g.id}  \u00b7  {n:,} params")
             item.setToolTip(f"{g.id}: {n:,} parameters; members: "
@@ -248,4 +248,4 @@ class GroupsPanel(QWidget):
         """Selects the current group's nodes on the canvas."""
         group = self.document.graph.group(self.current_group() or "")
         if group is not None:
-            self.document.select_requested.emit(group.members + group.losses)
+            self.document.reveal(group.members + group.losses)

@@ -1,8 +1,9 @@
 """The inspector: the selected node's label, parameters, shapes and problems.
 
-Its fields are generated from the catalogue's parameter declarations. With nothing selected
-it edits the graph's name, description and training settings (what `composer train` runs);
-with several nodes it sums them up.
+Its fields are generated from the catalogue's parameter declarations (a network instance's
+from the inner declarations its parameters set). With nothing selected it edits the graph's
+name, description and training settings (what `composer train` runs), or inside a network
+that network's description; with several nodes it sums them up.
 """
 
 from __future__ import annotations
@@ -15,19 +16,23 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from composer.analysis.shapes import format_shape
-from composer.errors import GraphFormatError
+from composer.errors import ComposerError, GraphFormatError
 from composer.fileformat import validate
-from gui import theme
+from composer.networks import SEPARATOR
+from gui import levels, network_edits, theme
 from gui.document import Document
+from gui.editing import has_weights
 from gui.param_widgets import DeviceBox, ParamEditor, form_label
 
 
@@ -46,16 +51,22 @@ def named(graph, node_id: str) -> str:
 
 def describe_count(document: Document, node_id: str) -> str:
     """`4,640 parameters`, or why there is no count, in words a user can act on."""
-    node = document.graph.nodes[node_id]
+    level = document.level
+    node = level.nodes[node_id]
     if node.shares:
-        return f"shares the weights of {named(document.graph, node.shares)}"
-    if node.node_type is None or node.node_type.module is None:
+        return f"shares the weights of {named(level, node.shares)}"
+    if not has_weights(level, node):
         return "no parameters"
     counts = document.shapes.param_counts if document.shapes else {}
     if node_id not in counts:
         return "parameters: not known until the inputs are wired and valid"
     n = counts[node_id]
     return f"{n:,} parameters" if n else "no parameters"
+
+
+def _covers(member: str, path: str) -> bool:
+    """A group member that trains the node at `path`: the node, or an instance around it."""
+    return path == member or path.startswith(f"{member}{SEPARATOR}")
 
 
 def place_of(d) -> str:
@@ -75,17 +86,29 @@ class Inspector(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         document.graph_replaced.connect(self._on_graph_replaced)
+        document.level_changed.connect(self._on_graph_replaced)
+        document.network_edited.connect(self._network_edited)
         document.analysed.connect(self._refresh_analysis)
-        self._subscribed = None
+        self._subscribed: list = []
         self._on_graph_replaced()
 
     # --- following the document ----------------------------------------------------------
     def _on_graph_replaced(self) -> None:
-        if self._subscribed is not None:
-            self._subscribed.events.unsub(self._on_event)
-        self._subscribed = self.document.graph
-        self._subscribed.events.sub(self._on_event)
+        """Follows the graph (its groups and settings) and the level shown (its nodes)."""
+        for graph in self._subscribed:
+            graph.events.unsub(self._on_event)
+        doc = self.document
+        self._subscribed = [doc.graph] + ([doc.level] if doc.level is not doc.graph else [])
+        for graph in self._subscribed:
+            graph.events.sub(self._on_event)
         self.show_nodes([])
+
+    def _network_edited(self, name: str) -> None:
+        """An instance shown here changes with its network (ports, parameters, summary)."""
+        level = self.document.level
+        if any(levels.network_of(level, n) is not None and levels.network_of(level, n).name
+               == name for n in self.node_ids) or (not self.node_ids and self.document.trail):
+            self.show_nodes(self.node_ids)
 
     def _on_event(self, name: str, **payload: Any) -> None:
         node = payload.get("node")
@@ -96,14 +119,14 @@ class Inspector(QScrollArea):
             self._refresh_groups()
         elif name == "node_added" and node is not None and node.id in self.node_ids:
             self.show_nodes(self.node_ids)
-        elif name == "graph_changed" and not self.node_ids:
+        elif name == "graph_changed" and not self.node_ids and not self.document.trail:
             self._sync_graph_fields()
         elif name.startswith("group") and len(self.node_ids) == 1:
             self._refresh_groups()
 
     def show_nodes(self, node_ids: list[str]) -> None:
         """Rebuilds the panel for a new selection."""
-        self.node_ids = [n for n in node_ids if n in self.document.graph.nodes]
+        self.node_ids = [n for n in node_ids if n in self.document.level.nodes]
         self.editors = {}
         page = QWidget()
         self.layout_ = QVBoxLayout(page)
@@ -111,6 +134,8 @@ class Inspector(QScrollArea):
             self._build_node(self.node_ids[0])
         elif self.node_ids:
             self._build_many()
+        elif self.document.trail:
+            self._build_network()
         else:
             self._build_graph()
         self.layout_.addStretch(1)
@@ -119,8 +144,9 @@ class Inspector(QScrollArea):
 
     # --- one node ------------------------------------------------------------------------
     def _build_node(self, node_id: str) -> None:
-        node = self.document.graph.nodes[node_id]
-        t = node.node_type
+        level = self.document.level
+        node = level.nodes[node_id]
+        t = level.type_of(node)
         color = theme.category_color(t.category).name()
         title = QLabel(f"<b>{theme.CATEGORY_GLYPHS.get(t.category, '')} {t.id}</b>")
         title.setStyleSheet(f"background: {color}; color: white; padding: 4px; "
@@ -138,7 +164,10 @@ class Inspector(QScrollArea):
         self.label_edit.setPlaceholderText(node.id)
         self.label_edit.textEdited.connect(lambda text: self.document.set_label(node_id, text))
         form.addRow("label", self.label_edit)
-        resolved = node.resolved_params()
+        network = levels.network_of(level, node_id)
+        if network is not None:
+            self._instance_rows(form, node_id, network)
+        resolved = level.params_of(node_id)
         for param in t.params:
             editor = ParamEditor(param, resolved.get(param.name),
                                  lambda v, name=param.name: self._commit(node_id, name, v))
@@ -150,6 +179,34 @@ class Inspector(QScrollArea):
         self.layout_.addLayout(form)
         self._add_analysis_labels()
         self._refresh_groups()
+
+    def _instance_rows(self, form: QFormLayout, node_id: str, network) -> None:
+        """What a network instance adds: the network (opened from here), what it holds, and
+        unpacking it back into nodes."""
+        inside = QLabel(f"{html.escape(levels.inside_summary(network, limit=6))}")
+        inside.setObjectName("instance_inside")
+        inside.setWordWrap(True)
+        form.addRow("network", QLabel(f"<b>{html.escape(network.name)}</b>"))
+        form.addRow("inside", inside)
+        buttons = QHBoxLayout()
+        open_button = QPushButton("Open inside")
+        open_button.setObjectName("open_network")
+        open_button.setToolTip("edit the network (every instance follows); double-click "
+                               "the node does the same")
+        open_button.clicked.connect(lambda: self.document.open_instance(node_id))
+        unpack = QPushButton("Unpack")
+        unpack.setObjectName("unpack_network")
+        unpack.setToolTip("replace this instance by the nodes inside it (Ctrl+Shift+G)")
+        unpack.clicked.connect(lambda: self._unpack(node_id))
+        buttons.addWidget(open_button)
+        buttons.addWidget(unpack)
+        form.addRow(buttons)
+
+    def _unpack(self, node_id: str) -> None:
+        try:
+            network_edits.unpack(self.document, node_id)
+        except ComposerError as e:
+            self.document.message.emit(str(e))
 
     def _add_analysis_labels(self) -> None:
         """Parameter count, shapes, groups and problems: refreshed after each analysis."""
@@ -172,11 +229,11 @@ class Inspector(QScrollArea):
 
     def _shares_combo(self, node_id: str) -> QComboBox | None:
         """Which node of the same type this one takes its weights from (tied weights)."""
-        graph = self.document.graph
+        graph = self.document.level
         node = graph.nodes[node_id]
         same = [n for n in graph.nodes.values()
                 if n.type == node.type and n.id != node_id and not n.shares]
-        if node.shares is None and (node.node_type.module is None or not same):
+        if node.shares is None and (not has_weights(graph, node) or not same):
             return None  # a `shares` already set stays visible, so it can be cleared
         combo = QComboBox()
         combo.setObjectName("node_shares")
@@ -191,8 +248,8 @@ class Inspector(QScrollArea):
         return combo
 
     def _sync_values(self) -> None:
-        node = self.document.graph.nodes[self.node_ids[0]]
-        resolved = node.resolved_params()
+        node = self.document.level.nodes[self.node_ids[0]]
+        resolved = self.document.level.params_of(node.id)
         for name, editor in self.editors.items():
             editor.set_value(resolved.get(name))
         if self.label_edit.text() != (node.label or ""):
@@ -203,19 +260,23 @@ class Inspector(QScrollArea):
             self.shares_combo.blockSignals(False)
 
     def _refresh_groups(self) -> None:
-        """The groups the node is in, and those that train its weights through the node
-        it is tied to (a tied copy's weights are its original's)."""
-        graph = self.document.graph
+        """The groups the node is in (itself, an instance around it, or a part inside it),
+        and those that train its weights through the node it is tied to (a tied copy's
+        weights are its original's)."""
+        doc = self.document
         node_id = self.node_ids[0]
-        original = graph.nodes[node_id].shares
+        path = (doc.prefix or "") + node_id
+        original = doc.level.nodes[node_id].shares
         chips = []
-        for g in graph.groups:
+        for g in doc.graph.groups:
             color = g.ui.get("color", "#888888")
             chip = f"<span style='color:{color}'>\u25a0</span> {html.escape(g.id)}"
-            if node_id in g.members or node_id in g.losses:
+            if path in g.losses or any(_covers(m, path) for m in g.members):
                 chips.append(chip)
+            elif any(str(m).startswith(path + SEPARATOR) for m in g.members):
+                chips.append(f"{chip} (part of it)")
             elif original is not None and original in g.members:
-                chips.append(f"{chip} (through {html.escape(named(graph, original))})")
+                chips.append(f"{chip} (through {html.escape(named(doc.level, original))})")
         self.groups_label.setText("groups: " + (", ".join(chips) if chips else "none"))
 
     # --- several nodes, or none ----------------------------------------------------------
@@ -247,6 +308,35 @@ class Inspector(QScrollArea):
         self.layout_.addWidget(self.count_label)
         self.layout_.addWidget(_muted("Select a node to edit its parameters. Drag blocks from "
                                       "the palette; wire outputs (right) to inputs (left)."))
+
+    def _build_network(self) -> None:
+        """Inside a network, with nothing selected: the network itself."""
+        doc = self.document
+        network = doc.graph.networks[doc.trail[-1].network]
+        self.layout_.addWidget(QLabel(f"<b>Network {html.escape(network.name)}</b>"))
+        form = QFormLayout()
+        self.description_edit = QPlainTextEdit(network.description)
+        self.description_edit.setObjectName("network_description")
+        self.description_edit.setMaximumHeight(90)
+        self.description_edit.textChanged.connect(
+            lambda: network_edits.set_description(doc, network.name,
+                                                  self.description_edit.toPlainText()))
+        form.addRow("description", self.description_edit)
+        ports = [f"{name} \u2192 {', '.join(refs)}" for name, refs in network.inputs.items()]
+        ports += [f"{name} \u2190 {ref}" for name, ref in network.outputs.items()]
+        form.addRow("ports", _muted("<br>".join(html.escape(p) for p in ports)))
+        instances = levels.instances_of(doc.analysis.flat, network.name) if doc.analysis \
+            else []
+        form.addRow("instances", _muted(", ".join(instances) or "none yet"))
+        self.layout_.addLayout(form)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("param_count")
+        self.layout_.addWidget(self.count_label)
+        shown = doc.instance_path()
+        self.layout_.addWidget(_muted(
+            "An edit here changes every instance: the network is one definition. "
+            + (f"Shapes are those of {shown}." if shown else "It has no instance yet, so no "
+               "shapes are inferred inside it.")))
 
     def _build_training(self) -> None:
         """Epochs, seed, steps per epoch and device: saved with the graph, run by `composer
@@ -305,9 +395,11 @@ class Inspector(QScrollArea):
         elif self.node_ids:
             total = sum(counts.get(n, 0) for n in self.node_ids)
             self.count_label.setText(f"{total:,} parameters in all")
+        elif doc.trail:
+            self.count_label.setText(f"{len(doc.level.nodes)} nodes inside")
         else:
-            self.count_label.setText(f"{len(doc.graph.nodes)} nodes, "
-                                     f"{sum(counts.values()):,} parameters")
+            total = sum(doc.analysis.shapes.param_counts.values()) if doc.analysis else 0
+            self.count_label.setText(f"{len(doc.graph.nodes)} nodes, {total:,} parameters")
 
     def _refresh_node_analysis(self, node_id: str) -> None:
         doc = self.document
@@ -316,8 +408,8 @@ class Inspector(QScrollArea):
         if doc.shapes is not None:
             for port, info in doc.shapes.inputs.get(node_id, {}).items():
                 lines.append(f"{port} \u2190 {format_shape(info.shape)}")
-            t = doc.graph.nodes[node_id].node_type
-            for port in t.outputs:
+            t = doc.level.type_of(doc.level.nodes[node_id])
+            for port in t.outputs if t is not None else ():
                 info = doc.shapes.output(node_id, port.name)
                 shown = format_shape(info.shape) if info else "?"
                 lines.append(f"{port.name} \u2192 {shown}")

@@ -11,9 +11,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui import menus, theme
+from gui.breadcrumb import Breadcrumb
 from gui.canvas import CanvasScene, CanvasView, Minimap
 from gui.diagnostics import DiagnosticsPanel
 from gui.document import Document
@@ -46,7 +54,8 @@ class MainWindow(QMainWindow):
         self.files = FileActions(self, self.document, self.settings)
         self.scene = CanvasScene(self.document)
         self.view = CanvasView(self.scene)
-        self.setCentralWidget(self.view)
+        self.breadcrumb = Breadcrumb(self.document)
+        self.setCentralWidget(self._canvas_area())
         self.minimap = Minimap(self.view, parent=self.view)
         self.view.installEventFilter(self)
         self.palette = Palette()
@@ -64,6 +73,16 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     # --- layout --------------------------------------------------------------------------
+    def _canvas_area(self) -> QWidget:
+        """The canvas, under the bar that shows which network is open."""
+        area = QWidget()
+        column = QVBoxLayout(area)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.breadcrumb)
+        column.addWidget(self.view, 1)
+        return area
+
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower()}")
@@ -120,6 +139,7 @@ class MainWindow(QMainWindow):
         doc.dirty_changed.connect(self._update_title)
         doc.path_changed.connect(self._update_title)
         doc.graph_replaced.connect(self._graph_replaced)
+        doc.level_changed.connect(lambda: QTimer.singleShot(0, self.view.fit_all))
         doc.analysed.connect(self._update_summary)
         doc.read_only_changed.connect(self._read_only_changed)
         self.scene.node_selection_changed.connect(self.inspector.show_nodes)
@@ -133,6 +153,7 @@ class MainWindow(QMainWindow):
 
     def _graph_replaced(self) -> None:
         self._update_title()
+        self.view.setFocus()  # a new or opened graph is edited on the canvas
         QTimer.singleShot(0, self.view.fit_all)
 
     def _update_summary(self) -> None:
@@ -184,6 +205,14 @@ class MainWindow(QMainWindow):
             self.view.center_on(ids)
         else:
             self.view.fit_all()
+
+    def open_selected_network(self) -> None:
+        """Opens the network of the selected instance on the canvas."""
+        ids = self.scene.selected_node_ids()
+        if len(ids) == 1 and self.scene.node_item(ids[0]).category == "network":
+            self.document.open_instance(ids[0])
+        else:
+            self.show_message("select one network instance to open")
 
     def check_now(self) -> None:
         self.document.analyse_now()

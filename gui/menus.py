@@ -22,7 +22,8 @@ Key = QKeySequence.StandardKey
 
 # Actions that change the graph: disabled while it is read-only (training).
 EDITING_ACTIONS = ("undo", "redo", "cut", "paste", "duplicate", "duplicate_tied", "delete",
-                   "auto_layout", "new", "open", "open_sample")
+                   "auto_layout", "new", "open", "open_sample", "make_network",
+                   "unpack_network")
 
 SHORTCUTS_HELP = """\
 <table>
@@ -38,6 +39,8 @@ SHORTCUTS_HELP = """\
 <tr><td>Tab, or double-click the canvas</td><td>quick-add a block at the cursor</td></tr>
 <tr><td>middle drag, or Space+drag</td><td>pan</td></tr>
 <tr><td>Ctrl+L</td><td>auto-layout</td></tr>
+<tr><td>Ctrl+G / Ctrl+Shift+G</td><td>make a network of the selection, unpack an instance</td></tr>
+<tr><td>double-click an instance, Escape</td><td>open its network, back out of it</td></tr>
 <tr><td>F5</td><td>check the graph now</td></tr>
 <tr><td>F2, or double-click, in Groups</td><td>rename the group</td></tr>
 </table>"""
@@ -168,6 +171,15 @@ def _graph_actions(w) -> dict[str, QAction]:
         "auto_layout": _action(w, "auto_layout", "&Auto-Layout", w.document.auto_layout,
                                "Ctrl+L", "place nodes left to right by dependency"),
         "check": _action(w, "check", "&Check Now", w.check_now, "F5"),
+        "make_network": _action(w, "make_network", "Make &Network from Selection…",
+                                w.view.make_network, "Ctrl+G",
+                                "the selected nodes become one network, used by an instance"),
+        "unpack_network": _action(w, "unpack_network", "&Unpack Network",
+                                  w.view.unpack_selection, "Ctrl+Shift+G",
+                                  "the selected instances become the nodes inside them"),
+        "open_network": _action(w, "open_network", "&Open Network", w.open_selected_network,
+                                tip="edit the selected instance's network (or double-click "
+                                    "it)"),
     }
 
 
@@ -193,7 +205,8 @@ def build(w) -> dict[str, QAction]:
     _add(view_menu, actions, ["fit", "zoom_in", "zoom_out", None, "dark", "minimap", None])
     for dock in (w.palette_dock, w.inspector_dock, w.groups_dock, w.diagnostics_dock):
         view_menu.addAction(dock.toggleViewAction())
-    _add(bar.addMenu("&Graph"), actions, ["auto_layout", "check"])
+    _add(bar.addMenu("&Graph"), actions, ["auto_layout", "check", None, "make_network",
+                                          "unpack_network", "open_network"])
     _add(bar.addMenu("&Help"), actions, ["shortcuts", "about"])
     toolbar = QToolBar("Main", w)
     toolbar.setObjectName("main_toolbar")

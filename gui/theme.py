@@ -19,6 +19,7 @@ CATEGORY_COLORS: dict[str, QColor] = {
     "merge": QColor("#8a5bb0"),
     "op": QColor("#7a7a7a"),
     "loss": QColor("#c0392b"),
+    "network": QColor("#1f6f8b"),
 }
 
 # One character per category, drawn in the node header and the palette.
@@ -29,6 +30,7 @@ CATEGORY_GLYPHS: dict[str, str] = {
     "merge": "\u2295",  # circled plus
     "op": "\u2218",     # ring operator
     "loss": "\u03a3",   # sigma: the objective
+    "network": "N",  # as an instance node's own glyph (composer.networks)
 }
 
 # Port and edge colours by what flows through them.

@@ -15,11 +15,13 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from composer.analysis.diagnostics import Diagnostic
 from composer.graph import Graph, Group
+from composer.networks import SEPARATOR
 from gui import theme
 from gui.canvas.badge_item import BadgeItem
 from gui.canvas.metrics import format_value
 from gui.canvas.node_item import DETAIL_LOD
 from gui.canvas.style import faded, style
+from gui.editing import has_weights
 
 MARGIN = 16.0
 LABEL_H = 24.0  # room above the top members for the label
@@ -51,8 +53,10 @@ def clusters(rects: Iterable[QRectF], join: float = JOIN) -> list[QRectF]:
 def halo_nodes(graph: Graph, group: Group) -> list[str]:
     """The nodes a group's halo surrounds: its members and losses, and the parameter-free
     nodes on paths between them (the activations and sums of the network it trains), so a
-    network reads as one framed block rather than a scatter of its weighted layers."""
-    core = [n for n in dict.fromkeys([*group.members, *group.losses]) if n in graph.nodes]
+    network reads as one framed block rather than a scatter of its weighted layers. A member
+    inside a network instance (`backbone/layer4`) is drawn around the instance."""
+    listed = [str(m).split(SEPARATOR, 1)[0] for m in [*group.members, *group.losses]]
+    core = [n for n in dict.fromkeys(listed) if n in graph.nodes]
     children: dict[str, list[str]] = {}
     parents: dict[str, list[str]] = {}
     for e in graph.edges:
@@ -60,8 +64,8 @@ def halo_nodes(graph: Graph, group: Group) -> list[str]:
         parents.setdefault(e.dst, []).append(e.src)
 
     def free(n: str) -> bool:
-        t = graph.nodes[n].node_type
-        return t is not None and t.module is None and n not in inside
+        known = graph.type_of(graph.nodes[n]) is not None
+        return known and not has_weights(graph, graph.nodes[n]) and n not in inside
 
     inside = set(core)
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from composer.catalogue.base import Port
 from composer.graph import Graph, Node
+from composer.networks import network_name
+from gui.levels import inside_summary
 
 NODE_WIDTH = 196.0
 HEADER_H = 40.0  # title line and type line
@@ -30,11 +32,13 @@ QUIET_PORT_NAMES = {"in", "out"}
 
 @dataclass(frozen=True)
 class NodeFace:
-    """What a node shows: its ports and key parameters, in display order."""
+    """What a node shows: its ports and key parameters, in display order, and for a network
+    instance a line on what is inside."""
 
     inputs: tuple[Port, ...]
     outputs: tuple[Port, ...]
     params: tuple[tuple[str, str], ...]  # (name, formatted value)
+    inside: str = ""
 
     @property
     def port_rows(self) -> int:
@@ -43,8 +47,8 @@ class NodeFace:
     @property
     def height(self) -> float:
         h = HEADER_H + BODY_TOP + self.port_rows * PORT_ROW_H
-        if self.params:
-            h += PARAM_GAP + len(self.params) * PARAM_ROW_H
+        if self.params or self.inside:
+            h += PARAM_GAP + (len(self.params) + bool(self.inside)) * PARAM_ROW_H
         return h + BOTTOM_PAD
 
     def port_y(self, index: int) -> float:
@@ -90,15 +94,18 @@ def _edge_ports(graph: Graph, node: Node, output: bool) -> tuple[Port, ...]:
 
 
 def node_face(graph: Graph, node: Node) -> NodeFace:
-    """Ports and key parameters of `node` as the canvas shows them."""
-    t = node.node_type
+    """Ports and key parameters of `node` (a node of `graph`'s level) as the canvas shows
+    them."""
+    t = graph.type_of(node)
     if t is None:
         return NodeFace(_edge_ports(graph, node, False), _edge_ports(graph, node, True), ())
-    params = node.resolved_params()
+    params = t.resolve(node.params) if isinstance(node.params, dict) else {}
     shown = [(name, format_value(params.get(name))) for name in t.key_params]
     if node.shares:
         shown.insert(0, ("shares", node.shares))
-    return NodeFace(t.input_ports(params), t.outputs, tuple(shown))
+    name = network_name(node.type)
+    inside = inside_summary(graph.networks[name]) if name is not None else ""
+    return NodeFace(t.input_ports(params), t.outputs, tuple(shown), inside)
 
 
 def node_size(graph: Graph, node: Node) -> tuple[float, float]:

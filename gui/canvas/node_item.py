@@ -101,7 +101,7 @@ class NodeItem(HoverHighlight, QGraphicsItem):
     # --- what the node shows -----------------------------------------------------------
     def rebuild(self, graph: Graph, node: Node) -> None:
         """Re-reads the node (type, label, parameters): ports and texts may change."""
-        t = node.node_type
+        t = graph.type_of(node)
         self.category = t.category if t else "op"
         self.known = t is not None
         self.title = node.label or node.id
@@ -179,6 +179,7 @@ class NodeItem(HoverHighlight, QGraphicsItem):
         value_fm = QFontMetricsF(s.param_font)
         texts["params"] = [(name, value_fm.elidedText(value, _ELIDE, room * 0.55))
                            for name, value in self.face.params]
+        texts["inside"] = value_fm.elidedText(self.face.inside, _ELIDE, room)
         self._texts = texts
         self.update()
 
@@ -304,13 +305,18 @@ class NodeItem(HoverHighlight, QGraphicsItem):
                 painter.setFont(s.port_font)
                 painter.setPen(s.text)
             painter.drawText(rect, align, text)
-        params = self._texts["params"]
-        if not params:
+        params, inside = self._texts["params"], self._texts["inside"]
+        if not params and not inside:
             return
         top = self.face.params_top
         painter.setPen(s.separator)
         painter.drawLine(QPointF(8, top - 2), QPointF(self.width - 8, top - 2))
         painter.setFont(s.param_font)
+        if inside:  # a network instance: what it holds, on the first row
+            painter.setPen(s.dim_text)
+            painter.drawText(QRectF(TEXT_INSET, top, self.width - 2 * TEXT_INSET, PARAM_ROW_H),
+                             _LEFT, inside)
+            top += PARAM_ROW_H
         for i, (name, value) in enumerate(params):
             row = QRectF(TEXT_INSET, top + i * PARAM_ROW_H, self.width - 2 * TEXT_INSET,
                          PARAM_ROW_H)

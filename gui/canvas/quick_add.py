@@ -146,13 +146,13 @@ def add_wired(view, type_id: str, scene_pos: QPointF, port) -> str | None:
         node_id = doc.add_node(type_id, (x, scene_pos.y() - row))
         if node_id:
             t = catalogue.get(type_id)
-            node = doc.graph.nodes[node_id]
+            node = doc.level.nodes[node_id]
             names = [p.name for p in (t.input_ports(node.resolved_params()) if port.output
                                       else t.outputs)]
             for name in names:
                 ends = ((port.node_id, port.name, node_id, name) if port.output
                         else (node_id, name, port.node_id, port.name))
-                if analysis.connection_problem(doc.graph, doc.shapes, *ends) is None:
+                if analysis.connection_problem(doc.level, doc.shapes, *ends) is None:
                     doc.connect(*ends)
                     break
     finally:

@@ -14,6 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
 from composer.graph import Edge
+from composer.networks import PREFIX
 from gui.canvas import style as canvas_style
 from gui.canvas.analysis_display import by_node, show_analysis
 from gui.canvas.bubble import Bubble
@@ -54,6 +55,8 @@ class CanvasScene(QGraphicsScene):
         self._bubble_timer.timeout.connect(self.bubble.hide)
         self.selectionChanged.connect(self._selection_changed)
         document.graph_replaced.connect(self.rebuild)
+        document.level_changed.connect(self.rebuild)
+        document.network_edited.connect(self._network_edited)
         document.analysed.connect(self.apply_analysis)
         document.read_only_changed.connect(self._read_only_changed)
         self.rebuild()
@@ -75,13 +78,13 @@ class CanvasScene(QGraphicsScene):
         return self.halos.items.get(group_id)
 
     def edge_into(self, node_id: str, port: str) -> EdgeItem | None:
-        edge = self.document.graph.edge_into(node_id, port)
+        edge = self._graph.edge_into(node_id, port)
         return self._edges.get(edge) if edge is not None else None
 
     def selected_node_ids(self) -> list[str]:
         """Selected nodes in the graph's file order (deterministic for copy and groups)."""
         chosen = {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
-        return [n for n in self._nodes if n in chosen]
+        return [n for n in self._graph.nodes if n in chosen]
 
     def selected_edges(self) -> list[Edge]:
         return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
@@ -122,7 +125,8 @@ class CanvasScene(QGraphicsScene):
 
     # --- building ----------------------------------------------------------------------
     def rebuild(self) -> None:
-        """Drops every item and builds them again from `document.graph`."""
+        """Drops every item and builds them again from the level the document shows (the
+        top of its graph, or a network's inside)."""
         if self._wire is not None:
             self._wire.cancel()
             self._wire = None
@@ -138,7 +142,7 @@ class CanvasScene(QGraphicsScene):
         self.halos.clear()
         self.addItem(self.bubble)
         self.bubble.hide()
-        graph = self._graph = self.document.graph
+        graph = self._graph = self.document.level
         graph.events.sub(self._on_graph_event)
         placed = missing_positions(graph)
         for node in graph.nodes.values():
@@ -244,13 +248,19 @@ class CanvasScene(QGraphicsScene):
 
     def _on_group_added(self, group) -> None:
         self.halos.rebuild(self._graph)
-        self.halos.show_diagnostics(by_node(getattr(self.document, "diagnostics", None)))
+        self.halos.show_diagnostics(by_node(self.document.level_diagnostics))
 
     _on_group_removed = _on_group_added
     _on_group_changed = _on_group_added
 
     def _on_group_renamed(self, group, old: str) -> None:
         self._on_group_added(group)
+
+    def _network_edited(self, name: str) -> None:
+        """A network's inside or ports changed: its instances here show it (ports, summary)."""
+        for node in self._graph.nodes.values():
+            if node.type == f"{PREFIX}{name}":
+                self._on_node_changed(node)
 
     def node_moved_live(self, item: NodeItem) -> None:
         """A node item moved (drag or undo): its halos follow at the next flush."""
@@ -265,7 +275,7 @@ class CanvasScene(QGraphicsScene):
     def apply_analysis(self) -> None:
         """Shapes, kinds, parameter counts and badges from the document's latest analysis."""
         table = show_analysis(self._nodes.values(), self._edges.values(), self._graph,
-                              self.document.shapes, self.document.diagnostics)
+                              self.document.shapes, self.document.level_diagnostics)
         self.halos.show_diagnostics(table)
 
     # --- theme and state ---------------------------------------------------------------

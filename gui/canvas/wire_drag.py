@@ -66,7 +66,7 @@ class WireDrag:
                 and dst.name == self.picked.edge.dst_port:
             reason = None  # back where it came from
         else:
-            reason = analysis.connection_problem(doc.graph, doc.shapes, src.node_id, src.name,
+            reason = analysis.connection_problem(doc.level, doc.shapes, src.node_id, src.name,
                                                  dst.node_id, dst.name)
         self.reasons[other] = reason
         return reason

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from composer.networks import SEPARATOR
 from gui import theme
 from gui.diagnostics import place
 from gui.param_widgets import DeviceBox
@@ -245,12 +246,11 @@ class TrainingPanel(QWidget):
         text = f"Cannot start training: {place(first)}: {first.message}{more}"
         self._show_message(text, error=True)
         self.document.message.emit(text)  # in the status bar too, whichever tab is in front
-        graph = self.document.graph
-        if first.node in graph.nodes:
-            self.document.select_requested.emit([first.node])
-        elif first.node is not None and graph.group(first.node) is not None:
-            group = graph.group(first.node)
-            self.document.select_requested.emit(group.members + group.losses)
+        group = self.document.graph.group(first.node) if first.node is not None else None
+        if group is not None:
+            self.document.reveal(group.members + group.losses)
+        elif first.node is not None:
+            self.document.reveal([first.node])  # a node, or a path inside an instance
         return True
 
     def toggle_pause(self) -> None:
@@ -376,8 +376,8 @@ class TrainingPanel(QWidget):
         self._show_message(text, error=True)
         self.document.message.emit(text.splitlines()[0])
         node = (getattr(error, "node", None) or "").split(".")[0]
-        if node in self.document.graph.nodes:
-            self.document.select_requested.emit([node])
+        if node.split(SEPARATOR)[0] in self.document.graph.nodes:
+            self.document.reveal([node])
         box = QMessageBox(QMessageBox.Icon.Warning, "Training stopped", text,
                           parent=self.window())
         box.setModal(False)
