@@ -218,13 +218,14 @@ def test_generated_code_has_one_class_per_network_as_a_user_would_write_it():
     assert '    """Scores an 8x8 image."""' in source
     assert "    def __init__(self, *, width: int = 32) -> None:" in source
     assert "        self.fc1 = nn.Linear(64, width)" in source
+    assert "        self.fc2 = nn.Linear(width, 1)" in source
     assert "    def forward(self, image: Tensor) -> Tensor:" in source
     assert "        self.critic = Discriminator()" in source
     assert "        self.critic_fake = self.critic  # shares critic" in source
     assert 'parameters_of(model, "critic")' in source
 
 
-def test_instances_of_different_sizes_get_those_sizes_as_arguments():
+def test_a_size_that_follows_a_param_is_written_as_the_param():
     data = gan_with_network()
     for node in data["nodes"][7:9]:
         node.pop("shares")
@@ -232,11 +233,29 @@ def test_instances_of_different_sizes_get_those_sizes_as_arguments():
     data["groups"][0]["members"] = ["critic", "critic_fake", "critic_gen"]
     graph = composer.from_dict(data)
     source = program_source(graph)
-    assert "def __init__(self, *, width: int = 32, fc2_in_features: int) -> None:" in source
-    assert "self.fc2 = nn.Linear(fc2_in_features, 1)" in source
-    assert "self.critic_fake = Discriminator(width=16, fc2_in_features=16)" in source
+    assert "def __init__(self, *, width: int = 32) -> None:" in source
+    assert "self.fc2 = nn.Linear(width, 1)" in source
+    assert "self.critic_fake = Discriminator(width=16)" in source
     model = composer.compile(graph)
     assert model.critic_fake.fc2.in_features == 16 and model.critic.fc2.in_features == 32
+    assert len(losses(composer.train(graph))) == 4
+
+
+def test_instances_fed_different_sizes_get_those_sizes_as_arguments():
+    data = gan_with_network()
+    data["nodes"][8].pop("shares")  # critic_gen judges the noise instead: 8 wide, not 64
+    data["edges"] = [e for e in data["edges"] if e["to"] != "critic_gen.image"]
+    data["edges"].append({"from": "noise.z", "to": "critic_gen.image"})
+    data["groups"][0]["members"] = ["critic", "critic_gen"]
+    data["groups"][1]["members"] = ["critic_gen"]
+    graph = composer.from_dict(data)
+    assert analyse(graph).errors == []
+    source = program_source(graph)
+    assert "def __init__(self, *, width: int = 32, fc1_in_features: int) -> None:" in source
+    assert "self.fc1 = nn.Linear(fc1_in_features, width)" in source
+    assert "self.critic = Discriminator(fc1_in_features=64)" in source
+    assert "self.critic_gen = Discriminator(fc1_in_features=8)" in source
+    assert "self.critic_fake = self.critic" in source
     assert len(losses(composer.train(graph))) == 4
 
 
@@ -279,6 +298,8 @@ def test_a_network_nested_in_a_network_compiles_and_trains():
     assert analyse(graph).errors == []
     source = program_source(graph)
     assert "self.b1 = Block(width=hidden, fc_in_features=64)" in source
+    assert "self.b2 = Block(width=hidden, fc_in_features=hidden)" in source
+    assert "self.head = nn.Linear(hidden, 10)" in source
     assert source.index("class Block(") < source.index("class Trunk(")
     model = composer.compile(graph)
     assert model.net.b2.fc.weight.shape == (40, 40)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import types
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -344,18 +344,23 @@ def _own_params(t: NodeType, node: Node, shapes: Shapes) -> dict[str, Any] | Non
         return None
 
 
-def infer(graph: Graph, params: Mapping[str, dict[str, Any]] | None = None) -> Shapes:
+def infer(graph: Graph, params: Mapping[str, dict[str, Any]] | None = None,
+          known: Mapping[tuple[str, str], TensorInfo] | None = None,
+          only: Collection[str] | None = None) -> Shapes:
     """Shapes of every output that can be inferred. Unwired or broken upstream nodes are
     skipped quietly: their own problem is reported once, where it is. Never raises for a
     graph's content: a node whose inference fails for any reason becomes a problem.
 
     `params` maps node id to its resolved, already validated parameters, when the caller has
     validated them; a node missing from it is skipped (its problem is reported elsewhere).
-    Without it, each node's own parameters are validated here.
+    Without it, each node's own parameters are validated here. With `only`, just those nodes
+    are inferred, from the outputs `known` of the others.
     """
-    shapes = Shapes()
+    shapes = Shapes(outputs=dict(known or {}))
     wires = wires_into(graph)
     for node_id in topological_order(graph):
+        if only is not None and node_id not in only:
+            continue
         node = graph.nodes[node_id]
         t = catalogue.get(node.type)
         if t is None:

@@ -16,8 +16,9 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
-from composer.analysis.checks import Analysis
-from composer.analysis.shapes import _namespace, topological_order
+from composer.analysis.checks import Analysis, Valid
+from composer.analysis.flatten import flatten
+from composer.analysis.shapes import Shapes, _namespace, infer, topological_order
 from composer.catalogue.base import NodeType, Source, literal
 from composer.errors import CompileError
 from composer.generate.sourcetext import wrap
@@ -28,16 +29,26 @@ from composer.networks import SEPARATOR, Network, network_name, split_ref, uses
 @dataclass
 class NetworkClass:
     network: Network
+    writer: _ClassWriter
     source: str = ""
     inputs: dict[str, str] = field(default_factory=dict)  # port -> forward's argument name
-    extras: list[str] = field(default_factory=list)  # required keyword arguments
-    calls: dict[str, dict[str, str]] = field(default_factory=dict)  # instance path -> args
+    # required keyword arguments: name -> (inner node, argument slot of its constructor)
+    extras: dict[str, tuple[str, int | str]] = field(default_factory=dict)
     uses: set[str] = field(default_factory=set)  # runtime helpers the layers need
 
-    def call(self, path: str, given: dict[str, str] | None = None) -> str:
+    def arguments(self, path: str, analysis: Analysis) -> dict[str, str]:
+        """Every argument of the instance at `path` as source: params, then extra sizes."""
+        values = analysis.flat.instances[path].values
+        args = {k: literal(values[k]) for k in self.network.params}
+        for extra, (node_id, slot) in self.extras.items():
+            text = self.writer.constructor(node_id, path, analysis)
+            args[extra] = ast.unparse(_arg(ast.parse(text, mode="eval").body, slot))
+        return args
+
+    def call(self, path: str, analysis: Analysis, given: dict[str, str] | None = None) -> str:
         """Source constructing the instance at `path`: its params that differ from the
         defaults (or `given` sources for some), and its extra sizes."""
-        args = dict(self.calls[path])
+        args = self.arguments(path, analysis)
         defaults = {k: literal(p.default) for k, p in self.network.params.items()}
         written = {k: v for k, v in args.items() if k not in defaults or v != defaults[k]}
         written.update(given or {})
@@ -58,7 +69,8 @@ def network_classes(graph: Graph, analysis: Analysis) -> dict[str, NetworkClass]
         network = graph.networks[name]
         for used in uses(network):
             build(used)
-        classes[name] = _ClassWriter(network, occurrences[name], analysis, classes).write()
+        writer = _ClassWriter(graph, network, occurrences[name], analysis, classes)
+        classes[name] = writer.write()
 
     for name in graph.networks:
         build(name)
@@ -66,18 +78,19 @@ def network_classes(graph: Graph, analysis: Analysis) -> dict[str, NetworkClass]
 
 
 class _ClassWriter:
-    def __init__(self, network: Network, paths: list[str], analysis: Analysis,
+    def __init__(self, graph: Graph, network: Network, paths: list[str], analysis: Analysis,
                  classes: dict[str, NetworkClass]) -> None:
+        self.graph = graph
         self.network = network
         self.paths = paths
         self.analysis = analysis
         self.classes = classes
-        self.code = NetworkClass(network)
+        self.code = NetworkClass(network, self)
         # (inner node, param) -> the network param that sets it
         self.sets = {tuple(target.split(".", 1)): name
                      for name, p in network.params.items() for target in p.sets}
-        self.extra_values: dict[str, dict[str, str]] = {}
         self.stored: list[str] = []  # params forward reads as self.<param>
+        self.moved: dict[str, Analysis] = {}  # int param -> the graph analysed with it moved
 
     def write(self) -> NetworkClass:
         inner = self.network.graph
@@ -85,20 +98,19 @@ class _ClassWriter:
         variables: dict[str, str] = {}
         for port in self.network.inputs:
             self.code.inputs[port] = port if port not in taken else f"{port}_in"
+        self.moved = self._moved_analyses()
         modules, ties, statements = [], [], []
         for node_id in self._needed_in_order():
             node = inner.nodes[node_id]
             args = self._inputs(node, variables)
             name = network_name(node.type)
             if name is not None:
-                module = self._unify(node_id, {p: self._instance_call(name, p, node_id)
-                                               for p in self.paths})
                 ports = ", ".join(f"{self.classes[name].inputs[k]}={v}" for k, v in args.items())
                 forward = f"self.{node_id}({ports})"
             else:
-                t = node.node_type
-                module = self._module(node_id, t)
-                forward = self._forward(node_id, t, args)
+                forward = self._forward(node_id, node.node_type, args)
+                self.code.uses.update(node.node_type.runtime)
+            module = self._module(node_id)
             if module is not None:
                 if node.shares is not None:
                     ties.append(f"        self.{node_id} = self.{node.shares}  # tied weights")
@@ -108,13 +120,36 @@ class _ClassWriter:
             comment = self._shape_comment(node_id)
             statements.append(f"        {node_id} = {forward}{comment}")
         self.code.source = self._source(modules + ties, statements, variables)
-        for path in self.paths:
-            values = self.analysis.flat.instances[path].values
-            args = {k: literal(values[k]) for k in self.network.params}
-            args.update({k: v[path] for k, v in self.extra_values.items()})
-            self.code.calls[path] = args
-        self.code.extras = list(self.extra_values)
         return self.code
+
+    def _moved_analyses(self) -> dict[str, Analysis]:
+        """For each integer param, this network's instances analysed with that param one
+        larger, each from the inputs it has now: an inferred size that moves with the param
+        is then written as the param."""
+        moved = {}
+        for name, p in self.network.params.items():
+            if isinstance(p.default, bool) or not isinstance(p.default, int):
+                continue
+            graph = self.graph.copy()
+            network = graph.networks[self.network.name]
+            network.params[name].default += 1
+            for level in [graph, *(n.graph for n in graph.networks.values())]:
+                for node in level.nodes.values():
+                    if node.type == network.type_id and isinstance(node.params.get(name), int):
+                        node.params[name] += 1
+            flat = flatten(graph)
+            params = dict(self.analysis.params)
+            shapes = Shapes()
+            for path in self.paths:
+                inside = {n for n in flat.graph.nodes if n.startswith(path + SEPARATOR)}
+                params.update({n: flat.graph.nodes[n].resolved_params() for n in inside})
+                known = {k: v for k, v in self.analysis.shapes.outputs.items()
+                         if k[0] not in inside}
+                found = infer(flat.graph, params, known, inside)
+                shapes.outputs.update({k: v for k, v in found.outputs.items() if k[0] in inside})
+                shapes.inputs.update(found.inputs)
+            moved[name] = Analysis([], shapes, Valid(params=params), flat)
+        return moved
 
     # --- what the class computes ----------------------------------------------------------
     def _needed_in_order(self) -> list[str]:
@@ -154,25 +189,36 @@ class _ClassWriter:
         return {p: found[p] for p in order if p in found}
 
     # --- constructors ---------------------------------------------------------------------
-    def _instance_call(self, name: str, path: str, node_id: str) -> str:
-        given = {param: Source(self.sets[(node_id, param)]) for param in
-                 self.classes[name].network.params if (node_id, param) in self.sets}
-        return self.classes[name].call(f"{path}{SEPARATOR}{node_id}", given)
-
-    def _module(self, node_id: str, t: NodeType) -> str | None:
+    def constructor(self, node_id: str, path: str, analysis: Analysis) -> str | None:
+        """Source of an inner node's constructor in the instance at `path`, as `analysis`
+        has it, with the values network params set written as those params."""
+        node = self.network.graph.nodes[node_id]
+        name = network_name(node.type)
+        if name is not None:
+            cls = self.classes[name]
+            given = {param: Source(self.sets[(node_id, param)]) for param in
+                     cls.network.params if (node_id, param) in self.sets}
+            return cls.call(f"{path}{SEPARATOR}{node_id}", analysis, given)
+        t = node.node_type
         if t.module is None:
             return None
-        per_path = {}
-        for path in self.paths:
-            flat_id = f"{path}{SEPARATOR}{node_id}"
-            params = self.analysis.params[flat_id]
-            inputs = self.analysis.shapes.inputs.get(flat_id, {})
-            shapes = {p: info.shape for p, info in inputs.items()}
-            per_path[path] = self._with_params(
-                lambda given, shapes=shapes: t.module(given, shapes),
-                node_id, params, lambda q: q)
-        self.code.uses.update(t.runtime)
-        return self._unify(node_id, per_path)
+        flat_id = f"{path}{SEPARATOR}{node_id}"
+        inputs = analysis.shapes.inputs.get(flat_id, {})
+        shapes = {p: info.shape for p, info in inputs.items()}
+        return self._with_params(lambda given: t.module(given, shapes), node_id,
+                                 analysis.params[flat_id], lambda q: q)
+
+    def _module(self, node_id: str) -> str | None:
+        per_path = {p: self.constructor(node_id, p, self.analysis) for p in self.paths}
+        if None in per_path.values():
+            return None
+        moved = {}
+        for q, analysis in self.moved.items():
+            try:
+                moved[q] = {p: self.constructor(node_id, p, analysis) for p in self.paths}
+            except Exception:  # the moved graph does not build this node: no evidence
+                continue
+        return self._unify(node_id, per_path, moved)
 
     def _forward(self, node_id: str, t: NodeType, args: dict[str, str]) -> str:
         per_path = {}
@@ -208,30 +254,50 @@ class _ClassWriter:
             return plain
         return named if back == ast.dump(ast.parse(plain, mode="eval")) else plain
 
-    def _unify(self, node_id: str, per_path: dict[str, str]) -> str:
-        """One constructor for every instance: arguments that differ between instances
-        become required keyword arguments of the class, `<node>_<argument>`."""
+    def _unify(self, node_id: str, per_path: dict[str, str],
+               moved: dict[str, dict[str, str]]) -> str:
+        """One constructor for every instance. An argument that equals an integer param in
+        every instance, and still does when that param moves, is written as the param;
+        other arguments that differ between instances become required keyword arguments
+        of the class, `<node>_<argument>`."""
         forms = set(per_path.values())
-        if len(forms) == 1:
-            return forms.pop()
         calls = {p: ast.parse(s, mode="eval").body for p, s in per_path.items()}
-        first = next(iter(calls.values()))
-        shape = [(ast.dump(c.func), len(c.args), [k.arg for k in c.keywords])
-                 for c in calls.values() if isinstance(c, ast.Call)]
-        if len(shape) != len(calls) or any(s != shape[0] for s in shape):
+        first = calls[self.paths[0]]
+        if not all(_same_call(c, first) for c in calls.values()):
             raise CompileError(f"{self.network.name}/{node_id}", (
                 "its instances build it with different arguments: "
                 + "; ".join(sorted(forms))))
         names = _argument_names(ast.unparse(first.func))
         slots = [(i, names[i] if i < len(names) else f"arg{i}") for i in range(len(first.args))]
         slots += [(k.arg, k.arg) for k in first.keywords]
+        changed = False
         for slot, arg in slots:
             values = {p: ast.unparse(_arg(c, slot)) for p, c in calls.items()}
-            if len(set(values.values())) > 1:
+            param = self._param_behind(slot, values, moved, first)
+            if param is not None:
+                _set_arg(first, slot, ast.Name(param, ast.Load()))
+            elif len(set(values.values())) > 1:
                 extra = f"{node_id}_{arg}"
-                self.extra_values[extra] = values
+                self.code.extras[extra] = (node_id, slot)
                 _set_arg(first, slot, ast.Name(extra, ast.Load()))
-        return ast.unparse(first)
+            else:
+                continue
+            changed = True
+        return ast.unparse(first) if changed else forms.pop()
+
+    def _param_behind(self, slot: int | str, values: dict[str, str],
+                      moved: dict[str, dict[str, str]], first: ast.Call) -> str | None:
+        """The integer param this argument is in every instance, moved or not (None)."""
+        for q, texts in moved.items():
+            now = {p: literal(self.analysis.flat.instances[p].values[q]) for p in self.paths}
+            then = {p: literal(self.moved[q].flat.instances[p].values[q]) for p in self.paths}
+            if any(now[p] == then[p] or values[p] != now[p] for p in self.paths):
+                continue
+            calls = {p: ast.parse(t, mode="eval").body for p, t in texts.items()}
+            if all(_same_call(c, first) and ast.unparse(_arg(c, slot)) == then[p]
+                   for p, c in calls.items()):
+                return q
+        return None
 
     # --- the text --------------------------------------------------------------------------
     def _shape_comment(self, node_id: str) -> str:
@@ -245,8 +311,10 @@ class _ClassWriter:
     def _signature(self) -> str:
         params = [f"{k}: {_annotation(p.default)} = {literal(p.default)}"
                   for k, p in self.network.params.items()]
-        extras = [f"{k}: {_annotation(next(iter(v.values())), source=True)}"
-                  for k, v in self.extra_values.items()]
+        first = self.paths[0]
+        extras = [f"{k}: {_annotation(v, source=True)}"
+                  for k, v in self.code.arguments(first, self.analysis).items()
+                  if k in self.code.extras]
         args = params + extras
         return "self" if not args else "self, *, " + ", ".join(args)
 
@@ -303,6 +371,13 @@ def _argument_names(func: str) -> list[str]:
     except Exception:
         return []
     return names
+
+
+def _same_call(call: ast.expr, other: ast.Call) -> bool:
+    """The same callable with the same arguments by position and keyword."""
+    return (isinstance(call, ast.Call) and ast.dump(call.func) == ast.dump(other.func)
+            and len(call.args) == len(other.args)
+            and [k.arg for k in call.keywords] == [k.arg for k in other.keywords])
 
 
 def _arg(call: ast.Call, slot: int | str) -> ast.expr:

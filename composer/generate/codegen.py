@@ -129,7 +129,7 @@ def _instance_code(graph: Graph, analysis: Analysis, node: Node, cls: NetworkCla
         info = None
     else:
         info = analysis.shapes.output(*analysis.flat.output(outputs[0]).rsplit(".", 1))
-    return NodeCode(node.id, names.name(node.id), outputs, refs, cls.call(node.id),
+    return NodeCode(node.id, names.name(node.id), outputs, refs, cls.call(node.id, analysis),
                     f"self.{node.id}({args})", info)
 
 
