@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="open FILE, save a picture of the whole window, and exit")
     parser.add_argument("--train-steps", type=int, default=0, metavar="N",
                         help="with --screenshot: train N steps first")
+    parser.add_argument("--network", metavar="NAME",
+                        help="with --screenshot: show the inside of this network")
     return parser
 
 
@@ -73,13 +75,19 @@ def install_excepthook(window) -> None:
     threading.excepthook = thread_hook
 
 
-def screenshot(window, out: str, train_steps: int) -> int:
-    """Renders the window at a fixed size with the graph fitted and analysed; saves a PNG."""
+def screenshot(window, out: str, train_steps: int, network: str | None = None) -> int:
+    """Renders the window at a fixed size with the graph (or a network's inside) fitted and
+    analysed; saves a PNG."""
     app = QApplication.instance()
     window.resize(*SCREENSHOT_SIZE)
     window.show()
     app.processEvents()
     window.document.analyse_now()
+    if network is not None:
+        if network not in window.document.graph.networks:
+            print(f"error: no network {network!r} in this file", file=sys.stderr)
+            return 1
+        window.document.open_network(network)
     if train_steps > 0:
         from gui.training.install import train_for_screenshot
 
@@ -120,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             except (ComposerError, OSError) as e:
                 print(f"error: {e}", file=sys.stderr)
                 return 1
-        return screenshot(window, args.screenshot, args.train_steps)
+        return screenshot(window, args.screenshot, args.train_steps, args.network)
     window.restore_layout()
     window.show()
     from gui.autosave import Autosave

@@ -37,6 +37,7 @@ class Breadcrumb(QWidget):
         while self.row.count():
             widget = self.row.takeAt(0).widget()
             if widget is not None and widget is not self.instances:
+                widget.setParent(None)  # gone from the bar now, deleted when Qt is idle
                 widget.deleteLater()
         doc = self.document
         names = [doc.graph.name or "graph", *(step.network for step in doc.trail)]

@@ -27,7 +27,7 @@ from composer.errors import GraphFormatError, ParamError
 from composer.fileformat import validate
 from composer.graph import Edge, Graph, Group, Node
 from composer.networks import SEPARATOR, Network
-from gui import analysis, commands, editing, levels, uistate
+from gui import analysis, commands, editing, levels, network_edits, uistate
 from gui.theme import GROUP_PALETTE
 
 log = logging.getLogger(__name__)
@@ -176,8 +176,8 @@ class Document(QObject):
 
     def _on_inner_event(self, network: Network, name: str, **payload: Any) -> None:
         self.schedule_analysis()
-        if self.graph.networks.get(network.name) is network:
-            self.network_edited.emit(network.name)
+        if name != "node_moved" and self.graph.networks.get(network.name) is network:
+            self.network_edited.emit(network.name)  # its instances' faces may change
 
     # --- files ---------------------------------------------------------------------------
     def replace_graph(self, graph: Graph, path: Path | None = None) -> None:
@@ -359,6 +359,10 @@ class Document(QObject):
                  and e.src not in node_ids and e.dst not in node_ids]
         if not node_ids and not edges:
             return
+        problem = network_edits.removal_problem(self, node_ids)
+        if problem:
+            self.message.emit(problem)
+            return
 
         def build():
             for edge in edges:
@@ -368,6 +372,7 @@ class Document(QObject):
                     if other.shares == node_id and other.id not in node_ids:
                         yield commands.SetShares(self.level, other.id, node_id, None)
                 yield commands.RemoveNode(self.level, node_id)
+            yield from network_edits.repairs_after_removal(self, set(node_ids))
 
         self.push(f"Delete {len(node_ids)} node(s), {len(edges)} edge(s)", build())
 

@@ -177,8 +177,46 @@ class Inspector(QScrollArea):
         if self.shares_combo is not None:
             form.addRow("tied to", self.shares_combo)
         self.layout_.addLayout(form)
+        if self.document.trail:
+            self._network_ports(node_id)
         self._add_analysis_labels()
         self._refresh_groups()
+
+    def _network_ports(self, node_id: str) -> None:
+        """Inside a network: which of the node's ports are the network's own, and buttons to
+        make a port one (an unwired input, any output) or to take it off again."""
+        level = self.document.level
+        t = level.type_of(level.nodes[node_id])
+        exposed = levels.exposed_ports(level, node_id)
+        wired = {e.dst_port for e in level.edges_into(node_id)}
+        form = QFormLayout()
+        for output, ports in ((False, t.input_ports(level.params_of(node_id))),
+                              (True, t.outputs)):
+            side = "output" if output else "input"
+            for port in ports:
+                name = exposed.get((output, port.name))
+                if name is not None:
+                    button = QPushButton(f"network {side} {name}: remove")
+                    button.clicked.connect(lambda _=False, n=name, o=output: self._guard(
+                        network_edits.unexpose, self.document, n, o))
+                elif output or port.name not in wired:
+                    button = QPushButton(f"make it a network {side}")
+                    button.clicked.connect(lambda _=False, p=port.name, o=output: self._guard(
+                        network_edits.expose, self.document, node_id, p, o))
+                else:
+                    continue
+                button.setObjectName(f"network_port_{side}_{port.name}")
+                form.addRow(f"{port.name} ({side})", button)
+        if form.rowCount():
+            self.layout_.addWidget(QLabel("<b>Network ports</b>"))
+            self.layout_.addLayout(form)
+
+    def _guard(self, edit, *args) -> None:
+        """Runs an edit; a refusal is said in the status bar."""
+        try:
+            edit(*args)
+        except ComposerError as e:
+            self.document.message.emit(str(e))
 
     def _instance_rows(self, form: QFormLayout, node_id: str, network) -> None:
         """What a network instance adds: the network (opened from here), what it holds, and
@@ -197,16 +235,10 @@ class Inspector(QScrollArea):
         unpack = QPushButton("Unpack")
         unpack.setObjectName("unpack_network")
         unpack.setToolTip("replace this instance by the nodes inside it (Ctrl+Shift+G)")
-        unpack.clicked.connect(lambda: self._unpack(node_id))
+        unpack.clicked.connect(lambda: self._guard(network_edits.unpack, self.document, node_id))
         buttons.addWidget(open_button)
         buttons.addWidget(unpack)
         form.addRow(buttons)
-
-    def _unpack(self, node_id: str) -> None:
-        try:
-            network_edits.unpack(self.document, node_id)
-        except ComposerError as e:
-            self.document.message.emit(str(e))
 
     def _add_analysis_labels(self) -> None:
         """Parameter count, shapes, groups and problems: refreshed after each analysis."""

@@ -118,6 +118,19 @@ def network_of(level: Graph, node_id: str) -> Network | None:
     return level.networks.get(name) if name is not None else None
 
 
+def exposed_ports(graph: Graph, node_id: str) -> dict[tuple[bool, str], str]:
+    """For a node inside a network (`graph` being its inside): which of its ports are the
+    network's own, (output?, port) -> the network's port name."""
+    network = next((n for n in graph.networks.values() if n.graph is graph), None)
+    if network is None:
+        return {}
+    found = {(False, ref.partition(".")[2]): name for name, refs in network.inputs.items()
+             for ref in refs if ref.partition(".")[0] == node_id}
+    found |= {(True, ref.partition(".")[2]): name for name, ref in network.outputs.items()
+              if ref.partition(".")[0] == node_id}
+    return found
+
+
 def instances_of(flat: Flat, name: str) -> list[str]:
     """The paths of every instance of the network, nested ones too, in file order."""
     return [path for path, inst in flat.instances.items() if inst.network.name == name]

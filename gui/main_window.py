@@ -161,7 +161,7 @@ class MainWindow(QMainWindow):
         diags = doc.diagnostics
         errors = sum(d.severity == "error" for d in diags)
         warnings = sum(d.severity == "warning" for d in diags)
-        params = sum(doc.shapes.param_counts.values()) if doc.shapes else 0
+        params = sum(doc.analysis.shapes.param_counts.values()) if doc.analysis else 0
         g = doc.graph
         self.summary_label.setText(" · ".join([
             _count(len(g.nodes), "node"), _count(len(g.edges), "edge"),

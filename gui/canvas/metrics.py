@@ -6,13 +6,13 @@ laid-out sample never overlaps because both sides agree on how tall a node is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from composer.catalogue.base import Port
 from composer.graph import Graph, Node
 from composer.networks import network_name
-from gui.levels import inside_summary
+from gui.levels import exposed_ports, inside_summary
 
 NODE_WIDTH = 196.0
 HEADER_H = 40.0  # title line and type line
@@ -39,6 +39,8 @@ class NodeFace:
     outputs: tuple[Port, ...]
     params: tuple[tuple[str, str], ...]  # (name, formatted value)
     inside: str = ""
+    # Inside a network: (output?, port) -> the network's port it is.
+    exposed: dict[tuple[bool, str], str] = field(default_factory=dict, compare=False)
 
     @property
     def port_rows(self) -> int:
@@ -105,7 +107,8 @@ def node_face(graph: Graph, node: Node) -> NodeFace:
         shown.insert(0, ("shares", node.shares))
     name = network_name(node.type)
     inside = inside_summary(graph.networks[name]) if name is not None else ""
-    return NodeFace(t.input_ports(params), t.outputs, tuple(shown), inside)
+    return NodeFace(t.input_ports(params), t.outputs, tuple(shown), inside,
+                    exposed_ports(graph, node.id))
 
 
 def node_size(graph: Graph, node: Node) -> tuple[float, float]:

@@ -43,6 +43,7 @@ _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _CENTER = Qt.AlignmentFlag.AlignCenter
 
 
+EXPOSED = "\u25b8"  # marks a port of the network a node is inside
 OVERVIEW_LOD = 0.2  # below: coloured blocks only
 DETAIL_LOD = 0.66  # below: the large-print face (title, shapes, key parameters)
 _HEADERS: dict[tuple[float, float], QPainterPath] = {}
@@ -190,17 +191,24 @@ class NodeItem(HoverHighlight, QGraphicsItem):
         port_fm, shape_fm = QFontMetricsF(s.port_font), QFontMetricsF(s.shape_font)
         out: list[tuple] = []
         taken = {}  # row -> where the input's name ends
+        exposed = self.face.exposed  # inside a network: its own ports, tagged with a mark
         for i, port in enumerate(self.face.inputs):
-            if _named(self.face.inputs, port):
-                text = port_fm.elidedText(port.name, _ELIDE, room / 2)
+            tag = exposed.get((False, port.name))
+            if tag or _named(self.face.inputs, port):
+                text = port_fm.elidedText(f"{EXPOSED}{tag}" if tag else port.name, _ELIDE,
+                                          room / 2)
                 width = port_fm.horizontalAdvance(text)
-                out.append((self._row(TEXT_INSET, i, width), text, "port", _LEFT))
+                out.append((self._row(TEXT_INSET, i, width), text,
+                            "exposed" if tag else "port", _LEFT))
                 taken[i] = TEXT_INSET + width + 8
         for i, port in enumerate(self.face.outputs):
             right = self.width - TEXT_INSET
-            if _named(self.face.outputs, port):
-                width = port_fm.horizontalAdvance(port.name)
-                out.append((self._row(right - width, i, width), port.name, "port", _RIGHT))
+            tag = exposed.get((True, port.name))
+            if tag or _named(self.face.outputs, port):
+                text = f"{tag}{EXPOSED}" if tag else port.name
+                width = port_fm.horizontalAdvance(text)
+                out.append((self._row(right - width, i, width), text,
+                            "exposed" if tag else "port", _RIGHT))
                 right -= width + 6
             shape = self.shapes.get(port.name)
             if shape:
@@ -301,6 +309,9 @@ class NodeItem(HoverHighlight, QGraphicsItem):
             if role == "shape":
                 painter.setFont(s.shape_font)
                 painter.setPen(s.shape_text)
+            elif role == "exposed":
+                painter.setFont(s.port_font)
+                painter.setPen(theme.category_color("network"))
             else:
                 painter.setFont(s.port_font)
                 painter.setPen(s.text)

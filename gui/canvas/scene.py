@@ -257,9 +257,12 @@ class CanvasScene(QGraphicsScene):
         self._on_group_added(group)
 
     def _network_edited(self, name: str) -> None:
-        """A network's inside or ports changed: its instances here show it (ports, summary)."""
+        """A network's inside or ports changed: its instances here show it (ports, summary),
+        and, when this is its inside, the nodes whose ports are its ports."""
+        network = self._graph.networks.get(name)
+        inside = network is not None and network.graph is self._graph
         for node in self._graph.nodes.values():
-            if node.type == f"{PREFIX}{name}":
+            if inside or node.type == f"{PREFIX}{name}":
                 self._on_node_changed(node)
 
     def node_moved_live(self, item: NodeItem) -> None:
