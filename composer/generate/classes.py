@@ -267,17 +267,15 @@ class _ClassWriter:
             raise CompileError(f"{self.network.name}/{node_id}", (
                 "its instances build it with different arguments: "
                 + "; ".join(sorted(forms))))
-        names = _argument_names(ast.unparse(first.func))
-        slots = [(i, names[i] if i < len(names) else f"arg{i}") for i in range(len(first.args))]
-        slots += [(k.arg, k.arg) for k in first.keywords]
+        slots: list[int | str] = [*range(len(first.args)), *(k.arg for k in first.keywords)]
         changed = False
-        for slot, arg in slots:
+        for slot in slots:
             values = {p: ast.unparse(_arg(c, slot)) for p, c in calls.items()}
             param = self._param_behind(slot, values, moved, first)
             if param is not None:
                 _set_arg(first, slot, ast.Name(param, ast.Load()))
             elif len(set(values.values())) > 1:
-                extra = f"{node_id}_{arg}"
+                extra = f"{node_id}_{_argument_name(first, slot)}"
                 self.code.extras[extra] = (node_id, slot)
                 _set_arg(first, slot, ast.Name(extra, ast.Load()))
             else:
@@ -362,15 +360,18 @@ def _annotation(value: Any, source: bool = False) -> str:
     return "Any" if value is not None else "Any | None"
 
 
-def _argument_names(func: str) -> list[str]:
-    """The positional parameter names of the callable emitted code names (`nn.Linear`)."""
+def _argument_name(call: ast.Call, slot: int | str) -> str:
+    """A keyword's name, or the name of the positional parameter of the callable the emitted
+    code names (`in_features` for `nn.Linear`'s first); `arg<i>` when it cannot be told."""
+    if isinstance(slot, str):
+        return slot
     try:
-        target = eval(func, dict(_namespace()))  # a name the catalogue emitted
+        target = eval(ast.unparse(call.func), dict(_namespace()))  # a name the catalogue emitted
         names = [p.name for p in inspect.signature(target).parameters.values()
                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except Exception:
-        return []
-    return names
+        names = []
+    return names[slot] if slot < len(names) else f"arg{slot}"
 
 
 def _same_call(call: ast.expr, other: ast.Call) -> bool:
