@@ -57,7 +57,9 @@ def compile(graph: Graph) -> Any:
     """The graph as a torch.nn.Module built from the generated source.
 
     One submodule per node with parameters, named by node id (`state_dict` keys are
-    `<node id>.<torch name>`); a node that shares another is the same module object.
+    `<node id>.<torch name>`), and per network instance, an instance of its network's class
+    (keys `<instance>.<inner node>.<torch name>`); a node or instance that shares another is
+    the same module object.
     `model(batch, outputs=[...])` takes the data nodes' outputs by "node.port" and returns
     the requested outputs, computing only the nodes they need. Raises CompileError naming the
     first node that cannot be compiled.
