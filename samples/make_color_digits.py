@@ -1,11 +1,13 @@
-"""Writes color_digits.npz: small 3x64x64 colour images for the DCGAN and ResNet-18 samples.
+"""Writes color_digits_64.npz and color_digits_32.npz: small colour images, 3x64x64 for the
+DCGAN sample and 3x32x32 for the ResNet-18 sample.
 
-The first 320 of scikit-learn's 8x8 digits, enlarged 8 times with bilinear interpolation and
-painted in colour: each image gets a bright ink colour and a dark paper colour of its own,
-drawn from a fixed seed. Ink is rounded to sixteenths, the steps of the 8x8 originals, which
-keeps the file under 1 MB. Pixels lie in [-1, 1], as DCGAN's images after its normalisation
-(and as its generator's tanh draws them); labels are the digits, 0..9. Pixels are stored as
-float16 to keep the file small; data.tensors reads them as float32. Run from anywhere:
+The first 320 of scikit-learn's 8x8 digits, enlarged with bilinear interpolation and painted
+in colour: each image gets a bright ink colour and a dark paper colour of its own, drawn from a
+fixed seed, the same in both sizes. Ink is rounded to sixteenths, the steps of the 8x8
+originals, which keeps the files small (under 1 MB together). Pixels lie in [-1, 1], as
+DCGAN's images after its normalisation (and as its generator's tanh draws them); labels are
+the digits, 0..9. Pixels are stored as float16; data.tensors reads them as float32. Run from
+anywhere:
 
     python samples/make_color_digits.py
 """
@@ -17,9 +19,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.datasets import load_digits
 
-OUT = Path(__file__).resolve().parent / "color_digits.npz"
+HERE = Path(__file__).resolve().parent
+SIZES = (64, 32)
+OUT = {size: HERE / f"color_digits_{size}.npz" for size in SIZES}
 COUNT = 320
-SIZE = 64
 SEED = 0
 
 
@@ -37,7 +40,7 @@ def bilinear_matrix(small: int, large: int) -> np.ndarray:
     return m
 
 
-def color_digits(images: np.ndarray, seed: int = SEED, size: int = SIZE) -> np.ndarray:
+def color_digits(images: np.ndarray, size: int, seed: int = SEED) -> np.ndarray:
     """Grey images [N,h,w] with values 0..16 -> colour images [N,3,size,size] in [-1,1]."""
     rows = bilinear_matrix(images.shape[1], size)
     cols = bilinear_matrix(images.shape[2], size)
@@ -52,11 +55,12 @@ def color_digits(images: np.ndarray, seed: int = SEED, size: int = SIZE) -> np.n
 
 def main() -> None:
     digits = load_digits()
-    x = color_digits(digits.images[:COUNT])
     y = digits.target[:COUNT].astype(np.int64)
-    np.savez_compressed(OUT, x=x, y=y)
-    size_kb = OUT.stat().st_size / 1024
-    print(f"wrote {OUT.name}: x {x.shape} {x.dtype}, y {y.shape} {y.dtype}, {size_kb:.0f} KiB")
+    for size, out in OUT.items():
+        x = color_digits(digits.images[:COUNT], size)
+        np.savez_compressed(out, x=x, y=y)
+        kib = out.stat().st_size / 1024
+        print(f"wrote {out.name}: x {x.shape} {x.dtype}, y {y.shape} {y.dtype}, {kib:.0f} KiB")
 
 
 if __name__ == "__main__":
