@@ -1,7 +1,8 @@
 """The samples: every one loads, checks clean, reads left to right, and trains.
 
 The slow tests train the digit classifier, the multi-task sample and the detector to the
-results docs/samples.md states for them.
+results docs/samples.md states for them, and the published architectures (DCGAN, ResNet-18)
+through their whole configured run.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 SAMPLE_FILES = sorted(SAMPLES_DIR.glob("*.graph.json"))
 PATTERNS = ("independent", "hierarchical", "gan", "parallel", "multitask", "attention",
             "modalities", "detector", "multidataset")
+# Published architectures written with networks: sample -> {instance ("" for the whole
+# model): the parameter count its source has}.
+PUBLISHED = {
+    "dcgan_color_digits": {"generator": 3_576_704, "d_real": 2_765_568},  # pytorch/examples
+    "resnet18_color_digits": {"": 11_181_642},  # torchvision's resnet18, 10 classes
+}
 
 
 def _ids(paths: list[Path]) -> list[str]:
@@ -84,6 +91,40 @@ def test_digit_profiles_file_is_what_its_script_writes():
     with np.load(OUT) as f:
         np.testing.assert_allclose(f["x"], profiles(digits.images), atol=1e-6)
         np.testing.assert_array_equal(f["y"], digits.target)
+
+
+def test_color_digits_file_is_what_its_script_writes():
+    from sklearn.datasets import load_digits
+
+    from samples.make_color_digits import COUNT, OUT, color_digits
+
+    digits = load_digits()
+    for size, path in OUT.items():
+        with np.load(path) as f:
+            x = f["x"]
+            assert x.shape == (COUNT, 3, size, size) and -1 <= x.min() < x.max() <= 1
+            np.testing.assert_allclose(x, color_digits(digits.images[:COUNT], size), atol=1e-3)
+            np.testing.assert_array_equal(f["y"], digits.target[:COUNT])
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_architecture_sample_has_the_published_parameter_counts(name):
+    model = composer.compile(composer.load(SAMPLES_DIR / f"{name}.graph.json"))
+    for instance, count in PUBLISHED[name].items():
+        params = model.get_submodule(instance).parameters()
+        assert sum(p.numel() for p in params) == count, instance or "the whole model"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_architecture_sample_trains_its_whole_run_with_finite_losses(name):
+    graph = composer.load(SAMPLES_DIR / f"{name}.graph.json")
+    run = composer.train(graph)
+    assert run.status == "finished"
+    assert run.steps == graph.training.epochs * graph.training.steps_per_epoch == 8
+    losses = [v for record in run.history if "loss" in record for v in record["loss"].values()]
+    assert len(losses) >= 8 and all(math.isfinite(v) for v in losses)
+    assert run.val and all(math.isfinite(v) for v in run.val.values())
 
 
 @pytest.mark.slow
