@@ -91,3 +91,18 @@ def _reaches(graph: Graph, start: str, goal: str) -> bool:
                 seen.add(child)
                 todo.append(child)
     return False
+
+
+def first_wire(graph: Graph, shapes, src: str, dst: str) -> tuple[str, str] | None:
+    """The first (output of src, input of dst) pair, in port order, that may be wired, with
+    the inputs nothing feeds yet tried first; None when no pair may."""
+    ts, td = graph.type_of(graph.nodes[src]), graph.type_of(graph.nodes[dst])
+    if ts is None or td is None:
+        return None
+    wired = {e.dst_port for e in graph.edges_into(dst)}
+    inputs = sorted(td.input_ports(graph.params_of(dst)), key=lambda p: p.name in wired)
+    for out in ts.outputs:
+        for into in inputs:
+            if connection_problem(graph, shapes, src, out.name, dst, into.name) is None:
+                return out.name, into.name
+    return None

@@ -28,12 +28,14 @@ from composer.fileformat import validate
 from composer.graph import Edge, Graph, Group, Node
 from composer.networks import SEPARATOR, Network
 from gui import analysis, commands, editing, levels, network_edits, uistate
+from gui.library import Library
 from gui.theme import GROUP_PALETTE
 
 log = logging.getLogger(__name__)
 
 READ_ONLY_MESSAGE = "Training: the graph is read-only"
 DUPLICATE_GAP = 48.0  # between the originals' lowest edge and their copies
+CHAIN_GAP = 44.0  # between a node and the one added after it
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Document(QObject):
     graph_replaced = Signal()
     level_changed = Signal()  # the canvas shows another level (a network's inside, or the top)
     network_edited = Signal(str)  # a network's inside or its ports changed: its name
+    networks_changed = Signal()  # a network was added to the file or taken out of it
+    library_changed = Signal()  # a network was saved to the user's library
     analysed = Signal()
     dirty_changed = Signal(bool)
     path_changed = Signal(object)
@@ -70,6 +74,7 @@ class Document(QObject):
         self.diagnostics: list[Diagnostic] = []  # every problem; inside instances by path
         self.level_diagnostics: list[Diagnostic] = []  # the shown level's, on its own nodes
         self._inner: dict[int, tuple[Graph, object]] = {}  # id(network) -> its graph, listener
+        self.library = Library()  # the user's saved networks (gui.library)
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._timer = QTimer(self, singleShot=True, interval=0)
@@ -226,6 +231,8 @@ class Document(QObject):
     def _on_graph_event(self, name: str, **payload: Any) -> None:
         self.schedule_analysis()
         network = payload.get("network")
+        if name in ("network_added", "network_removed"):
+            self.networks_changed.emit()
         if name == "network_added":
             self._follow_network(network)
         elif name == "network_removed":
@@ -339,9 +346,15 @@ class Document(QObject):
                  params: dict | None = None) -> str | None:
         if not self._editable():
             return None
+        if type_id.startswith(network_edits.LIBRARY):
+            return network_edits.add_from_library(self, type_id[len(network_edits.LIBRARY):],
+                                                  pos, params)
         node_type = self.level.type_of(type_id)
         if node_type is None:
             raise KeyError(f"unknown node type {type_id!r}")
+        problem = network_edits.containment_problem(self, type_id)
+        if problem:
+            raise network_edits.Refused(problem)
         clean = {}
         for name, value in (params or {}).items():
             clean[name] = editing.validated(node_type, name, value)
@@ -350,6 +363,35 @@ class Document(QObject):
                                                              round(pos[1], 1)]})
         self.undo_stack.push(commands.AddNode(self.level, node))
         return node_id
+
+    def add_after(self, node_id: str, type_id: str, params: dict | None = None) -> str | None:
+        """Adds a node to the right of `node_id` (below whatever already sits there), wired
+        from its first output the new node can take: a chain grows one block at a time.
+        One undo step; returns the new node's id."""
+        from gui.canvas.metrics import NODE_WIDTH, node_face
+
+        level = self.level
+        x, y = level.nodes[node_id].ui.get("pos", [0.0, 0.0])
+        x += NODE_WIDTH + CHAIN_GAP
+        height = node_face(level, Node("new", type_id, dict(params or {}))).height
+        moved = True
+        while moved:  # step below the nodes already there
+            moved = False
+            for other in level.nodes.values():
+                ox, oy = other.ui.get("pos", [None, None])
+                bottom = oy + node_face(level, other).height if oy is not None else None
+                if ox is not None and abs(ox - x) < NODE_WIDTH and oy < y + height < \
+                        bottom + height:
+                    y, moved = bottom + DUPLICATE_GAP / 2, True
+        self.undo_stack.beginMacro(f"Add {type_id} after {node_id}")
+        try:
+            new = self.add_node(type_id, (x, y), params)
+            ports = analysis.first_wire(level, self.shapes, node_id, new) if new else None
+            if ports is not None:
+                self.connect(node_id, ports[0], new, ports[1])
+        finally:
+            self.undo_stack.endMacro()
+        return new
 
     def remove_items(self, node_ids: list[str], edges: Iterable[Edge] = ()) -> None:
         if not self._editable():

@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import menus, theme
+from composer.errors import ComposerError
+from gui import levels, menus, network_edits, theme, typed_add
 from gui.breadcrumb import Breadcrumb
 from gui.canvas import CanvasScene, CanvasView, Minimap
 from gui.diagnostics import DiagnosticsPanel
@@ -29,6 +30,7 @@ from gui.files import FileActions
 from gui.find import FindBox
 from gui.groups_panel import GroupsPanel
 from gui.inspector import Inspector
+from gui.library import Library
 from gui.palette import Palette
 from gui.training.install import install as install_training
 
@@ -47,10 +49,12 @@ def default_settings() -> QSettings:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None):
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None,
+                 library: Path | None = None):
         super().__init__(parent)
         self.settings = settings or default_settings()
         self.document = Document(self)
+        self.document.library = Library(library)  # None: the user's data folder
         self.files = FileActions(self, self.document, self.settings)
         self.scene = CanvasScene(self.document)
         self.view = CanvasView(self.scene)
@@ -144,7 +148,10 @@ class MainWindow(QMainWindow):
         doc.read_only_changed.connect(self._read_only_changed)
         self.scene.node_selection_changed.connect(self.inspector.show_nodes)
         self.scene.node_selection_changed.connect(self.groups.set_selection)
-        self.palette.add_requested.connect(self.add_at_centre)
+        self.palette.add_requested.connect(self.add_from_palette)
+        for signal in (doc.graph_replaced, doc.networks_changed, doc.library_changed):
+            signal.connect(self._list_networks)
+        self._list_networks()
 
     # --- reactions -----------------------------------------------------------------------
     def _update_title(self, *_: object) -> None:
@@ -182,10 +189,36 @@ class MainWindow(QMainWindow):
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, MESSAGE_MS)
 
-    def add_at_centre(self, type_id: str) -> str | None:
+    def add_at_centre(self, type_id: str, params: dict | None = None) -> str | None:
         """Adds a node of the type at the middle of the visible canvas."""
         centre = self.view.mapToScene(self.view.viewport().rect().center())
-        return self.view.add_node_at(type_id, centre)
+        return self.view.add_node_at(type_id, centre, params)
+
+    def add_from_palette(self, type_id: str, typed: str = "") -> str | None:
+        """Adds a palette entry, with the values typed after its name: wired after the
+        selected node when one is, else at the middle of the canvas. A value that does not
+        fit is refused with the reason, and what was typed stays to be corrected."""
+        try:
+            t = self.document.level.type_of(type_id)
+            params = typed_add.params_for(t, typed_add.parse(typed)) if typed and t else {}
+            selected = self.scene.selected_node_ids()
+            if len(selected) == 1:
+                new = self.document.add_after(selected[0], type_id, params)
+                self.scene.select_nodes([new] if new else [])
+            else:
+                new = self.add_at_centre(type_id, params)
+        except ComposerError as e:
+            self.show_message(str(e))
+            return None
+        if new and typed:
+            self.palette.search.clear()  # ready for the next block of the chain
+        return new
+
+    def _list_networks(self) -> None:
+        graph = self.document.graph
+        self.palette.set_networks(
+            [(name, n.description.split("\n", 1)[0] or levels.inside_summary(n))
+             for name, n in graph.networks.items()], self.document.library.names())
 
     def set_dark(self, dark: bool) -> None:
         theme.set_dark(dark)
@@ -213,6 +246,18 @@ class MainWindow(QMainWindow):
             self.document.open_instance(ids[0])
         else:
             self.show_message("select one network instance to open")
+
+    def save_network_to_library(self) -> None:
+        """Saves the selected instance's network, or the one open, to the user's library."""
+        doc = self.document
+        ids = self.scene.selected_node_ids()
+        network = levels.network_of(doc.level, ids[0]) if len(ids) == 1 else None
+        name = network.name if network is not None else \
+            doc.trail[-1].network if doc.trail else None
+        if name is None:
+            self.show_message("select a network instance, or open a network, to save it")
+            return
+        network_edits.save_to_library(doc, name)
 
     def check_now(self) -> None:
         self.document.analyse_now()

@@ -180,6 +180,11 @@ def _graph_actions(w) -> dict[str, QAction]:
         "open_network": _action(w, "open_network", "&Open Network", w.open_selected_network,
                                 tip="edit the selected instance's network (or double-click "
                                     "it)"),
+        "save_network": _action(w, "save_network", "Save Network to &Library",
+                                w.save_network_to_library,
+                                tip="the selected instance's network (or the one open), for "
+                                    "use in other graphs: it appears under Library in the "
+                                    "palette"),
     }
 
 
@@ -206,7 +211,7 @@ def build(w) -> dict[str, QAction]:
     for dock in (w.palette_dock, w.inspector_dock, w.groups_dock, w.diagnostics_dock):
         view_menu.addAction(dock.toggleViewAction())
     _add(bar.addMenu("&Graph"), actions, ["auto_layout", "check", None, "make_network",
-                                          "unpack_network", "open_network"])
+                                          "unpack_network", "open_network", "save_network"])
     _add(bar.addMenu("&Help"), actions, ["shortcuts", "about"])
     toolbar = QToolBar("Main", w)
     toolbar.setObjectName("main_toolbar")

@@ -10,6 +10,7 @@ import copy
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6.QtGui import QUndoCommand
 
@@ -24,7 +25,9 @@ from composer.networks import (
     Network,
     inner_overrides,
     instance_values,
+    network_name,
     split_ref,
+    uses,
 )
 from gui import commands, levels
 from gui.editing import has_weights, id_stem
@@ -432,3 +435,65 @@ def _members_without(doc, removed: set[str]) -> dict[str, list[str]]:
         if kept != group.members:
             changed[group.id] = kept
     return changed
+
+
+# --- instances from this file and from the library --------------------------------------------
+LIBRARY = "library:"  # a palette entry for a network of the user's library: library:<Name>
+
+
+def containment_problem(doc, type_id: str) -> str | None:
+    """Why an instance of this type cannot go into the level shown: the network it would be
+    in is, or is used by, the network it stands for."""
+    name = network_name(type_id)
+    if not doc.trail or name is None or name not in doc.graph.networks:
+        return None
+    here = doc.trail[-1].network
+    if here in _used_by(doc.graph, name):
+        return f"{name} uses {here}: an instance of it inside {here} would make {here} " \
+               "contain itself"
+    return None
+
+
+def _used_by(graph: Graph, name: str) -> set[str]:
+    found, todo = set(), [name]
+    while todo:
+        current = todo.pop()
+        if current in graph.networks and current not in found:
+            found.add(current)
+            todo += uses(graph.networks[current])
+    return found
+
+
+def add_from_library(doc, name: str, pos: tuple[float, float],
+                     params: dict | None = None) -> str | None:
+    """Brings a network of the user's library into the file, with an instance of it at
+    `pos`; one undo step. Returns the instance's id."""
+    from gui.library import networks_to_add
+
+    if not doc._editable():
+        return None
+    part = doc.library.load(name)
+    networks, local = networks_to_add(doc.graph, part, name)
+    problem = containment_problem(doc, PREFIX + local) if not networks else None
+    if problem:
+        raise Refused(problem)
+    level = doc.level
+    node = Node(level.unique_id(id_stem(PREFIX + local)), PREFIX + local, dict(params or {}),
+                ui={"pos": [round(pos[0], 1), round(pos[1], 1)]})
+    doc.push(f"Add {name} from the library",
+             [*(commands.AddNetwork(doc.graph, n) for n in networks),
+              commands.AddNode(level, node)])
+    if local != name:
+        doc.message.emit(f"the file already had a different network {name}: this one is "
+                         f"{local}")
+    return node.id
+
+
+def save_to_library(doc, name: str) -> Path:
+    """Writes the network (and those it uses) to the user's library."""
+    replaced = name in doc.library.names()
+    path = doc.library.save(doc.graph, name)
+    again = " (replacing the one saved before)" if replaced else ""
+    doc.message.emit(f"saved {name} to the library{again}: {path}")
+    doc.library_changed.emit()
+    return path

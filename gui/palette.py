@@ -1,7 +1,11 @@
-"""The searchable palette of node types, generated from the catalogue.
+"""The searchable palette of node types, generated from the catalogue, and of networks: this
+file's, and those of the user's library.
 
 Dragging an entry carries its type id under MIME_TYPE (the canvas accepts such drops);
-double-clicking one, or pressing Enter in the search box, asks for a node at the view's centre.
+double-clicking one, or pressing Enter in the search box, asks for a node (after the selected
+node, wired to it, when one is selected). What is typed after the words that find the block
+sets its parameters (`linear 256`, `dropout p=0.3`: gui.typed_add); after Enter the box is
+empty again, for the next block of a chain.
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ from PySide6.QtWidgets import (
 
 from composer import catalogue
 from composer.catalogue.base import CATEGORIES
-from gui import theme
+from gui import theme, typed_add
 
 MIME_TYPE = "application/x-composer-node-type"
 TYPE_ROLE = Qt.ItemDataRole.UserRole
 
 CATEGORY_TITLES = {"data": "Data", "layer": "Layers", "block": "Blocks", "merge": "Merge",
                    "op": "Ops", "loss": "Losses"}
+NETWORKS, LIBRARY = "networks", "library"  # the heads of this file's and the library's
 
 _icons: dict[str, QIcon] = {}
 
@@ -83,13 +88,13 @@ class PaletteTree(QTreeWidget):
 class Palette(QWidget):
     """Search box over a tree of node types by category."""
 
-    add_requested = Signal(str)  # a type id to add at the view's centre
+    add_requested = Signal(str, str)  # a type id to add, and what was typed (its values)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.search = QLineEdit(self)
         self.search.setObjectName("palette_search")
-        self.search.setPlaceholderText("Search blocks…")
+        self.search.setPlaceholderText("Search blocks… (linear 256, Enter)")
         self.search.setClearButtonEnabled(True)
         self.tree = PaletteTree(self)
         layout = QVBoxLayout(self)
@@ -103,21 +108,50 @@ class Palette(QWidget):
 
     def _populate(self) -> None:
         self.categories: dict[str, QTreeWidgetItem] = {}
-        for category in CATEGORIES:
-            head = QTreeWidgetItem(self.tree, [CATEGORY_TITLES.get(category, category)])
-            head.setIcon(0, category_icon(category))
+        titles = CATEGORY_TITLES | {NETWORKS: "Networks", LIBRARY: "Library"}
+        for category in [*CATEGORIES, NETWORKS, LIBRARY]:
+            head = QTreeWidgetItem(self.tree, [titles.get(category, category)])
+            head.setIcon(0, category_icon("network" if category in (NETWORKS, LIBRARY)
+                                          else category))
             head.setFlags(Qt.ItemFlag.ItemIsEnabled)
             font = head.font(0)
             font.setBold(True)
             head.setFont(0, font)
             self.categories[category] = head
         for t in catalogue.all_types():
-            item = QTreeWidgetItem(self.categories[t.category], [t.id.split(".", 1)[1]])
-            item.setData(0, TYPE_ROLE, t.id)
-            item.setToolTip(0, f"{t.id}: {t.summary}")
-            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-                          | Qt.ItemFlag.ItemIsDragEnabled)
+            self._entry(self.categories[t.category], t.id, t.id.split(".", 1)[1],
+                        f"{t.id}: {t.summary}")
+        self.categories[NETWORKS].setToolTip(0, "this file's networks: an instance of one "
+                                                "is a node")
+        self.categories[LIBRARY].setToolTip(0, "networks saved to your library (Graph > Save "
+                                               "Network to Library), for any graph")
+        self.set_networks([], [])
         self.tree.expandAll()
+
+    @staticmethod
+    def _entry(head: QTreeWidgetItem, type_id: str, text: str, tip: str) -> QTreeWidgetItem:
+        item = QTreeWidgetItem(head, [text])
+        item.setData(0, TYPE_ROLE, type_id)
+        item.setToolTip(0, tip)
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                      | Qt.ItemFlag.ItemIsDragEnabled)
+        return item
+
+    def set_networks(self, networks: list[tuple[str, str]], library: list[str]) -> None:
+        """Lists this file's networks ((name, what it is), as `net.<Name>` types) and those
+        of the library (`library:<Name>`); a head with nothing under it is hidden."""
+        for category, entries in ((NETWORKS, [(f"net.{n}", n, f"net.{n}: {doc}")
+                                              for n, doc in networks]),
+                                  (LIBRARY, [(f"library:{n}", n, f"{n}, from your library: "
+                                              "adding it brings the network into this file")
+                                             for n in library])):
+            head = self.categories[category]
+            head.takeChildren()
+            for type_id, text, tip in entries:
+                self._entry(head, type_id, text, tip)
+            head.setHidden(not entries)
+            head.setExpanded(True)
+        self.filter(self.search.text())
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
         """Wide enough for the longest entry beside a vertical scroll bar."""
@@ -140,8 +174,9 @@ class Palette(QWidget):
         return [i.data(0, TYPE_ROLE) for i in self.type_items() if not i.isHidden()]
 
     def filter(self, text: str) -> None:
-        """Shows the types whose id or one-line doc contains every word typed."""
-        words = text.lower().split()
+        """Shows the types whose id or one-line doc contains every word typed (values typed
+        after the words are for the parameters, not the search)."""
+        words = typed_add.parse(text).words
         for head in self.categories.values():
             shown = 0
             for i in range(head.childCount()):
@@ -155,10 +190,11 @@ class Palette(QWidget):
 
     def _add_first_match(self) -> None:
         ids = self.visible_type_ids()
-        if ids and self.search.text().strip():
-            self.add_requested.emit(ids[0])
+        text = self.search.text().strip()
+        if ids and text:
+            self.add_requested.emit(ids[0], text)
 
     def _double_clicked(self, item: QTreeWidgetItem, column: int) -> None:
         type_id = item.data(0, TYPE_ROLE)
         if type_id:
-            self.add_requested.emit(type_id)
+            self.add_requested.emit(type_id, "")

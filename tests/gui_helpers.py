@@ -17,9 +17,10 @@ CTRL = Qt.KeyboardModifier.ControlModifier
 
 
 def open_window(qtbot, tmp_path: Path, graph: Graph | None = None) -> MainWindow:
-    """A shown window with its own settings file, showing `graph`, analysed and fitted."""
+    """A shown window with its own settings file and network library, showing `graph`,
+    analysed and fitted."""
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings)
+    window = MainWindow(settings, library=tmp_path / "library")
     # Closing at teardown must not stop at the unsaved-changes prompt.
     qtbot.addWidget(window, before_close_func=lambda w: w.document.undo_stack.setClean())
     window.resize(1400, 900)

@@ -17,6 +17,7 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QCursor, QKeyEvent, QPainter, QPainterPath, QWheelEvent
 from PySide6.QtWidgets import QApplication, QGraphicsView
 
+from composer.errors import ComposerError
 from gui.canvas.autopan import EdgeScroller
 from gui.canvas.grid import draw_grid
 from gui.canvas.metrics import HEADER_H, NODE_WIDTH
@@ -251,10 +252,11 @@ class CanvasView(QGraphicsView):
             self.document.message.emit("select a network instance to unpack")
         return new
 
-    def add_node_at(self, type_id: str, scene_pos: QPointF) -> str | None:
+    def add_node_at(self, type_id: str, scene_pos: QPointF,
+                    params: dict | None = None) -> str | None:
         """Adds a node whose header is centred on `scene_pos`; selects it."""
         pos = (scene_pos.x() - NODE_WIDTH / 2, scene_pos.y() - HEADER_H / 2)
-        node_id = self.document.add_node(type_id, pos)
+        node_id = self.document.add_node(type_id, pos, params)
         if node_id:
             self.scene().select_nodes([node_id])
         return node_id
@@ -409,7 +411,10 @@ class CanvasView(QGraphicsView):
             super().dropEvent(event)
             return
         type_id = bytes(event.mimeData().data(NODE_MIME)).decode("utf-8")
-        self.add_node_at(type_id, self.mapToScene(event.position().toPoint()))
+        try:
+            self.add_node_at(type_id, self.mapToScene(event.position().toPoint()))
+        except (ComposerError, OSError) as e:  # a network that cannot go here, or be read
+            self.document.message.emit(str(e))
         event.acceptProposedAction()
 
     # --- painting ----------------------------------------------------------------------
