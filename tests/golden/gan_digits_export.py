@@ -31,6 +31,23 @@ from torch import Tensor, nn
 # The model: one statement per node of the graph.
 
 
+class Discriminator(nn.Module):
+    """Scores an 8x8 image: real (high) or generated (low), as a logit."""
+
+    def __init__(self, *, width: int = 256) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(64, width)
+        self.fc2 = nn.Linear(width, 1)
+
+    def forward(self, image: Tensor) -> Tensor:
+        flat = torch.flatten(image, 1)  # [B,64]
+        fc1 = self.fc1(flat)  # [B,256]
+        act = F.leaky_relu(fc1, 0.2)  # [B,256]
+        drop = F.dropout(act, p=0.3, training=self.training)  # [B,256]
+        fc2 = self.fc2(drop)  # [B,1]
+        return fc2
+
+
 class Model(nn.Module):
     """The composed model: one submodule per node with parameters, named by the
     node's id; forward computes only what the requested outputs need."""
@@ -45,24 +62,12 @@ class Model(nn.Module):
         "g_out.out": ("g_fc2.out",),
         "g_img.out": ("g_out.out",),
         "fake_detached.out": ("g_img.out",),
-        "d_flat.out": ("digits.x",),
-        "d_fc1.out": ("d_flat.out",),
-        "d_act.out": ("d_fc1.out",),
-        "d_drop.out": ("d_act.out",),
-        "d_fc2.out": ("d_drop.out",),
-        "dd_flat.out": ("fake_detached.out",),
-        "dd_fc1.out": ("dd_flat.out",),
-        "dd_act.out": ("dd_fc1.out",),
-        "dd_drop.out": ("dd_act.out",),
-        "dd_fc2.out": ("dd_drop.out",),
-        "dg_flat.out": ("g_img.out",),
-        "dg_fc1.out": ("dg_flat.out",),
-        "dg_act.out": ("dg_fc1.out",),
-        "dg_drop.out": ("dg_act.out",),
-        "dg_fc2.out": ("dg_drop.out",),
-        "d_real.loss": ("d_fc2.out",),
-        "d_fake.loss": ("dd_fc2.out",),
-        "g_loss.loss": ("dg_fc2.out",),
+        "d_on_real.logit": ("digits.x",),
+        "d_on_fake.logit": ("fake_detached.out",),
+        "d_for_g.logit": ("g_img.out",),
+        "d_real.loss": ("d_on_real.logit",),
+        "d_fake.loss": ("d_on_fake.logit",),
+        "g_loss.loss": ("d_for_g.logit",),
     }
 
     def __init__(self) -> None:
@@ -70,12 +75,9 @@ class Model(nn.Module):
         self.g_fc1 = nn.Linear(32, 256)
         self.g_bn = nn.BatchNorm1d(256)
         self.g_fc2 = nn.Linear(256, 64)
-        self.d_fc1 = nn.Linear(64, 256)
-        self.d_fc2 = nn.Linear(256, 1)
-        self.dd_fc1 = self.d_fc1  # shares d_fc1: one module, tied weights
-        self.dd_fc2 = self.d_fc2  # shares d_fc2: one module, tied weights
-        self.dg_fc1 = self.d_fc1  # shares d_fc1: one module, tied weights
-        self.dg_fc2 = self.d_fc2  # shares d_fc2: one module, tied weights
+        self.d_on_real = Discriminator()
+        self.d_on_fake = self.d_on_real  # shares d_on_real: one module, tied weights
+        self.d_for_g = self.d_on_real  # shares d_on_real: one module, tied weights
         self.needed = Needed(self.inputs)
 
     def forward(self, batch: dict[str, Tensor], outputs: Sequence[str]) -> dict[str, Tensor]:
@@ -96,42 +98,18 @@ class Model(nn.Module):
             g_img = g_out.reshape(g_out.shape[0], 1, 8, 8)
         if "fake_detached" in need:  # [B,1,8,8]
             fake_detached = g_img.detach()
-        if "d_flat" in need:  # [B,64]
-            d_flat = torch.flatten(batch["digits.x"], 1)
-        if "d_fc1" in need:  # [B,256]
-            d_fc1 = self.d_fc1(d_flat)
-        if "d_act" in need:  # [B,256]
-            d_act = F.leaky_relu(d_fc1, 0.2)
-        if "d_drop" in need:  # [B,256]
-            d_drop = F.dropout(d_act, p=0.3, training=self.training)
-        if "d_fc2" in need:  # [B,1]
-            d_fc2 = self.d_fc2(d_drop)
-        if "dd_flat" in need:  # [B,64]
-            dd_flat = torch.flatten(fake_detached, 1)
-        if "dd_fc1" in need:  # [B,256]
-            dd_fc1 = self.dd_fc1(dd_flat)
-        if "dd_act" in need:  # [B,256]
-            dd_act = F.leaky_relu(dd_fc1, 0.2)
-        if "dd_drop" in need:  # [B,256]
-            dd_drop = F.dropout(dd_act, p=0.3, training=self.training)
-        if "dd_fc2" in need:  # [B,1]
-            dd_fc2 = self.dd_fc2(dd_drop)
-        if "dg_flat" in need:  # [B,64]
-            dg_flat = torch.flatten(g_img, 1)
-        if "dg_fc1" in need:  # [B,256]
-            dg_fc1 = self.dg_fc1(dg_flat)
-        if "dg_act" in need:  # [B,256]
-            dg_act = F.leaky_relu(dg_fc1, 0.2)
-        if "dg_drop" in need:  # [B,256]
-            dg_drop = F.dropout(dg_act, p=0.3, training=self.training)
-        if "dg_fc2" in need:  # [B,1]
-            dg_fc2 = self.dg_fc2(dg_drop)
+        if "d_on_real" in need:  # [B,1]
+            d_on_real = self.d_on_real(image=batch["digits.x"])
+        if "d_on_fake" in need:  # [B,1]
+            d_on_fake = self.d_on_fake(image=fake_detached)
+        if "d_for_g" in need:  # [B,1]
+            d_for_g = self.d_for_g(image=g_img)
         if "d_real" in need:  # scalar
-            d_real = F.binary_cross_entropy_with_logits(d_fc2, torch.full_like(d_fc2, 1.0))
+            d_real = F.binary_cross_entropy_with_logits(d_on_real, torch.full_like(d_on_real, 1.0))
         if "d_fake" in need:  # scalar
-            d_fake = F.binary_cross_entropy_with_logits(dd_fc2, torch.full_like(dd_fc2, 0.0))
+            d_fake = F.binary_cross_entropy_with_logits(d_on_fake, torch.full_like(d_on_fake, 0.0))
         if "g_loss" in need:  # scalar
-            g_loss = F.binary_cross_entropy_with_logits(dg_fc2, torch.full_like(dg_fc2, 1.0))
+            g_loss = F.binary_cross_entropy_with_logits(d_for_g, torch.full_like(d_for_g, 1.0))
         return self.needed.pick(outputs, batch, locals())
 
 
@@ -154,7 +132,7 @@ def make_groups(model: Model) -> list[Group]:
         Group(
             "disc",
             torch.optim.Adam(
-                parameters_of(model, "d_fc1", "d_fc2"), lr=0.0005, betas=(0.5, 0.999), eps=1e-08,
+                parameters_of(model, "d_on_real"), lr=0.0005, betas=(0.5, 0.999), eps=1e-08,
                 weight_decay=0.0),
             losses={"d_real": 1.0, "d_fake": 1.0},
             schedule=Schedule(every=1, offset=0, epochs=(0, None), repeat=1),
