@@ -136,9 +136,10 @@ def gan(graph: composer.Graph, run: composer.RunResult) -> Outcome:
     return Outcome(text, float(sure.float().mean()) >= 0.5 and kinds >= 8)
 
 
-def published(counts: dict[str, int], source: str) -> Callable:
-    """The parameter counts of a published architecture's parts ("" for the whole model)
-    against its source's, and whether every loss of the run stayed finite."""
+def published(counts: dict[str, int], source: str, labels: dict[str, str]) -> Callable:
+    """The parameter counts of a published architecture's parts (instance ids, "" for the
+    whole model; `labels` names them) against its source's, and whether every loss of the run
+    stayed finite."""
 
     def measure(graph: composer.Graph, run: composer.RunResult) -> Outcome:
         found = {part: sum(p.numel() for p in run.model.get_submodule(part).parameters())
@@ -146,7 +147,7 @@ def published(counts: dict[str, int], source: str) -> Callable:
         losses = [v for record in run.history if "loss" in record
                   for v in record["loss"].values()]
         finite = bool(losses) and all(math.isfinite(v) for v in losses)
-        sizes = ", ".join(f"{part or 'model'} {n:,}" for part, n in found.items())
+        sizes = ", ".join(f"{labels[part]} {n:,}" for part, n in found.items())
         text = (f"{sizes} parameters ({source}); {run.steps} steps with "
                 f"{'finite' if finite else 'NON-FINITE'} losses")
         return Outcome(text, found == counts and finite)
@@ -180,10 +181,11 @@ SAMPLES = [
     Sample("dcgan_color_digits", "published: DCGAN, networks with tied instances",
            "G 3,576,704 and D 2,765,568 parameters; finite losses",
            published({"generator": 3_576_704, "d_real": 2_765_568},
-                     "as pytorch/examples' dcgan")),
+                     "as pytorch/examples' dcgan", {"generator": "G", "d_real": "D"})),
     Sample("resnet18_color_digits", "published: ResNet-18, one network per block kind",
            "11,181,642 parameters; finite losses",
-           published({"": 11_181_642}, "as torchvision's resnet18, 10 classes")),
+           published({"": 11_181_642}, "as torchvision's resnet18, 10 classes",
+                     {"": "model"})),
 ]
 
 
@@ -203,8 +205,9 @@ NOTES = [
     "accuracy of its network.",
     "- `dcgan_color_digits` and `resnet18_color_digits` write published architectures with "
     "networks; `tests/test_fidelity_networks.py` checks that they compute what the published "
-    "code computes. They train 8 steps on the 320 colour digits of `samples/color_digits.npz` "
-    "(written by `samples/make_color_digits.py`): a check that they run, not a result.",
+    "code computes. They train 8 steps on 320 colour digits, 3x64x64 and 3x32x32 "
+    "(`samples/color_digits_64.npz`, `_32.npz`, written by `samples/make_color_digits.py`): "
+    "a check that they run, not a result.",
 ]
 
 
