@@ -13,6 +13,7 @@ import composer
 from composer import GraphFormatError
 from composer.analysis.checks import analyse
 from composer.generate.program import program_source
+from tests.conftest import SAMPLES
 
 torch.set_num_threads(1)
 
@@ -328,3 +329,11 @@ def test_a_network_with_two_outputs_feeds_each_where_it_is_wired():
     assert 'return {"code": enc, "recon": dec}' in source
     assert 'ae["code"]' in source and 'ae["recon"]' in source
     assert len(losses(composer.train(graph))) == 4
+
+
+def test_resnet_blocks_read_as_torchvisions_with_one_argument_per_size():
+    source = program_source(composer.load(SAMPLES / "resnet18_color_digits.graph.json"))
+    assert "def __init__(self, *, planes: int = 64, conv1_in_channels: int) -> None:" in source
+    assert "self.bn1 = nn.BatchNorm2d(planes)" in source
+    assert "downsample_0_in_channels" not in source  # the same input's channels as conv1's
+    assert "self.layer2_1 = BasicBlock(planes=128, conv1_in_channels=128)" in source

@@ -90,6 +90,7 @@ class _ClassWriter:
         self.sets = {tuple(target.split(".", 1)): name
                      for name, p in network.params.items() for target in p.sets}
         self.stored: list[str] = []  # params forward reads as self.<param>
+        self.extra_values: dict[str, dict[str, str]] = {}  # extra -> its source per instance
         self.moved: dict[str, Analysis] = {}  # int param -> the graph analysed with it moved
 
     def write(self) -> NetworkClass:
@@ -275,8 +276,13 @@ class _ClassWriter:
             if param is not None:
                 _set_arg(first, slot, ast.Name(param, ast.Load()))
             elif len(set(values.values())) > 1:
-                extra = f"{node_id}_{_argument_name(first, slot)}"
-                self.code.extras[extra] = (node_id, slot)
+                # a size that another argument already carries in every instance (two convs
+                # reading the same input) is that argument, as a user would write it
+                extra = next((k for k, v in self.extra_values.items() if v == values), None)
+                if extra is None:
+                    extra = f"{node_id}_{_argument_name(first, slot)}"
+                    self.code.extras[extra] = (node_id, slot)
+                    self.extra_values[extra] = values
                 _set_arg(first, slot, ast.Name(extra, ast.Load()))
             else:
                 continue
