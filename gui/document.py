@@ -389,9 +389,25 @@ class Document(QObject):
             ports = analysis.first_wire(level, self.shapes, node_id, new) if new else None
             if ports is not None:
                 self.connect(node_id, ports[0], new, ports[1])
+            elif new:  # nothing to wire (a data node): it starts a chain of its own, below
+                self.move_nodes({new: self._new_row(node_id)})
         finally:
             self.undo_stack.endMacro()
         return new
+
+    def _new_row(self, node_id: str) -> tuple[float, float]:
+        """Below everything, at the start of the chain `node_id` ends."""
+        from gui.canvas.metrics import node_face
+
+        level = self.level
+        head, seen = node_id, {node_id}
+        while level.edges_into(head) and level.edges_into(head)[0].src not in seen:
+            head = level.edges_into(head)[0].src
+            seen.add(head)
+        x = level.nodes[head].ui.get("pos", [0.0, 0.0])[0]
+        bottom = max((n.ui["pos"][1] + node_face(level, n).height
+                      for n in level.nodes.values() if "pos" in n.ui), default=0.0)
+        return x, bottom + DUPLICATE_GAP
 
     def remove_items(self, node_ids: list[str], edges: Iterable[Edge] = ()) -> None:
         if not self._editable():
@@ -561,9 +577,20 @@ class Document(QObject):
 
     # --- groups --------------------------------------------------------------------------
     def add_group(self, members: list[str]) -> str | None:
-        """A new group with the given nodes (loss nodes join its losses); returns its id."""
+        """A new group with the given nodes (loss nodes join its losses); returns its id.
+
+        A group made of loss nodes alone also trains what they reach and no other group
+        trains yet: made for a GAN's discriminator losses first, then for the generator's,
+        each group gets its own network's weights."""
         if not self._editable():
             return None
+        graph = self.graph
+        types = [graph.type_of(graph.nodes[n]) for n in members if n in graph.nodes]
+        if types and all(t is not None and t.is_loss for t in types):
+            trained = {graph.nodes[m].shares or m for g in graph.groups for m in g.members
+                       if m in graph.nodes}
+            members = [*members, *(n for n in editing.reached_weights(graph, members)
+                                   if n not in trained)]
         group_id = self.graph.unique_id("group")
         color = GROUP_PALETTE[len(self.graph.groups) % len(GROUP_PALETTE)]
         group = Group(group_id, ui={"color": color})

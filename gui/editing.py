@@ -179,8 +179,8 @@ def membership_changes(graph: Graph, group_id: str, node_ids: list[str],
     group = graph.group(group_id)
     if group is None:
         raise KeyError(f"no group {group_id!r}")
-    ids = [n for n in node_ids if n in graph.nodes]
-    types = {n: graph.type_of(graph.nodes[n]) for n in ids}
+    ids = [n for n in node_ids if _names_node(graph, n, paths=True)]
+    types = {n: graph.type_of(graph.nodes[n]) if n in graph.nodes else None for n in ids}
     is_loss = {n: types[n] is not None and types[n].is_loss for n in ids}
     changes = []
     if add:
@@ -196,6 +196,25 @@ def membership_changes(graph: Graph, group_id: str, node_ids: list[str],
     if (members, losses) != (group.members, group.losses):
         changes.append((group_id, {"members": members, "losses": losses}))
     return changes
+
+
+def reached_weights(graph: Graph, losses: list[str]) -> list[str]:
+    """The nodes with weights that the losses' gradients reach, back along the wires and not
+    through a node that stops them (op.detach), in file order; a tied node stands for the
+    node whose weights it uses."""
+    parents: dict[str, list[str]] = {}
+    for e in graph.edges:
+        parents.setdefault(e.dst, []).append(e.src)
+    seen, todo = set(losses), list(losses)
+    while todo:
+        for parent in parents.get(todo.pop(), ()):
+            t = graph.type_of(graph.nodes[parent]) if parent in graph.nodes else None
+            if parent not in seen and t is not None and not t.stops_gradient:
+                seen.add(parent)
+                todo.append(parent)
+    owners = {graph.nodes[n].shares or n for n in seen
+              if n in graph.nodes and has_weights(graph, graph.nodes[n])}
+    return [n for n in graph.nodes if n in owners]
 
 
 def group_param_count(group: Group, param_counts: dict[str, int], flat) -> int:

@@ -73,6 +73,7 @@ class GroupsPanel(QWidget):
         self.document = document
         self.selection: list[str] = []
         self.editor: GroupEditor | None = None
+        self._named_next: str | None = None  # a group just made, being named
         self.list = QListWidget()
         self.list.setObjectName("groups_list")
         self.list.setMaximumHeight(96)
@@ -196,7 +197,10 @@ class GroupsPanel(QWidget):
 
     # --- the canvas selection ------------------------------------------------------------
     def set_selection(self, node_ids: list[str]) -> None:
-        self.selection = list(node_ids)
+        """The canvas selection; inside a network, as paths through the instance shown
+        (`d_real/fc1`), which is how a group lists part of an instance."""
+        prefix = self.document.prefix
+        self.selection = [f"{prefix}{n}" for n in node_ids] if prefix is not None else []
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -208,10 +212,12 @@ class GroupsPanel(QWidget):
         self.select_button.setEnabled(has_group)
 
     def create_from_selection(self) -> None:
-        """A group of the selected nodes, its name field open to type a name."""
+        """A group of the selected nodes, its name field open to type a name; Enter there
+        goes on to its learning rate."""
         group_id = self.document.add_group(self.selection)
         if group_id:
             self.select_group(group_id)
+            self._named_next = group_id
             self.edit_name()
 
     def edit_name(self) -> None:
@@ -222,15 +228,22 @@ class GroupsPanel(QWidget):
             self.list.editItem(item)
 
     def rename(self, group_id: str, name: str) -> None:
-        """Renames a group; a name that cannot be an id is refused with the reason shown."""
+        """Renames a group; a name that cannot be an id is refused with the reason shown.
+        A group just made then has its learning rate ready to type: the setting most often
+        changed next."""
         try:
             self.document.rename_group(group_id, name)
         except GraphFormatError as e:
             self.name_error.setText(e.detail)
             self.name_error.show()
             self.document.message.emit(str(e))
-        else:
-            self.name_error.hide()
+            return
+        self.name_error.hide()
+        if self._named_next == group_id and self.editor is not None:
+            lr = self.editor.editors.get("optimizer.lr")
+            if lr is not None:
+                lr.field.setFocus(Qt.FocusReason.TabFocusReason)  # selected: typing replaces
+        self._named_next = None
 
     def add_selected(self) -> None:
         if self.current_group():

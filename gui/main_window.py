@@ -160,7 +160,10 @@ class MainWindow(QMainWindow):
 
     def _graph_replaced(self) -> None:
         self._update_title()
-        self.view.setFocus()  # a new or opened graph is edited on the canvas
+        if self.document.graph.nodes:
+            self.view.setFocus()  # an opened graph is edited on the canvas
+        else:  # an empty one starts with a block: type its name (and values), Enter
+            self.palette.search.setFocus()
         QTimer.singleShot(0, self.view.fit_all)
 
     def _update_summary(self) -> None:
@@ -205,6 +208,7 @@ class MainWindow(QMainWindow):
             if len(selected) == 1:
                 new = self.document.add_after(selected[0], type_id, params)
                 self.scene.select_nodes([new] if new else [])
+                self.view.follow([new] if new else [])  # the canvas follows a growing chain
             else:
                 new = self.add_at_centre(type_id, params)
         except ComposerError as e:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from PySide6.QtGui import QUndoCommand
 
-from composer.errors import ComposerError
+from composer.errors import ComposerError, GraphFormatError
+from composer.fileformat import validate
 from composer.graph import Edge, Graph, Node
 from composer.names import fresh_name
 from composer.networks import (
@@ -152,6 +153,12 @@ def _corner(level: Graph, node_ids: list[str]) -> tuple[float, float]:
 
 
 def _port_name(taken: dict, wanted: str) -> str:
+    """A port named after the inner port it stands for, unique on its side; a name Python
+    keeps for itself gets a trailing _ (`in` -> `in_`), as PEP 8 has it."""
+    try:
+        validate.identifier(wanted, "", "port")
+    except GraphFormatError:
+        wanted += "_"
     return fresh_name(wanted, taken.__contains__)
 
 

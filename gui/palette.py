@@ -189,10 +189,14 @@ class Palette(QWidget):
             head.setExpanded(True)
 
     def _add_first_match(self) -> None:
-        ids = self.visible_type_ids()
+        """Enter adds the entry that fits what was typed best (its name starting so)."""
         text = self.search.text().strip()
-        if ids and text:
-            self.add_requested.emit(ids[0], text)
+        words = typed_add.parse(text).words
+        shown = [i for i in self.type_items() if not i.isHidden() and not i.parent().isHidden()]
+        if shown and text:
+            best = min(shown, key=lambda i: typed_add.rank(words, i.data(0, TYPE_ROLE),
+                                                           i.text(0)))
+            self.add_requested.emit(best.data(0, TYPE_ROLE), text)
 
     def _double_clicked(self, item: QTreeWidgetItem, column: int) -> None:
         type_id = item.data(0, TYPE_ROLE)

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -126,6 +126,17 @@ class ParamEditor(QWidget):
         layout.addWidget(self.field)
         layout.addWidget(self.error)
         self._show(value)
+        if isinstance(self.field, QLineEdit | QSpinBox):
+            self.field.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        """A field clicked or tabbed into has its value selected: what is typed replaces
+        it, as a new value is what is usually meant."""
+        if watched is self.field and event.type() == QEvent.Type.FocusIn and event.reason() in (
+                Qt.FocusReason.MouseFocusReason, Qt.FocusReason.TabFocusReason,
+                Qt.FocusReason.BacktabFocusReason):
+            QTimer.singleShot(0, self.field, self.field.selectAll)  # after the click lands
+        return super().eventFilter(watched, event)
 
     def _build_field(self) -> QWidget:
         p = self.param

@@ -47,6 +47,13 @@ def parse(text: str) -> Query:
     return query
 
 
+def rank(words: list[str], type_id: str, name: str) -> int:
+    """How well a type fits what was typed: 0 when its name starts with the first word, 1
+    when its id holds it, 2 when only its description does (ties go by catalogue order)."""
+    first = words[0] if words else ""
+    return 0 if name.lower().startswith(first) else 1 if first in type_id.lower() else 2
+
+
 def params_for(node_type: NodeType, query: Query) -> dict[str, Any]:
     """The parameter values a query sets on a node of this type, validated; ParamError
     names the parameter and says what it expects."""

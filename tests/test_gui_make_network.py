@@ -50,9 +50,9 @@ def test_selected_nodes_become_one_instance_wired_as_before_in_one_undo_step(win
     graph = w.document.graph
     network = graph.networks["Trunk"]
     assert list(network.graph.nodes) == ["c", "r", "f"]
-    assert network.inputs == {"in": ["c.in"]} and network.outputs == {"out": "f.out"}
+    assert network.inputs == {"in_": ["c.in"]} and network.outputs == {"out": "f.out"}
     assert w.scene.selected_node_ids() == ["trunk"]
-    assert {"d.x -> trunk.in", "trunk.out -> fc.in"} <= edges(graph)
+    assert {"d.x -> trunk.in_", "trunk.out -> fc.in"} <= edges(graph)
     assert not {"c", "r", "f"} & set(graph.nodes)
     assert graph.group("g").members == ["trunk", "fc"]
     assert errors(graph) == errors(chain_graph())  # ce2 waits for a wire, as before

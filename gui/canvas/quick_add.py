@@ -11,11 +11,20 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from composer import catalogue
 from composer.catalogue import kinds
-from gui import analysis, theme
+from composer.errors import ParamError
+from gui import analysis, theme, typed_add
 from gui.canvas.metrics import BODY_TOP, HEADER_H, NODE_WIDTH, PORT_ROW_H
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
@@ -53,25 +62,24 @@ def types_for_wire(kind: str, from_output: bool) -> set[str]:
 
 
 def matching_types(text: str, only: set[str] | None = None) -> list[str]:
-    """Type ids matching every word of `text`, best first (catalogue order breaks ties)."""
-    words = text.lower().split()
+    """Type ids matching every word of `text` (values typed after them set parameters, see
+    gui.typed_add), best first (catalogue order breaks ties)."""
+    words = typed_add.parse(text).words
     ranked = []
     for index, t in enumerate(catalogue.all_types()):
         if only is not None and t.id not in only:
             continue
-        short = t.id.split(".", 1)[-1]
         haystack = f"{t.id} {t.summary}".lower()
         if all(w in haystack for w in words):
-            first = words[0] if words else ""
-            rank = 0 if short.startswith(first) else 1 if first in t.id else 2
-            ranked.append((rank, index, t.id))
+            ranked.append((typed_add.rank(words, t.id, t.id.split(".", 1)[-1]), index, t.id))
     return [type_id for _, _, type_id in sorted(ranked)]
 
 
 class QuickAdd(QFrame):
-    """A popup: a search box over a list of node types. `on_choose(type_id)` adds it."""
+    """A popup: a search box over a list of node types. `on_choose(type_id, params)` adds
+    it, with the values typed after its name (`linear 256`)."""
 
-    def __init__(self, parent: QWidget, on_choose: Callable[[str], object],
+    def __init__(self, parent: QWidget, on_choose: Callable[[str, dict], object],
                  only: set[str] | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Popup)
         self.on_choose = on_choose
@@ -82,10 +90,15 @@ class QuickAdd(QFrame):
         self.search.setClearButtonEnabled(True)
         self.list = QListWidget(self)
         self.list.setUniformItemSizes(True)
+        self.error = QLabel(self)
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(f"color: {theme.ERROR_COLOR.name()};")
+        self.error.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
         layout.addWidget(self.search)
+        layout.addWidget(self.error)
         layout.addWidget(self.list)
         self.resize(340, 300)
         self.search.textChanged.connect(self.filter)
@@ -109,12 +122,22 @@ class QuickAdd(QFrame):
         return [self.list.item(i).data(TYPE_ROLE) for i in range(self.list.count())]
 
     def choose(self) -> str | None:
+        """Adds the current type with the values typed; a value that does not fit is shown
+        and the popup stays open to correct it."""
         item = self.list.currentItem()
-        self.close()
         if item is None:
+            self.close()
             return None
         type_id = item.data(TYPE_ROLE)
-        self.on_choose(type_id)
+        try:
+            params = typed_add.params_for(catalogue.get(type_id),
+                                          typed_add.parse(self.search.text()))
+        except ParamError as e:
+            self.error.setText(str(e))
+            self.error.show()
+            return None
+        self.close()
+        self.on_choose(type_id, params)
         return type_id
 
     def popup(self, global_pos: QPoint) -> None:
@@ -135,7 +158,7 @@ class QuickAdd(QFrame):
         return super().eventFilter(watched, event)
 
 
-def add_wired(view, type_id: str, scene_pos: QPointF, port) -> str | None:
+def add_wired(view, type_id: str, scene_pos: QPointF, port, params: dict) -> str | None:
     """Adds a node whose first fitting port sits at `scene_pos`, wired to `port`, in one
     undo step; selects it."""
     doc = view.document
@@ -143,7 +166,7 @@ def add_wired(view, type_id: str, scene_pos: QPointF, port) -> str | None:
     x = scene_pos.x() - (0.0 if port.output else NODE_WIDTH)
     doc.undo_stack.beginMacro(f"Add {type_id} wired to {port.node_id}.{port.name}")
     try:
-        node_id = doc.add_node(type_id, (x, scene_pos.y() - row))
+        node_id = doc.add_node(type_id, (x, scene_pos.y() - row), params)
         if node_id:
             t = catalogue.get(type_id)
             node = doc.level.nodes[node_id]

@@ -30,6 +30,7 @@ CLIPBOARD_MIME = "application/x-composer-nodes"
 MIN_ZOOM, MAX_ZOOM = 0.08, 3.0
 WORLD = 200_000.0  # the canvas is, for a user, endless
 FIT_MARGIN = 32.0  # scene units left around the graph when fitting
+FOLLOW_MIN_ZOOM = 0.3  # the whole graph is shown to follow an addition down to this zoom
 OVERLAY_GAP = 8.0  # view pixels kept between a fitted graph and a floating overlay
 READ_ONLY_TEXT = "Training: the graph is read-only"
 _NUDGE = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1),
@@ -137,6 +138,23 @@ class CanvasView(QGraphicsView):
         options = [(r, _fit_factor(r, rect)) for r in (beside, above) if r.isValid()]
         return max(options, key=lambda o: o[1], default=(room, factor))
 
+    def follow(self, node_ids: list[str]) -> None:
+        """Brings nodes just added into view when they lie outside it: the whole graph while
+        it fits at a zoom its faces read at, else a scroll to them. A chain typed block by
+        block, or a copy placed below, stays in sight without a gesture."""
+        scene = self.scene()
+        rect = QRectF()
+        for item in filter(None, map(scene.node_item, node_ids)):
+            rect = rect.united(item.sceneBoundingRect())
+        visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        if rect.isNull() or visible.contains(rect):
+            return
+        whole = scene.nodes_rect().adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
+        if _fit_factor(QRectF(self.viewport().rect()), whole) >= FOLLOW_MIN_ZOOM:
+            self.fit_all()
+        else:
+            self.ensureVisible(rect, 24, 24)
+
     def center_on(self, node_ids: list[str]) -> None:
         """Selects these nodes and brings them into view (zooming out only if needed)."""
         scene = self.scene()
@@ -204,6 +222,7 @@ class CanvasView(QGraphicsView):
         ids = self.scene().selected_node_ids()
         new = self.document.duplicate(ids, tied) if ids else []
         self.scene().select_nodes(new or [])
+        self.follow(new or [])
         return new or []
 
     def make_network(self) -> None:
@@ -273,9 +292,9 @@ class CanvasView(QGraphicsView):
                 viewport_pos = self.viewport().rect().center()
         scene_pos = self.mapToScene(viewport_pos)
         if wire is None:
-            self.quick_add = QuickAdd(self, lambda t: self.add_node_at(t, scene_pos))
+            self.quick_add = QuickAdd(self, lambda t, p: self.add_node_at(t, scene_pos, p))
         else:
-            self.quick_add = QuickAdd(self, lambda t: add_wired(self, t, scene_pos, wire),
+            self.quick_add = QuickAdd(self, lambda t, p: add_wired(self, t, scene_pos, wire, p),
                                       types_for_wire(wire.kind, wire.output))
         self.quick_add.popup(self.viewport().mapToGlobal(viewport_pos))
 
