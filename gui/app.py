@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --screenshot: train N steps first")
     parser.add_argument("--network", metavar="NAME",
                         help="with --screenshot: show the inside of this network")
+    parser.add_argument("--select", metavar="ID",
+                        help="with --screenshot: select this node (the inspector shows it)")
     return parser
 
 
@@ -75,9 +77,10 @@ def install_excepthook(window) -> None:
     threading.excepthook = thread_hook
 
 
-def screenshot(window, out: str, train_steps: int, network: str | None = None) -> int:
+def screenshot(window, out: str, train_steps: int, network: str | None = None,
+               select: str | None = None) -> int:
     """Renders the window at a fixed size with the graph (or a network's inside) fitted and
-    analysed; saves a PNG."""
+    analysed, `select` selected; saves a PNG."""
     app = QApplication.instance()
     window.resize(*SCREENSHOT_SIZE)
     window.show()
@@ -95,6 +98,8 @@ def screenshot(window, out: str, train_steps: int, network: str | None = None) -
             print(f"training stopped: {window.training_panel.message.text()}", file=sys.stderr)
     app.processEvents()
     window.view.fit_all()
+    if select is not None:
+        window.scene.select_nodes([select])
     app.processEvents()
     if not window.grab().save(out):
         print(f"error: cannot write {out}", file=sys.stderr)
@@ -128,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             except (ComposerError, OSError) as e:
                 print(f"error: {e}", file=sys.stderr)
                 return 1
-        return screenshot(window, args.screenshot, args.train_steps, args.network)
+        return screenshot(window, args.screenshot, args.train_steps, args.network, args.select)
     window.restore_layout()
     window.show()
     from gui.autosave import Autosave

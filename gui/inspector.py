@@ -168,10 +168,14 @@ class Inspector(QScrollArea):
         if network is not None:
             self._instance_rows(form, node_id, network)
         resolved = level.params_of(node_id)
+        set_by = self._set_by_network(node_id)
         for param in t.params:
             editor = ParamEditor(param, resolved.get(param.name),
                                  lambda v, name=param.name: self._commit(node_id, name, v))
             self.editors[param.name] = editor
+            if param.name in set_by:  # its value here is each instance's own
+                editor.setEnabled(False)
+                editor.setToolTip(set_by[param.name])
             form.addRow(form_label(param), editor)
         self.shares_combo = self._shares_combo(node_id)
         if self.shares_combo is not None:
@@ -217,6 +221,16 @@ class Inspector(QScrollArea):
             edit(*args)
         except ComposerError as e:
             self.document.message.emit(str(e))
+
+    def _set_by_network(self, node_id: str) -> dict[str, str]:
+        """Inside a network: the node's parameters that a parameter of the network sets (each
+        instance gives its value), with a note saying which."""
+        network = network_edits.opened(self.document)
+        if network is None:
+            return {}
+        return {target.partition(".")[2]: f"set by each instance's {name}, a parameter of "
+                f"{network.name}" for name, p in network.params.items() for target in p.sets
+                if target.partition(".")[0] == node_id}
 
     def _instance_rows(self, form: QFormLayout, node_id: str, network) -> None:
         """What a network instance adds: the network (opened from here), what it holds, and

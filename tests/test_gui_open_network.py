@@ -44,6 +44,9 @@ def test_double_clicking_an_instance_shows_the_inside_with_that_instances_shapes
     # the network's own ports are marked on the inner ports they are
     assert w.scene.node_item("flat").face.exposed == {(False, "in"): "image"}
     assert w.scene.node_item("fc2").face.exposed == {(True, "out"): "logit"}
+    click(w.view.viewport(), node_point(w, "fc1"))  # its width is each instance's own
+    assert not w.inspector.editors["out_features"].isEnabled()
+    assert "width" in w.inspector.editors["out_features"].toolTip()
     click(w.breadcrumb.crumbs[0])
     assert not w.document.trail and not w.breadcrumb.isVisible()
     assert w.scene.node_item("d_real") is not None
