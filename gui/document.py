@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +24,8 @@ from composer.analysis.diagnostics import Diagnostic
 from composer.errors import GraphFormatError, ParamError
 from composer.fileformat import validate
 from composer.graph import Edge, Graph, Group, Node
-from composer.networks import SEPARATOR, Network
-from gui import analysis, commands, editing, levels, network_edits, uistate
+from gui import analysis, commands, editing, network_edits, uistate
+from gui.document_levels import Level, Levels
 from gui.library import Library
 from gui.theme import GROUP_PALETTE
 
@@ -35,19 +33,9 @@ log = logging.getLogger(__name__)
 
 READ_ONLY_MESSAGE = "Training: the graph is read-only"
 DUPLICATE_GAP = 48.0  # between the originals' lowest edge and their copies
-CHAIN_GAP = 44.0  # between a node and the one added after it
 
 
-@dataclass(frozen=True)
-class Level:
-    """A network opened on the canvas, and the instance whose shapes it shows (a flat path
-    such as `d_real`, or None to take the network's first instance)."""
-
-    network: str
-    instance: str | None = None
-
-
-class Document(QObject):
+class Document(Levels, QObject):
     """What the canvas and the panels edit. Each public edit method is one undo step."""
 
     graph_replaced = Signal()
@@ -106,83 +94,6 @@ class Document(QObject):
         if self.read_only:
             self.message.emit(READ_ONLY_MESSAGE)
         return not self.read_only
-
-    # --- levels --------------------------------------------------------------------------
-    @property
-    def level(self) -> Graph:
-        """The Graph the canvas shows and node edits change."""
-        return self.graph.networks[self.trail[-1].network].graph if self.trail else self.graph
-
-    @property
-    def prefix(self) -> str | None:
-        """How the flat ids of the shown level start (`d_real/`; "" at the top), or None
-        inside a network that has no instance to show shapes of."""
-        if not self.trail:
-            return ""
-        path = self.instance_path()
-        return path + SEPARATOR if path is not None else None
-
-    def instance_path(self) -> str | None:
-        """The instance whose shapes the opened network shows: the one chosen while it is
-        still there, else the network's first."""
-        if not self.trail:
-            return None
-        step = self.trail[-1]
-        found = levels.instances_of(self.analysis.flat, step.network) if self.analysis else []
-        return step.instance if step.instance in found else next(iter(found), None)
-
-    def open_network(self, name: str, instance: str | None = None) -> None:
-        """Shows the inside of a network, with the shapes of `instance` (a flat path)."""
-        if name in self.graph.networks:
-            self.trail.append(Level(name, instance))
-            self._level_switched()
-
-    def open_instance(self, node_id: str) -> None:
-        """Shows the inside of the network a node of the shown level is an instance of."""
-        network = levels.network_of(self.level, node_id)
-        if network is not None:
-            self.open_network(network.name, (self.prefix or "") + node_id)
-
-    def show_instance(self, path: str) -> None:
-        """Shows the shapes of another instance of the opened network."""
-        if self.trail:
-            self.trail[-1] = Level(self.trail[-1].network, path)
-            self._map_level()
-            self.analysed.emit()
-
-    def go_to_depth(self, depth: int) -> None:
-        """Goes back out: 0 is the top level, 1 the first network opened, ..."""
-        if depth < len(self.trail):
-            del self.trail[depth:]
-            self._level_switched()
-
-    def _level_switched(self) -> None:
-        self._map_level()
-        self.level_changed.emit()
-        self.analysed.emit()
-
-    def _follow(self, graph: Graph) -> None:
-        """Listens to the graph's events and to those of each of its networks' insides."""
-        graph.events.sub(self._on_graph_event)
-        for network in graph.networks.values():
-            self._follow_network(network)
-
-    def _unfollow(self, graph: Graph) -> None:
-        graph.events.unsub(self._on_graph_event)
-        for inner, listener in self._inner.values():
-            inner.events.unsub(listener)
-        self._inner.clear()
-
-    def _follow_network(self, network: Network) -> None:
-        if id(network) not in self._inner:
-            listener = partial(self._on_inner_event, network)
-            network.graph.events.sub(listener)
-            self._inner[id(network)] = (network.graph, listener)
-
-    def _on_inner_event(self, network: Network, name: str, **payload: Any) -> None:
-        self.schedule_analysis()
-        if name != "node_moved" and self.graph.networks.get(network.name) is network:
-            self.network_edited.emit(network.name)  # its instances' faces may change
 
     # --- files ---------------------------------------------------------------------------
     def replace_graph(self, graph: Graph, path: Path | None = None) -> None:
@@ -268,20 +179,6 @@ class Document(QObject):
         self._map_level()
         self.analysed.emit()
 
-    def _map_level(self) -> None:
-        """The shown level's shapes and problems, by its own node ids."""
-        from composer.analysis.shapes import Shapes
-
-        result, prefix = self.analysis, self.prefix
-        if result is None:
-            return
-        if prefix is None:  # a network without instances: nothing was inferred inside
-            self.shapes, self.level_diagnostics = Shapes(), []
-            return
-        self.shapes = levels.level_shapes(result.shapes, result.flat, self.level, prefix)
-        self.level_diagnostics = levels.level_diagnostics(result.diagnostics, self.level,
-                                                          prefix)
-
     def warm_up(self) -> None:
         """Runs the first analysis (which loads the checks and networkx, a few tenths of a
         second; no torch) on a thread, on a copy of the graph, so the window answers from the
@@ -308,23 +205,6 @@ class Document(QObject):
             self.set_analysis(result)
         else:
             self.analyse_now()
-
-    def node_diagnostics(self, node_id: str) -> list[Diagnostic]:
-        """The problems of a node of the shown level (inside an instance: named by path)."""
-        return [d for d in self.level_diagnostics if d.node == node_id]
-
-    def reveal(self, paths: list[str]) -> None:
-        """Selects what flat ids (`d_real/fc1`, a group's members) point at: inside the
-        opened instance when they lie there, else their nodes on the top level."""
-        prefix = self.prefix
-        if prefix:
-            inside = [levels.owner(p, prefix) for p in paths]
-            if all(n is not None and n in self.level.nodes for n in inside):
-                self.select_requested.emit(list(dict.fromkeys(inside)))
-                return
-        self.go_to_depth(0)
-        self.select_requested.emit(list(dict.fromkeys(
-            levels.owner(p, "") for p in paths if levels.owner(p, "") in self.graph.nodes)))
 
     # --- edits ---------------------------------------------------------------------------
     def push(self, text: str, steps: Iterable[QUndoCommand]) -> None:
@@ -365,49 +245,21 @@ class Document(QObject):
         return node_id
 
     def add_after(self, node_id: str, type_id: str, params: dict | None = None) -> str | None:
-        """Adds a node to the right of `node_id` (below whatever already sits there), wired
-        from its first output the new node can take: a chain grows one block at a time.
-        One undo step; returns the new node's id."""
-        from gui.canvas.metrics import NODE_WIDTH, node_face
+        """Adds a node after `node_id` (gui.placing says where), wired from its first output
+        the new node can take: a chain grows one block at a time. One undo step; returns
+        the new node's id."""
+        from gui import placing
 
-        level = self.level
-        x, y = level.nodes[node_id].ui.get("pos", [0.0, 0.0])
-        x += NODE_WIDTH + CHAIN_GAP
-        height = node_face(level, Node("new", type_id, dict(params or {}))).height
-        moved = True
-        while moved:  # step below the nodes already there
-            moved = False
-            for other in level.nodes.values():
-                ox, oy = other.ui.get("pos", [None, None])
-                bottom = oy + node_face(level, other).height if oy is not None else None
-                if ox is not None and abs(ox - x) < NODE_WIDTH and oy < y + height < \
-                        bottom + height:
-                    y, moved = bottom + DUPLICATE_GAP / 2, True
+        pos = placing.after(self.level, node_id, type_id, params or {})
         self.undo_stack.beginMacro(f"Add {type_id} after {node_id}")
         try:
-            new = self.add_node(type_id, (x, y), params)
-            ports = analysis.first_wire(level, self.shapes, node_id, new) if new else None
+            new = self.add_node(type_id, pos, params)
+            ports = analysis.first_wire(self.level, self.shapes, node_id, new) if new else None
             if ports is not None:
                 self.connect(node_id, ports[0], new, ports[1])
-            elif new:  # nothing to wire (a data node): it starts a chain of its own, below
-                self.move_nodes({new: self._new_row(node_id)})
         finally:
             self.undo_stack.endMacro()
         return new
-
-    def _new_row(self, node_id: str) -> tuple[float, float]:
-        """Below everything, at the start of the chain `node_id` ends."""
-        from gui.canvas.metrics import node_face
-
-        level = self.level
-        head, seen = node_id, {node_id}
-        while level.edges_into(head) and level.edges_into(head)[0].src not in seen:
-            head = level.edges_into(head)[0].src
-            seen.add(head)
-        x = level.nodes[head].ui.get("pos", [0.0, 0.0])[0]
-        bottom = max((n.ui["pos"][1] + node_face(level, n).height
-                      for n in level.nodes.values() if "pos" in n.ui), default=0.0)
-        return x, bottom + DUPLICATE_GAP
 
     def remove_items(self, node_ids: list[str], edges: Iterable[Edge] = ()) -> None:
         if not self._editable():

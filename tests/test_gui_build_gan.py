@@ -34,7 +34,7 @@ class Person:
 
     def _count(self, what: str) -> None:
         self.gestures.append(what)
-        QTest.qWait(20)  # a person's pause: what the gesture set off has happened
+        QTest.qWait(100)  # a person's pause: what the gesture set off has happened
 
     def _visible(self, point: QPoint) -> QPoint:
         assert self.w.view.viewport().rect().contains(point), f"{point} is off the canvas"
