@@ -24,9 +24,8 @@ from composer.analysis.diagnostics import Diagnostic
 from composer.errors import GraphFormatError, ParamError
 from composer.fileformat import validate
 from composer.graph import Edge, Graph, Group, Node
-from gui import analysis, commands, editing, network_edits, uistate
+from gui import analysis, commands, editing, library, network_edits, network_ports, uistate
 from gui.document_levels import Level, Levels
-from gui.library import Library
 from gui.theme import GROUP_PALETTE
 
 log = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ class Document(Levels, QObject):
         self.diagnostics: list[Diagnostic] = []  # every problem; inside instances by path
         self.level_diagnostics: list[Diagnostic] = []  # the shown level's, on its own nodes
         self._inner: dict[int, tuple[Graph, object]] = {}  # id(network) -> its graph, listener
-        self.library = Library()  # the user's saved networks (gui.library)
+        self.library = library.Library()  # the user's saved networks (gui.library)
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._timer = QTimer(self, singleShot=True, interval=0)
@@ -226,8 +225,8 @@ class Document(Levels, QObject):
                  params: dict | None = None) -> str | None:
         if not self._editable():
             return None
-        if type_id.startswith(network_edits.LIBRARY):
-            return network_edits.add_from_library(self, type_id[len(network_edits.LIBRARY):],
+        if type_id.startswith(library.LIBRARY):
+            return library.add_from_library(self, type_id[len(library.LIBRARY):],
                                                   pos, params)
         node_type = self.level.type_of(type_id)
         if node_type is None:
@@ -269,7 +268,7 @@ class Document(Levels, QObject):
                  and e.src not in node_ids and e.dst not in node_ids]
         if not node_ids and not edges:
             return
-        problem = network_edits.removal_problem(self, node_ids)
+        problem = network_ports.removal_problem(self, node_ids)
         if problem:
             self.message.emit(problem)
             return
@@ -282,7 +281,7 @@ class Document(Levels, QObject):
                     if other.shares == node_id and other.id not in node_ids:
                         yield commands.SetShares(self.level, other.id, node_id, None)
                 yield commands.RemoveNode(self.level, node_id)
-            yield from network_edits.repairs_after_removal(self, set(node_ids))
+            yield from network_ports.repairs_after_removal(self, set(node_ids))
 
         self.push(f"Delete {len(node_ids)} node(s), {len(edges)} edge(s)", build())
 

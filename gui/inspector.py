@@ -30,7 +30,7 @@ from composer.analysis.shapes import format_shape
 from composer.errors import ComposerError, GraphFormatError
 from composer.fileformat import validate
 from composer.networks import SEPARATOR
-from gui import levels, network_edits, theme
+from gui import levels, network_edits, network_ports, theme
 from gui.document import Document
 from gui.editing import has_weights
 from gui.param_widgets import DeviceBox, ParamEditor, form_label
@@ -202,11 +202,11 @@ class Inspector(QScrollArea):
                 if name is not None:
                     button = QPushButton(f"network {side} {name}: remove")
                     button.clicked.connect(lambda _=False, n=name, o=output: self._guard(
-                        network_edits.unexpose, self.document, n, o))
+                        network_ports.unexpose, self.document, n, o))
                 elif output or port.name not in wired:
                     button = QPushButton(f"make it a network {side}")
                     button.clicked.connect(lambda _=False, p=port.name, o=output: self._guard(
-                        network_edits.expose, self.document, node_id, p, o))
+                        network_ports.expose, self.document, node_id, p, o))
                 else:
                     continue
                 button.setObjectName(f"network_port_{side}_{port.name}")
@@ -225,7 +225,7 @@ class Inspector(QScrollArea):
     def _set_by_network(self, node_id: str) -> dict[str, str]:
         """Inside a network: the node's parameters that a parameter of the network sets (each
         instance gives its value), with a note saying which."""
-        network = network_edits.opened(self.document)
+        network = network_ports.opened(self.document)
         if network is None:
             return {}
         return {target.partition(".")[2]: f"set by each instance's {name}, a parameter of "
@@ -365,7 +365,7 @@ class Inspector(QScrollArea):
         self.description_edit.setObjectName("network_description")
         self.description_edit.setMaximumHeight(90)
         self.description_edit.textChanged.connect(
-            lambda: network_edits.set_description(doc, network.name,
+            lambda: network_ports.set_description(doc, network.name,
                                                   self.description_edit.toPlainText()))
         form.addRow("description", self.description_edit)
         ports = [f"{name} \u2192 {', '.join(refs)}" for name, refs in network.inputs.items()]

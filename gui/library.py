@@ -16,12 +16,16 @@ from PySide6.QtCore import QStandardPaths
 
 from composer import fileformat
 from composer.errors import ComposerError
-from composer.graph import Graph
+from composer.graph import Graph, Node
 from composer.names import fresh_name
 from composer.networks import PREFIX, Network, uses
+from gui import commands
+from gui.editing import id_stem
+from gui.network_edits import Refused, containment_problem
 
 log = logging.getLogger(__name__)
 SUFFIX = ".graph.json"
+LIBRARY = "library:"  # a palette entry for a network of the user's library: library:<Name>
 
 
 def default_folder() -> Path:
@@ -103,3 +107,36 @@ def networks_to_add(graph: Graph, part: Graph, name: str) -> tuple[list[Network]
     parsed = fileformat.from_dict({"format": fileformat.FORMAT_NAME, "version": 2,
                                    "networks": everything})
     return [parsed.networks[n] for n in data], renamed[name]
+
+
+def add_from_library(doc, name: str, pos: tuple[float, float],
+                     params: dict | None = None) -> str | None:
+    """Brings a network of the user's library into the file, with an instance of it at
+    `pos`; one undo step. Returns the instance's id."""
+    if not doc._editable():
+        return None
+    part = doc.library.load(name)
+    networks, local = networks_to_add(doc.graph, part, name)
+    problem = containment_problem(doc, PREFIX + local) if not networks else None
+    if problem:
+        raise Refused(problem)
+    level = doc.level
+    node = Node(level.unique_id(id_stem(PREFIX + local)), PREFIX + local, dict(params or {}),
+                ui={"pos": [round(pos[0], 1), round(pos[1], 1)]})
+    doc.push(f"Add {name} from the library",
+             [*(commands.AddNetwork(doc.graph, n) for n in networks),
+              commands.AddNode(level, node)])
+    if local != name:
+        doc.message.emit(f"the file already had a different network {name}: this one is "
+                         f"{local}")
+    return node.id
+
+
+def save_to_library(doc, name: str) -> Path:
+    """Writes the network (and those it uses) to the user's library."""
+    replaced = name in doc.library.names()
+    path = doc.library.save(doc.graph, name)
+    again = " (replacing the one saved before)" if replaced else ""
+    doc.message.emit(f"saved {name} to the library{again}: {path}")
+    doc.library_changed.emit()
+    return path

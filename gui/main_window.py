@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from composer.errors import ComposerError
-from gui import levels, menus, network_edits, theme, typed_add
+from gui import levels, menus, theme, typed_add
 from gui.breadcrumb import Breadcrumb
 from gui.canvas import CanvasScene, CanvasView, Minimap
 from gui.diagnostics import DiagnosticsPanel
@@ -30,7 +30,7 @@ from gui.files import FileActions
 from gui.find import FindBox
 from gui.groups_panel import GroupsPanel
 from gui.inspector import Inspector
-from gui.library import Library
+from gui.library import Library, save_to_library
 from gui.palette import Palette
 from gui.training.install import install as install_training
 
@@ -261,7 +261,7 @@ class MainWindow(QMainWindow):
         if name is None:
             self.show_message("select a network instance, or open a network, to save it")
             return
-        network_edits.save_to_library(doc, name)
+        save_to_library(doc, name)
 
     def check_now(self) -> None:
         self.document.analyse_now()

@@ -7,10 +7,8 @@ commands), as gui.editing does for the clipboard; the commands then call graph m
 from __future__ import annotations
 
 import copy
-import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from PySide6.QtGui import QUndoCommand
 
@@ -65,12 +63,6 @@ def suggested_name(graph: Graph) -> str:
     return fresh_name("Network", graph.networks.__contains__)
 
 
-def set_description(doc, name: str, text: str) -> None:
-    """Sets a network's description (typed key by key: one undo step)."""
-    if doc._editable() and doc.graph.networks[name].description != text:
-        doc.undo_stack.push(commands.UpdateNetwork(doc.graph, name, {"description": text}))
-
-
 # --- making a network ---------------------------------------------------------------------------
 def make_network(doc, node_ids: list[str], name: str) -> str | None:
     """Replaces nodes of the shown level by one instance of a new network that holds them;
@@ -109,13 +101,13 @@ def _network_plan(doc, chosen: list[str], name: str) -> tuple[Network, Plan]:
     out = [e for e in level.edges if e.src in inside and e.dst not in inside]
     for source in dict.fromkeys(e.source for e in into):
         refs = [e.target for e in into if e.source == source]
-        port = _port_name(network.inputs, split_ref(refs[0])[1])
+        port = port_name(network.inputs, split_ref(refs[0])[1])
         network.inputs[port] = refs
         plan.edges.append(Edge(*split_ref(source), instance.id, port))
     for ref in _unwired_inputs(level, chosen):
-        network.inputs[_port_name(network.inputs, split_ref(ref)[1])] = [ref]
+        network.inputs[port_name(network.inputs, split_ref(ref)[1])] = [ref]
     for source in dict.fromkeys(e.source for e in out) or _loose_outputs(level, chosen):
-        port = _port_name(network.outputs, split_ref(source)[1])
+        port = port_name(network.outputs, split_ref(source)[1])
         network.outputs[port] = source
         plan.edges.extend(Edge(instance.id, port, e.dst, e.dst_port) for e in out
                           if e.source == source)
@@ -152,7 +144,7 @@ def _corner(level: Graph, node_ids: list[str]) -> tuple[float, float]:
     return min(p[0] for p in spots), min(p[1] for p in spots)
 
 
-def _port_name(taken: dict, wanted: str) -> str:
+def port_name(taken: dict, wanted: str) -> str:
     """A port named after the inner port it stands for, unique on its side; a name Python
     keeps for itself gets a trailing _ (`in` -> `in_`), as PEP 8 has it."""
     try:
@@ -185,7 +177,7 @@ def _loose_outputs(level: Graph, chosen: list[str]) -> list[str]:
     return found
 
 
-def _level_prefixes(doc) -> list[str]:
+def level_prefixes(doc) -> list[str]:
     """How the flat ids of every copy of the shown level start: "" at the top, else one
     prefix per instance of the opened network."""
     if not doc.trail or doc.analysis is None:
@@ -201,7 +193,7 @@ def _groups_into(doc, chosen: list[str], instance: str) -> dict[str, list[str]]:
     changed = {}
     for group in doc.graph.groups:
         members = list(group.members)
-        for prefix in _level_prefixes(doc):
+        for prefix in level_prefixes(doc):
             members = _rehome(members, prefix, set(chosen), weighted, instance)
         if members != group.members:
             changed[group.id] = members
@@ -312,7 +304,7 @@ def _groups_out_of(doc, instance: str, mapping: dict[str, str],
     for group in doc.graph.groups:
         out = []
         for m in group.members:
-            for prefix in _level_prefixes(doc):
+            for prefix in level_prefixes(doc):
                 here = levels.owner(m, prefix) if isinstance(m, str) else None
                 if here != instance:
                     continue
@@ -333,121 +325,7 @@ def _groups_out_of(doc, instance: str, mapping: dict[str, str],
 
 
 
-# --- a network's ports ---------------------------------------------------------------------
-def opened(doc) -> Network | None:
-    """The network whose inside the canvas shows, if any."""
-    return doc.graph.networks[doc.trail[-1].network] if doc.trail else None
-
-
-def expose(doc, node_id: str, port: str, output: bool) -> str | None:
-    """Makes an inner port a port of the opened network (named after it); returns the
-    name. Every instance gets the port, to be wired."""
-    network = opened(doc)
-    if network is None or not doc._editable():
-        return None
-    ref = f"{node_id}.{port}"
-    if output:
-        name = _port_name(network.outputs, port)
-        fields = {"outputs": {**network.outputs, name: ref}}
-    else:
-        name = _port_name(network.inputs, port)
-        fields = {"inputs": {**network.inputs, name: [ref]}}
-    doc.undo_stack.push(commands.UpdateNetwork(doc.graph, network.name, fields))
-    return name
-
-
-def unexpose(doc, name: str, output: bool) -> None:
-    """Takes a port off the opened network, with the wires instances had on it."""
-    network = opened(doc)
-    if network is None or not doc._editable():
-        return
-    if output and len(network.outputs) == 1:
-        raise Refused(f"{name} is the only output of {network.name}: a network needs one")
-    side = "outputs" if output else "inputs"
-    kept = {k: v for k, v in getattr(network, side).items() if k != name}
-    doc.push(f"Remove port {name} of {network.name}",
-             [*_instance_wires(doc, network.name, {name}, output),
-              commands.UpdateNetwork(doc.graph, network.name, {side: kept})])
-
-
-def _instance_wires(doc, network: str, ports: set[str], output: bool) -> list[QUndoCommand]:
-    """Disconnects, on every level, the wires of the network's instances at these ports."""
-    found = []
-    for level in [doc.graph, *(n.graph for n in doc.graph.networks.values())]:
-        instances = {n.id for n in level.nodes.values() if n.type == PREFIX + network}
-        for e in level.edges:
-            end, port = (e.src, e.src_port) if output else (e.dst, e.dst_port)
-            if end in instances and port in ports:
-                found.append(commands.Disconnect(level, e))
-    return found
-
-
-def removal_problem(doc, node_ids: list[str]) -> str | None:
-    """Why these nodes cannot leave the opened network: they give all its outputs."""
-    network = opened(doc)
-    if network is None or any(split_ref(r)[0] not in node_ids
-                              for r in network.outputs.values()):
-        return None
-    return (f"{', '.join(network.outputs)} of {network.name} would be left with nothing to "
-            "give: a network needs an output, so make another node's output one first "
-            "(Inspector: make it a network output)")
-
-
-def repairs_after_removal(doc, removed: set[str]) -> list[QUndoCommand]:
-    """When nodes inside the opened network are deleted, what referred to them goes too:
-    the network's ports they were (with the instances' wires there), the inner parameters
-    its params set, and group members that were paths to them."""
-    network = opened(doc)
-    if network is None:
-        return []
-    inputs = {k: [r for r in refs if split_ref(r)[0] not in removed]
-              for k, refs in network.inputs.items()}
-    inputs = {k: refs for k, refs in inputs.items() if refs}
-    outputs = {k: r for k, r in network.outputs.items() if split_ref(r)[0] not in removed}
-    params = {k: dataclasses.replace(p, sets=[t for t in p.sets
-                                             if t.partition(".")[0] not in removed])
-              for k, p in network.params.items()}
-    params = {k: p for k, p in params.items() if p.sets}
-    steps = [*_instance_wires(doc, network.name, set(network.inputs) - set(inputs), False),
-             *_instance_wires(doc, network.name, set(network.outputs) - set(outputs), True),
-             *_cleared_values(doc, network, set(network.params) - set(params))]
-    if (inputs, outputs, params) != (network.inputs, network.outputs, network.params):
-        steps.append(commands.UpdateNetwork(doc.graph, network.name,
-                                            {"inputs": inputs, "outputs": outputs,
-                                             "params": params}))
-    steps += [commands.UpdateGroup(doc.graph, gid, {"members": members})
-              for gid, members in _members_without(doc, removed).items()]
-    return steps
-
-
-def _cleared_values(doc, network: Network, names: set[str]) -> list[QUndoCommand]:
-    """Instances' values of params the network is about to lose, back to their defaults
-    (while still declared, so that they are dropped from the file)."""
-    found = []
-    for level in [doc.graph, *(n.graph for n in doc.graph.networks.values())]:
-        for node in level.nodes.values():
-            if node.type == PREFIX + network.name and isinstance(node.params, dict):
-                found += [commands.SetParam(level, node.id, k, node.params[k],
-                                            network.params[k].default)
-                          for k in names if k in node.params]
-    return found
-
-
-def _members_without(doc, removed: set[str]) -> dict[str, list[str]]:
-    changed = {}
-    prefixes = _level_prefixes(doc)
-    for group in doc.graph.groups:
-        kept = [m for m in group.members if not any(
-            levels.owner(m, p) in removed for p in prefixes if isinstance(m, str))]
-        if kept != group.members:
-            changed[group.id] = kept
-    return changed
-
-
-# --- instances from this file and from the library --------------------------------------------
-LIBRARY = "library:"  # a palette entry for a network of the user's library: library:<Name>
-
-
+# --- instances --------------------------------------------
 def containment_problem(doc, type_id: str) -> str | None:
     """Why an instance of this type cannot go into the level shown: the network it would be
     in is, or is used by, the network it stands for."""
@@ -471,36 +349,3 @@ def _used_by(graph: Graph, name: str) -> set[str]:
     return found
 
 
-def add_from_library(doc, name: str, pos: tuple[float, float],
-                     params: dict | None = None) -> str | None:
-    """Brings a network of the user's library into the file, with an instance of it at
-    `pos`; one undo step. Returns the instance's id."""
-    from gui.library import networks_to_add
-
-    if not doc._editable():
-        return None
-    part = doc.library.load(name)
-    networks, local = networks_to_add(doc.graph, part, name)
-    problem = containment_problem(doc, PREFIX + local) if not networks else None
-    if problem:
-        raise Refused(problem)
-    level = doc.level
-    node = Node(level.unique_id(id_stem(PREFIX + local)), PREFIX + local, dict(params or {}),
-                ui={"pos": [round(pos[0], 1), round(pos[1], 1)]})
-    doc.push(f"Add {name} from the library",
-             [*(commands.AddNetwork(doc.graph, n) for n in networks),
-              commands.AddNode(level, node)])
-    if local != name:
-        doc.message.emit(f"the file already had a different network {name}: this one is "
-                         f"{local}")
-    return node.id
-
-
-def save_to_library(doc, name: str) -> Path:
-    """Writes the network (and those it uses) to the user's library."""
-    replaced = name in doc.library.names()
-    path = doc.library.save(doc.graph, name)
-    again = " (replacing the one saved before)" if replaced else ""
-    doc.message.emit(f"saved {name} to the library{again}: {path}")
-    doc.library_changed.emit()
-    return path
