@@ -39,7 +39,8 @@ class Document(Levels, QObject):
 
     graph_replaced = Signal()
     level_changed = Signal()  # the canvas shows another level (a network's inside, or the top)
-    network_edited = Signal(str)  # a network's inside or its ports changed: its name
+    network_edited = Signal(str)  # a network's inside or its own fields changed: its name
+    network_changed = Signal(str)  # its own fields (ports, params, description): its name
     networks_changed = Signal()  # a network was added to the file or taken out of it
     library_changed = Signal()  # a network was saved to the user's library
     analysed = Signal()
@@ -153,6 +154,7 @@ class Document(Levels, QObject):
             if network.name in opened:
                 self.go_to_depth(opened.index(network.name))
         elif name == "network_changed":
+            self.network_changed.emit(network.name)
             self.network_edited.emit(network.name)
 
     def schedule_analysis(self) -> None:

@@ -16,23 +16,22 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QFrame,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from composer.analysis.shapes import format_shape
-from composer.errors import ComposerError, GraphFormatError
+from composer.errors import GraphFormatError
 from composer.fileformat import validate
 from composer.networks import SEPARATOR
-from gui import levels, network_edits, network_ports, theme
+from gui import levels, theme
 from gui.document import Document
 from gui.editing import has_weights
+from gui.inspector_network import NetworkSections
 from gui.param_widgets import DeviceBox, ParamEditor, form_label
 
 
@@ -74,7 +73,7 @@ def place_of(d) -> str:
     return {"shares": "tied to: "}.get(d.param, f"{d.param}: " if d.param else "")
 
 
-class Inspector(QScrollArea):
+class Inspector(NetworkSections, QScrollArea):
     """Shows one node, several nodes, or the graph; edits go through the Document."""
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
@@ -87,7 +86,7 @@ class Inspector(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         document.graph_replaced.connect(self._on_graph_replaced)
         document.level_changed.connect(self._on_graph_replaced)
-        document.network_edited.connect(self._network_edited)
+        document.network_changed.connect(self._network_changed)
         document.analysed.connect(self._refresh_analysis)
         self._subscribed: list = []
         self._on_graph_replaced()
@@ -102,13 +101,6 @@ class Inspector(QScrollArea):
         for graph in self._subscribed:
             graph.events.sub(self._on_event)
         self.show_nodes([])
-
-    def _network_edited(self, name: str) -> None:
-        """An instance shown here changes with its network (ports, parameters, summary)."""
-        level = self.document.level
-        if any(levels.network_of(level, n) is not None and levels.network_of(level, n).name
-               == name for n in self.node_ids) or (not self.node_ids and self.document.trail):
-            self.show_nodes(self.node_ids)
 
     def _on_event(self, name: str, **payload: Any) -> None:
         node = payload.get("node")
@@ -127,6 +119,7 @@ class Inspector(QScrollArea):
     def show_nodes(self, node_ids: list[str]) -> None:
         """Rebuilds the panel for a new selection."""
         self.node_ids = [n for n in node_ids if n in self.document.level.nodes]
+        self._remember_outline()
         self.editors = {}
         page = QWidget()
         self.layout_ = QVBoxLayout(page)
@@ -175,8 +168,12 @@ class Inspector(QScrollArea):
             self.editors[param.name] = editor
             if param.name in set_by:  # its value here is each instance's own
                 editor.setEnabled(False)
-                editor.setToolTip(set_by[param.name])
-            form.addRow(form_label(param), editor)
+                editor.setToolTip(set_by[param.name][1])
+            if self.document.trail:
+                form.addRow(form_label(param), self._with_network_switch(
+                    editor, node_id, param.name, set_by.get(param.name)))
+            else:
+                form.addRow(form_label(param), editor)
         self.shares_combo = self._shares_combo(node_id)
         if self.shares_combo is not None:
             form.addRow("tied to", self.shares_combo)
@@ -185,74 +182,6 @@ class Inspector(QScrollArea):
             self._network_ports(node_id)
         self._add_analysis_labels()
         self._refresh_groups()
-
-    def _network_ports(self, node_id: str) -> None:
-        """Inside a network: which of the node's ports are the network's own, and buttons to
-        make a port one (an unwired input, any output) or to take it off again."""
-        level = self.document.level
-        t = level.type_of(level.nodes[node_id])
-        exposed = levels.exposed_ports(level, node_id)
-        wired = {e.dst_port for e in level.edges_into(node_id)}
-        form = QFormLayout()
-        for output, ports in ((False, t.input_ports(level.params_of(node_id))),
-                              (True, t.outputs)):
-            side = "output" if output else "input"
-            for port in ports:
-                name = exposed.get((output, port.name))
-                if name is not None:
-                    button = QPushButton(f"network {side} {name}: remove")
-                    button.clicked.connect(lambda _=False, n=name, o=output: self._guard(
-                        network_ports.unexpose, self.document, n, o))
-                elif output or port.name not in wired:
-                    button = QPushButton(f"make it a network {side}")
-                    button.clicked.connect(lambda _=False, p=port.name, o=output: self._guard(
-                        network_ports.expose, self.document, node_id, p, o))
-                else:
-                    continue
-                button.setObjectName(f"network_port_{side}_{port.name}")
-                form.addRow(f"{port.name} ({side})", button)
-        if form.rowCount():
-            self.layout_.addWidget(QLabel("<b>Network ports</b>"))
-            self.layout_.addLayout(form)
-
-    def _guard(self, edit, *args) -> None:
-        """Runs an edit; a refusal is said in the status bar."""
-        try:
-            edit(*args)
-        except ComposerError as e:
-            self.document.message.emit(str(e))
-
-    def _set_by_network(self, node_id: str) -> dict[str, str]:
-        """Inside a network: the node's parameters that a parameter of the network sets (each
-        instance gives its value), with a note saying which."""
-        network = network_ports.opened(self.document)
-        if network is None:
-            return {}
-        return {target.partition(".")[2]: f"set by each instance's {name}, a parameter of "
-                f"{network.name}" for name, p in network.params.items() for target in p.sets
-                if target.partition(".")[0] == node_id}
-
-    def _instance_rows(self, form: QFormLayout, node_id: str, network) -> None:
-        """What a network instance adds: the network (opened from here), what it holds, and
-        unpacking it back into nodes."""
-        inside = QLabel(f"{html.escape(levels.inside_summary(network, limit=6))}")
-        inside.setObjectName("instance_inside")
-        inside.setWordWrap(True)
-        form.addRow("network", QLabel(f"<b>{html.escape(network.name)}</b>"))
-        form.addRow("inside", inside)
-        buttons = QHBoxLayout()
-        open_button = QPushButton("Open inside")
-        open_button.setObjectName("open_network")
-        open_button.setToolTip("edit the network (every instance follows); double-click "
-                               "the node does the same")
-        open_button.clicked.connect(lambda: self.document.open_instance(node_id))
-        unpack = QPushButton("Unpack")
-        unpack.setObjectName("unpack_network")
-        unpack.setToolTip("replace this instance by the nodes inside it (Ctrl+Shift+G)")
-        unpack.clicked.connect(lambda: self._guard(network_edits.unpack, self.document, node_id))
-        buttons.addWidget(open_button)
-        buttons.addWidget(unpack)
-        form.addRow(buttons)
 
     def _add_analysis_labels(self) -> None:
         """Parameter count, shapes, groups and problems: refreshed after each analysis."""
@@ -354,35 +283,6 @@ class Inspector(QScrollArea):
         self.layout_.addWidget(self.count_label)
         self.layout_.addWidget(_muted("Select a node to edit its parameters. Drag blocks from "
                                       "the palette; wire outputs (right) to inputs (left)."))
-
-    def _build_network(self) -> None:
-        """Inside a network, with nothing selected: the network itself."""
-        doc = self.document
-        network = doc.graph.networks[doc.trail[-1].network]
-        self.layout_.addWidget(QLabel(f"<b>Network {html.escape(network.name)}</b>"))
-        form = QFormLayout()
-        self.description_edit = QPlainTextEdit(network.description)
-        self.description_edit.setObjectName("network_description")
-        self.description_edit.setMaximumHeight(90)
-        self.description_edit.textChanged.connect(
-            lambda: network_ports.set_description(doc, network.name,
-                                                  self.description_edit.toPlainText()))
-        form.addRow("description", self.description_edit)
-        ports = [f"{name} \u2192 {', '.join(refs)}" for name, refs in network.inputs.items()]
-        ports += [f"{name} \u2190 {ref}" for name, ref in network.outputs.items()]
-        form.addRow("ports", _muted("<br>".join(html.escape(p) for p in ports)))
-        instances = levels.instances_of(doc.analysis.flat, network.name) if doc.analysis \
-            else []
-        form.addRow("instances", _muted(", ".join(instances) or "none yet"))
-        self.layout_.addLayout(form)
-        self.count_label = QLabel()
-        self.count_label.setObjectName("param_count")
-        self.layout_.addWidget(self.count_label)
-        shown = doc.instance_path()
-        self.layout_.addWidget(_muted(
-            "An edit here changes every instance: the network is one definition. "
-            + (f"Shapes are those of {shown}." if shown else "It has no instance yet, so no "
-               "shapes are inferred inside it.")))
 
     def _build_training(self) -> None:
         """Epochs, seed, steps per epoch and device: saved with the graph, run by `composer

@@ -11,7 +11,10 @@ import dataclasses
 
 from PySide6.QtGui import QUndoCommand
 
-from composer.networks import PREFIX, Network, split_ref
+from composer.errors import GraphFormatError
+from composer.fileformat import validate
+from composer.graph import Edge
+from composer.networks import PREFIX, Network, NetworkParam, split_ref
 from gui import commands, levels
 from gui.network_edits import Refused, level_prefixes, port_name
 
@@ -130,3 +133,57 @@ def _members_without(doc, removed: set[str]) -> dict[str, list[str]]:
         if kept != group.members:
             changed[group.id] = kept
     return changed
+
+
+def rename_port(doc, old: str, new: str, output: bool) -> None:
+    """Gives a port of the opened network another name; the wires instances have there
+    follow it. Refused (with the reason) when the name cannot be a port's."""
+    network = opened(doc)
+    if network is None or not doc._editable() or new == old:
+        return
+    side = "outputs" if output else "inputs"
+    ports = getattr(network, side)
+    if old not in ports:
+        return  # renamed already (a field that lost the focus as it went)
+    try:
+        validate.identifier(new, f"{network.name}.{side}", "port")
+    except GraphFormatError as e:
+        raise Refused(e.detail) from e
+    if new in ports:
+        raise Refused(f"{network.name} already has an {side[:-1]} {new}")
+    renamed = {new if k == old else k: v for k, v in ports.items()}
+    moved = _instance_wires(doc, network.name, {old}, output)
+    doc.push(f"Rename port {old} of {network.name} to {new}", [
+        *moved, commands.UpdateNetwork(doc.graph, network.name, {side: renamed}),
+        *(commands.Connect(c.graph, _renamed(c.edge, old, new, output)) for c in moved)])
+
+
+def _renamed(edge: Edge, old: str, new: str, output: bool) -> Edge:
+    if output:
+        return Edge(edge.src, new, edge.dst, edge.dst_port)
+    return Edge(edge.src, edge.src_port, edge.dst, new)
+
+
+def expose_param(doc, node_id: str, param: str) -> str | None:
+    """Makes an inner parameter a parameter of the opened network, its value now the
+    default: each instance then gives its own. Returns the parameter's name."""
+    network = opened(doc)
+    if network is None or not doc._editable():
+        return None
+    name = port_name(network.params, param)
+    value = doc.level.params_of(node_id)[param]
+    params = {**network.params, name: NetworkParam(value, [f"{node_id}.{param}"])}
+    doc.undo_stack.push(commands.UpdateNetwork(doc.graph, network.name, {"params": params}))
+    return name
+
+
+def unexpose_param(doc, name: str) -> None:
+    """Takes a parameter off the opened network: the inner value sets it again for every
+    instance, and the values instances gave are dropped."""
+    network = opened(doc)
+    if network is None or not doc._editable() or name not in network.params:
+        return
+    kept = {k: p for k, p in network.params.items() if k != name}
+    doc.push(f"Remove parameter {name} of {network.name}",
+             [*_cleared_values(doc, network, {name}),
+              commands.UpdateNetwork(doc.graph, network.name, {"params": kept})])

@@ -33,13 +33,15 @@ def drop_unusable(graph: Graph) -> list[str]:
     """Removes the `ui` positions and colours the canvas cannot use; returns where they were
     (`node c1 ui.pos`), for a message."""
     dropped = []
-    for node in graph.nodes.values():
-        if not isinstance(node.ui, dict):
-            node.ui = {}
-            dropped.append(f"node {node.id} ui")
-        elif "pos" in node.ui and not usable_pos(node.ui["pos"]):
-            del node.ui["pos"]
-            dropped.append(f"node {node.id} ui.pos")
+    levels = [("", graph), *((f"{name}/", n.graph) for name, n in graph.networks.items())]
+    for where, level in levels:  # the top, and each network's inside
+        for node in level.nodes.values():
+            if not isinstance(node.ui, dict):
+                node.ui = {}
+                dropped.append(f"node {where}{node.id} ui")
+            elif "pos" in node.ui and not usable_pos(node.ui["pos"]):
+                del node.ui["pos"]
+                dropped.append(f"node {where}{node.id} ui.pos")
     for group in graph.groups:
         if not isinstance(group.ui, dict):
             group.ui = {}

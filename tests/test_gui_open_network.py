@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QLabel, QPushButton, QSpinBox
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QSpinBox
 
 import composer
 from composer import fileformat
@@ -120,3 +120,45 @@ def test_the_instance_whose_shapes_are_shown_is_picked_above_the_canvas(window):
     assert w.document.instance_path() == "d_for_g"
     assert w.scene.node_item("flat").shapes == {"out": "[B,64]"}
     assert w.document.trail[-1].instance == "d_for_g"
+
+
+def test_a_port_of_the_open_network_is_renamed_and_instance_wires_follow(window):
+    w = window
+    open_discriminator(w)
+    edit = w.inspector.findChild(QLineEdit, "network_input_image")
+    click(edit)
+    edit.selectAll()
+    QTest.keyClicks(edit, "picture")
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+    network = w.document.graph.networks["Discriminator"]
+    assert network.inputs == {"picture": ["flat.in"]}
+    assert sum(e.dst_port == "picture" for e in w.document.graph.edges) == 3
+    assert [d for d in composer.check(w.document.graph) if d.is_error] == []
+    w.document.undo_stack.undo()
+    assert network.inputs == {"image": ["flat.in"]}
+    assert sum(e.dst_port == "image" for e in w.document.graph.edges) == 3
+
+
+def test_an_inner_parameter_made_a_network_parameter_is_set_per_instance(window):
+    w = window
+    open_discriminator(w)
+    click(w.view.viewport(), node_point(w, "drop"))
+    click(w.inspector.findChild(QPushButton, "network_param_p"))
+    QTest.qWait(10)  # the inspector is built again once the click is over
+    network = w.document.graph.networks["Discriminator"]
+    assert network.params["p"].default == 0.3 and network.params["p"].sets == ["drop.p"]
+    assert not w.inspector.editors["p"].isEnabled()
+    press_keys(w, Qt.Key.Key_Escape)
+    press_keys(w, Qt.Key.Key_Escape)
+    click(w.view.viewport(), node_point(w, "d_real"))
+    assert w.inspector.editors["p"].field.text() == "0.3"
+    w.document.set_param("d_real", "p", 0.5)
+    w.document.set_param("d_fake", "p", 0.5)  # a tie needs the same parameters
+    w.document.set_param("d_for_g", "p", 0.5)
+    assert [d for d in composer.check(w.document.graph) if d.is_error] == []
+    open_discriminator(w)
+    click(w.view.viewport(), node_point(w, "drop"))
+    click(w.inspector.findChild(QPushButton, "network_param_p"))  # off again
+    QTest.qWait(10)
+    assert "p" not in network.params
+    assert all("p" not in n.params for n in w.document.graph.instances())
