@@ -30,7 +30,8 @@ from gui.files import FileActions
 from gui.find import FindBox
 from gui.groups_panel import GroupsPanel
 from gui.inspector import Inspector
-from gui.library import Library, save_to_library
+from gui.library import Library
+from gui.network_actions import NetworkActions
 from gui.palette import Palette
 from gui.training.install import install as install_training
 
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
         self.groups = GroupsPanel(self.document)
         self.diagnostics = DiagnosticsPanel(self.document)
         self.find_box = FindBox(self.document)
+        self.networks = NetworkActions(self)
         self._build_docks()
         self.actions = menus.build(self)
         self._build_status_bar()
@@ -242,26 +244,6 @@ class MainWindow(QMainWindow):
             self.view.center_on(ids)
         else:
             self.view.fit_all()
-
-    def open_selected_network(self) -> None:
-        """Opens the network of the selected instance on the canvas."""
-        ids = self.scene.selected_node_ids()
-        if len(ids) == 1 and self.scene.node_item(ids[0]).category == "network":
-            self.document.open_instance(ids[0])
-        else:
-            self.show_message("select one network instance to open")
-
-    def save_network_to_library(self) -> None:
-        """Saves the selected instance's network, or the one open, to the user's library."""
-        doc = self.document
-        ids = self.scene.selected_node_ids()
-        network = levels.network_of(doc.level, ids[0]) if len(ids) == 1 else None
-        name = network.name if network is not None else \
-            doc.trail[-1].network if doc.trail else None
-        if name is None:
-            self.show_message("select a network instance, or open a network, to save it")
-            return
-        save_to_library(doc, name)
 
     def check_now(self) -> None:
         self.document.analyse_now()

@@ -172,16 +172,16 @@ def _graph_actions(w) -> dict[str, QAction]:
                                "Ctrl+L", "place nodes left to right by dependency"),
         "check": _action(w, "check", "&Check Now", w.check_now, "F5"),
         "make_network": _action(w, "make_network", "Make &Network from Selection…",
-                                w.view.make_network, "Ctrl+G",
+                                w.networks.make, "Ctrl+G",
                                 "the selected nodes become one network, used by an instance"),
         "unpack_network": _action(w, "unpack_network", "&Unpack Network",
-                                  w.view.unpack_selection, "Ctrl+Shift+G",
+                                  w.networks.unpack, "Ctrl+Shift+G",
                                   "the selected instances become the nodes inside them"),
-        "open_network": _action(w, "open_network", "&Open Network", w.open_selected_network,
+        "open_network": _action(w, "open_network", "&Open Network", w.networks.open,
                                 tip="edit the selected instance's network (or double-click "
                                     "it)"),
         "save_network": _action(w, "save_network", "Save Network to &Library",
-                                w.save_network_to_library,
+                                w.networks.save_to_library,
                                 tip="the selected instance's network (or the one open), for "
                                     "use in other graphs: it appears under Library in the "
                                     "palette"),

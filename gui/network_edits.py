@@ -208,7 +208,7 @@ def _rehome(members: list[str], prefix: str, chosen: set[str], weighted: set[str
 
     listed = {m[len(prefix):] for m in members if moved(m) == m[len(prefix):]}
     whole = weighted and weighted <= listed and all(
-        moved(m) is None or moved(m) in listed and m[len(prefix):] in listed for m in members)
+        moved(m) is None or m[len(prefix):] in listed for m in members)  # no deeper paths
     out = []
     for m in members:
         if moved(m) is None:

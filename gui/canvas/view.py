@@ -225,52 +225,6 @@ class CanvasView(QGraphicsView):
         self.follow(new or [])
         return new or []
 
-    def make_network(self) -> None:
-        """Asks for a name, beside the selection, then makes the selected nodes a network
-        with one instance in their place (selected, so Ctrl+Shift+D ties a copy to it)."""
-        from gui import network_edits
-        from gui.name_popup import NamePopup
-
-        ids = self.scene().selected_node_ids()
-        if not ids:
-            self.document.message.emit("select the nodes to make a network of")
-            return
-
-        def accept(name: str) -> None:
-            try:
-                instance = network_edits.make_network(self.document, ids, name)
-            except network_edits.Refused as e:
-                self.document.message.emit(str(e))
-                return
-            if instance:
-                self.scene().select_nodes([instance])
-                self.document.message.emit(f"made network {name}: {instance} is its instance; "
-                                           "double-click it to edit inside")
-
-        graph = self.document.graph
-        self.name_popup = NamePopup(self, f"Make a network of {len(ids)} node(s), named:",
-                                    network_edits.suggested_name(graph),
-                                    lambda n: network_edits.name_problem(graph, n), accept)
-        rect = QRectF()
-        for node_id in ids:
-            rect = rect.united(self.scene().node_item(node_id).sceneBoundingRect())
-        at = self.mapFromScene(rect.center())
-        self.name_popup.popup(self.viewport().mapToGlobal(at))
-
-    def unpack_selection(self) -> list[str]:
-        """Replaces the selected instances by the nodes inside them (one undo step each)."""
-        from gui import levels, network_edits
-
-        new = []
-        for node_id in self.scene().selected_node_ids():
-            if levels.network_of(self.document.level, node_id) is not None:
-                new += network_edits.unpack(self.document, node_id)
-        if new:
-            self.scene().select_nodes(new)
-        else:
-            self.document.message.emit("select a network instance to unpack")
-        return new
-
     def add_node_at(self, type_id: str, scene_pos: QPointF,
                     params: dict | None = None) -> str | None:
         """Adds a node whose header is centred on `scene_pos`; selects it."""
@@ -375,12 +329,7 @@ class CanvasView(QGraphicsView):
             self._space = True
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
         elif key == Qt.Key.Key_Escape:
-            if self.scene().cancel_wire():
-                pass
-            elif self.scene().selectedItems() or not self.document.trail:
-                self.scene().clearSelection()
-            else:  # nothing to drop or deselect inside a network: back out of it
-                self.document.go_to_depth(len(self.document.trail) - 1)
+            self._escape()
         elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             self.delete_selection()
         elif key == Qt.Key.Key_Tab:
@@ -402,6 +351,17 @@ class CanvasView(QGraphicsView):
             super().keyPressEvent(event)
             return
         event.accept()
+
+    def _escape(self) -> None:
+        """Drops a wire being dragged, else the selection, else (with nothing to drop inside
+        a network) backs out of the network."""
+        scene = self.scene()
+        if scene.cancel_wire():
+            return
+        if scene.selectedItems() or not self.document.trail:
+            scene.clearSelection()
+        else:
+            self.document.go_to_depth(len(self.document.trail) - 1)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
