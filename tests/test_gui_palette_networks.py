@@ -122,3 +122,17 @@ def test_instances_duplicate_tied_and_untied(window):
     own = w.scene.selected_node_ids()
     assert [w.document.graph.nodes[n].shares for n in own] == [None]
     assert w.document.graph.nodes[own[0]].type == "net.Discriminator"
+
+
+def test_an_instance_pasted_into_another_graph_brings_its_network(window):
+    w = window
+    click(w.view.viewport(), node_point(w, "d_real"))
+    press_keys(w, Qt.Key.Key_C, CTRL)
+    w.actions["new"].trigger()
+    w.view.setFocus()
+    press_keys(w, Qt.Key.Key_V, CTRL)
+    graph = w.document.graph
+    assert list(graph.networks) == ["Discriminator"]
+    assert [n.type for n in graph.nodes.values()] == ["net.Discriminator"]
+    press_keys(w, Qt.Key.Key_Z, CTRL)
+    assert not w.document.graph.networks and not w.document.graph.nodes
