@@ -94,7 +94,10 @@ class Palette(QWidget):
         super().__init__(parent)
         self.search = QLineEdit(self)
         self.search.setObjectName("palette_search")
-        self.search.setPlaceholderText("Search blocks… (linear 256, Enter)")
+        self.search.setPlaceholderText("Search blocks…")
+        self.search.setToolTip("Type a block, with its values if you like (linear 256, "
+                               "dropout p=0.3), and Enter: it is added after the selected "
+                               "block, wired")
         self.search.setClearButtonEnabled(True)
         self.tree = PaletteTree(self)
         layout = QVBoxLayout(self)
