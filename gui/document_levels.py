@@ -29,8 +29,8 @@ class Level:
 
 
 class Levels:
-    """What the Document (a QObject with the signals level_changed, network_edited and
-    select_requested, and `graph`, `trail`, `analysis`) knows of levels."""
+    """The levels part of the Document (gui.document), which holds the graph, the trail, the
+    analysis and the signals these methods emit."""
 
     @property
     def level(self) -> Graph:

@@ -70,10 +70,11 @@ def _instance_shapes(shapes: Shapes, flat: Flat, path: str, node_id: str, out: S
     inputs = {}
     for port in inst.network.inputs:
         refs = flat.inputs.get(f"{path}.{port}", [])
-        info = shapes.inputs.get(_split(refs[0])[0], {}).get(_split(refs[0])[1]) if refs \
-            else None
-        if info is not None:
-            inputs[port] = info
+        if refs:  # what arrives at the first inner port it feeds
+            inner, inner_port = _split(refs[0])
+            info = shapes.inputs.get(inner, {}).get(inner_port)
+            if info is not None:
+                inputs[port] = info
     out.inputs[node_id] = inputs
     out.param_counts.setdefault(node_id, 0)
 
