@@ -337,3 +337,17 @@ def test_resnet_blocks_read_as_torchvisions_with_one_argument_per_size():
     assert "self.bn1 = nn.BatchNorm2d(planes)" in source
     assert "downsample_0_in_channels" not in source  # the same input's channels as conv1's
     assert "self.layer2_1 = BasicBlock(planes=128, conv1_in_channels=128)" in source
+
+
+def test_wires_to_and_from_an_instance_are_judged_by_its_ports():
+    from composer.analysis.wiring import connection_problem
+
+    graph = composer.from_dict(gan_with_network())
+    graph.disconnect(graph.edge_into("critic", "image"))
+    shapes = analyse(graph).shapes
+    assert connection_problem(graph, "digits", "x", "critic", "image", shapes) is None
+    assert connection_problem(graph, "digits", "x", "critic", "img", shapes) == \
+        "net.Discriminator critic has no input img (its inputs: image)"
+    assert connection_problem(graph, "critic", "logit", "d_real", "pred", shapes) is None
+    assert "would close a cycle" in connection_problem(graph, "critic_gen", "logit", "g_fc",
+                                                       "in", shapes)

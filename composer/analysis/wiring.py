@@ -23,10 +23,10 @@ def port_kind(graph: Graph, shapes: Shapes | None, node: str, port: str) -> str:
     """What flows through a port, for its colour: the declared kind, or for "same"/"tensor"
     ports the kind of the inferred shape there ("tensor" while unknown)."""
     n = graph.nodes.get(node)
-    t = n.node_type if n is not None else None
+    t = graph.type_of(n) if n is not None else None
     if t is None:
         return "tensor"
-    declared = t.output_port(port) or t.input_port(n.resolved_params(), port)
+    declared = t.output_port(port) or t.input_port(graph.params_of(node), port)
     if declared is None:
         return "tensor"
     if declared.kind not in ("same", "tensor") or shapes is None:
@@ -40,24 +40,25 @@ def port_kind(graph: Graph, shapes: Shapes | None, node: str, port: str) -> str:
 
 def _ports(graph: Graph, src: str, src_port: str, dst: str,
            dst_port: str) -> tuple[NodeType | None, NodeType | None, str | None]:
-    """Both ends' types, or a reason the wire names something that is not there."""
+    """Both ends' types (a network instance's too), or a reason the wire names something
+    that is not there."""
     for node_id in (src, dst):
         if node_id not in graph.nodes:
             return None, None, f"there is no node {node_id}"
-        if graph.nodes[node_id].node_type is None:
+        if graph.type_of(graph.nodes[node_id]) is None:
             return None, None, f"{node_id} has an unknown type ({graph.nodes[node_id].type})"
-    ts, td = graph.nodes[src].node_type, graph.nodes[dst].node_type
+    ts, td = graph.type_of(graph.nodes[src]), graph.type_of(graph.nodes[dst])
     if src == dst:
         return ts, td, "a node cannot feed itself"
     if ts.output_port(src_port) is None:
-        if ts.input_port(graph.nodes[src].resolved_params(), src_port) is not None:
+        if ts.input_port(graph.params_of(src), src_port) is not None:
             return ts, td, f"{src}.{src_port} is an input: drag from an output to an input"
         outs = ", ".join(p.name for p in ts.outputs) or "none"
         return ts, td, f"{ts.id} {src} has no output {src_port} (its outputs: {outs})"
-    if td.input_port(graph.nodes[dst].resolved_params(), dst_port) is None:
+    if td.input_port(graph.params_of(dst), dst_port) is None:
         if td.output_port(dst_port) is not None:
             return ts, td, f"{dst}.{dst_port} is an output: drag from an output to an input"
-        ins = ", ".join(p.name for p in td.input_ports(graph.nodes[dst].resolved_params()))
+        ins = ", ".join(p.name for p in td.input_ports(graph.params_of(dst)))
         return ts, td, f"{td.id} {dst} has no input {dst_port} (its inputs: {ins or 'none'})"
     return ts, td, None
 
@@ -83,7 +84,9 @@ def connection_problem(graph: Graph, src: str, src_port: str, dst: str, dst_port
     """Why the wire src.src_port -> dst.dst_port cannot be made, or None when it can.
 
     `src_port` is taken as an output and `dst_port` as an input. With `shapes` (inferred for
-    this graph), the destination's inference is tried with the new wire in place.
+    this graph), the destination's inference is tried with the new wire in place; into a
+    network instance, what its inside makes of the wire is left to the checks after the edit,
+    which name the inner path.
     """
     ts, td, problem = _ports(graph, src, src_port, dst, dst_port)
     if problem:
@@ -91,9 +94,9 @@ def connection_problem(graph: Graph, src: str, src_port: str, dst: str, dst_port
     if _makes_cycle(graph, src, dst):
         return f"{src} -> {dst} would close a cycle: {dst} already feeds {src}"
     src_kind = port_kind(graph, shapes, src, src_port)
-    dst_kind = td.input_port(graph.nodes[dst].resolved_params(), dst_port).kind
+    dst_kind = td.input_port(graph.params_of(dst), dst_port).kind
     problem = kinds.refusal(src_kind, dst_kind, f"{td.id} {dst}.{dst_port}")
-    if problem or shapes is None:
+    if problem or shapes is None or td.category == "network":
         return problem
     return _trial(graph, shapes, src, src_port, dst, dst_port, td)
 
