@@ -18,6 +18,7 @@ from composer.catalogue.base import NodeType
 from composer.errors import CompileError
 from composer.generate.classes import NetworkClass, network_classes
 from composer.generate.embed import runtime_names
+from composer.generate.reuse import reused_outputs
 from composer.generate.sourcetext import wrap
 from composer.graph import Graph, Node
 from composer.names import fresh_name
@@ -85,6 +86,8 @@ class ModelCode:
     nodes: dict[str, NodeCode] = field(default_factory=dict)  # computed nodes, in order
     shares: dict[str, str] = field(default_factory=dict)  # node -> the node it shares
     uses: set[str] = field(default_factory=set)  # runtime helpers the layers need
+    # output -> groups whose update makes it stale, for outputs a later group reuses
+    reused: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _describe(info: TensorInfo | None) -> str:
@@ -143,8 +146,10 @@ def _init_lines(code: ModelCode, graph: Graph) -> list[str]:
                      "tied weights")
     renamed = {n.id: n.var for n in code.nodes.values() if n.var != n.id}
     table = ", ".join(f'"{k}": "{v}"' for k, v in renamed.items())
-    lines.append(f"        self.needed = Needed(self.inputs, renamed={{{table}}})"
-                 if renamed else "        self.needed = Needed(self.inputs)")
+    args = ["self.inputs"] + ([f"renamed={{{table}}}"] if renamed else [])
+    if code.reused:
+        args.append("reusable=(" + "".join(f'"{r}", ' for r in code.reused).rstrip(" ") + ")")
+    lines.append(f"        self.needed = Needed({', '.join(args)})")
     return lines
 
 
@@ -156,6 +161,13 @@ def _forward_lines(code: ModelCode) -> list[str]:
         '        outputs by "node.port") through only the nodes they need."""',
         "        need = self.needed(outputs, batch)",
     ]
+    if code.reused:
+        lines.append("        # what an earlier group computed this step, when nothing since has "
+                     "changed it:")
+        lines.append("        # then it is not computed again (see Program.reused)")
+        for ref in code.reused:
+            var = code.nodes[ref.partition(".")[0]].var
+            lines.append(f'        {var} = batch.get("{ref}")')
     for n in code.nodes.values():
         lines.append(f"        {NODE_GUARD.format(node=n.id)}{_describe(n.shape)}")
         lines.append(f"            {n.var} = {n.forward}")
@@ -199,6 +211,7 @@ def model_code(graph: Graph, analysis: Analysis | None = None) -> ModelCode:
     for cls in classes.values():
         code.uses.update(cls.uses)
     _tie_shared(graph, code)
+    code.reused = reused_outputs(graph, analysis)
     lines = [line for cls in classes.values() for line in [*cls.source.splitlines(), "", ""]]
     lines += ["class Model(nn.Module):",
              '    """The composed model: one submodule per node with parameters, named by the',

@@ -129,8 +129,17 @@ def _program(graph: Graph, model: ModelCode, analysis: Analysis,
         f"    device={literal(device)},",
         f"    steps_per_epoch={spe!r},",
         f"    data_dir={folder},  # where relative data paths start",
+        *_reused(model),
         ")",
     ]
+
+
+def _reused(model: ModelCode) -> list[str]:
+    """The outputs a later group of a step takes from an earlier group's forward."""
+    if not model.reused:
+        return []
+    table = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in model.reused.items())
+    return [f"    reused={{{table}}},  # output -> the groups whose update makes it stale"]
 
 
 MAIN = [

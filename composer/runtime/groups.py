@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,9 @@ class Group:
         self.updates = 0  # over the whole run, resumed ones included
         self.planned = 0  # updates this run will make in all; set before training
         self.data_nodes: list[str] = []  # data nodes its losses read; set before training
+        # outputs its losses need that a later group may reuse (Program.reused); set before
+        # training
+        self.reusable: tuple[str, ...] = ()
 
     def set_lr(self, k: int) -> None:
         """The learning rate for update k, from the LR schedule (constant: unchanged)."""
@@ -58,3 +61,7 @@ class Program:
     device: str
     steps_per_epoch: int | None = None
     data_dir: Path | None = None  # where relative data paths start
+    # output -> the groups whose update makes it stale: an output an earlier group computed
+    # in a step serves later groups of that step until then (one forward where a
+    # hand-written loop does one)
+    reused: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -104,6 +104,8 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     for g in groups:
         g.planned = count_updates(g.schedule, total, spe)
         g.data_nodes = model.needed.data_nodes(g.outputs)
+        computed = model.needed.plan(g.outputs)[0]
+        g.reusable = tuple(r for r in program.reused if r.partition(".")[0] in computed)
         read |= model.needed.plan(g.outputs)[1]
         g.set_lr(0)
     for source in data.values():
@@ -149,16 +151,25 @@ def draw(run: Run, nodes: Any) -> dict[str, torch.Tensor]:
     return batch
 
 
-def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int) -> list[float]:
-    """One update of one group: zero grads, forward its losses, backward, clip, step, LR."""
+def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
+           reuse: dict[str, torch.Tensor] | None = None) -> list[float]:
+    """One update of one group: zero grads, forward its losses, backward, clip, step, LR.
+    `reuse` holds outputs earlier groups computed from this batch that are still current:
+    they are used, not computed again, and what this group computes of them is added."""
     group.optimizer.zero_grad(set_to_none=True)
+    wanted = group.outputs
+    if reuse is not None:
+        batch = {**batch, **reuse}
+        wanted += tuple(r for r in group.reusable if r not in reuse and r not in wanted)
     try:
-        outs = run.model(batch, group.outputs)
+        outs = run.model(batch, wanted)
     except Exception as e:
         node = failing_node(e, run.model)
         where = f"node {node}" if node else "the forward pass"
         raise TrainingFailure(f"{where} failed at step {step} (group {group.id}): "
                               f"{type(e).__name__}: {e}", node, group.id, step) from e
+    if reuse is not None:
+        reuse.update({r: outs.pop(r) for r in wanted[len(group.outputs):]})
     total = None
     for weight, loss in zip(group.losses.values(), outs.values(), strict=True):
         term = loss if weight == 1.0 else weight * loss
@@ -191,6 +202,7 @@ def run_step(run: Run, step: int, epoch: int) -> tuple[dict[str, float], dict[st
     losses: dict[str, float] = {}
     group_loss: dict[str, float] = {}
     active = []
+    reuse: dict[str, torch.Tensor] = {}  # outputs computed from `batch` and still current
     for group in run.groups:
         if not is_active(group.schedule, step, epoch):
             continue
@@ -199,7 +211,9 @@ def run_step(run: Run, step: int, epoch: int) -> tuple[dict[str, float], dict[st
         sums = [0.0] * len(group.losses)
         for r in range(repeat):
             fresh = batch if r == 0 else {**batch, **draw(run, group.data_nodes)}
-            values = update(run, group, fresh, step)
+            values = update(run, group, fresh, step, reuse if r == 0 else None)
+            for ref in [r for r in reuse if group.id in run.program.reused[r]]:
+                del reuse[ref]  # this update changed a weight it depends on
             sums = [a + b for a, b in zip(sums, values, strict=True)]
         means = [v / repeat for v in sums]
         losses.update(zip(group.losses, means, strict=True))

@@ -18,34 +18,42 @@ class Needed:
     `inputs` maps each computed output ("node.port") to the outputs feeding its node; any
     other name is a data port, read from the batch. `renamed` maps the few node ids that are
     not usable as Python variables (builtins, torch names) to the variable forward uses.
+    `reusable` are computed outputs that may come in the batch instead, when an earlier
+    group computed them this step and nothing since has changed them: the nodes behind such
+    an output are then not computed again.
     """
 
     def __init__(self, inputs: dict[str, tuple[str, ...]],
-                 renamed: dict[str, str] | None = None) -> None:
+                 renamed: dict[str, str] | None = None,
+                 reusable: tuple[str, ...] = ()) -> None:
         self.inputs = inputs
         self.renamed = renamed or {}
-        self.plans: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]] = {}
+        self.reusable = reusable
+        self.plans: dict[tuple, tuple[frozenset[str], frozenset[str]]] = {}
 
     def __call__(self, outputs: Sequence[str], batch: dict[str, torch.Tensor]) -> frozenset[str]:
         """The node ids to compute; raises KeyError when the batch lacks a data port."""
         key = outputs if type(outputs) is tuple else tuple(outputs)
-        plan = self.plans.get(key)
+        given = tuple(r for r in self.reusable if r in batch) if self.reusable else ()
+        plan = self.plans.get((key, given))
         if plan is None:
-            plan = self.plans[key] = self.plan(key)
+            plan = self.plans[(key, given)] = self.plan(key, given)
         nodes, ports = plan
         if not ports <= batch.keys():
             missing = ", ".join(sorted(ports - batch.keys()))
             raise KeyError(f"the batch has no {missing}, which {', '.join(key)} need(s)")
         return nodes
 
-    def plan(self, outputs: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
-        """(node ids to compute, data ports read) for these outputs."""
+    def plan(self, outputs: tuple[str, ...],
+             given: tuple[str, ...] = ()) -> tuple[frozenset[str], frozenset[str]]:
+        """(node ids to compute, batch entries read) for these outputs, when the `given`
+        computed outputs come in the batch."""
         nodes: set[str] = set()
         ports: set[str] = set()
         todo = list(outputs)
         while todo:
             ref = todo.pop()
-            if ref in self.inputs:
+            if ref in self.inputs and ref not in given:
                 node = ref.partition(".")[0]
                 if node not in nodes:
                     nodes.add(node)

@@ -78,12 +78,15 @@ class Model(nn.Module):
         self.d_on_real = Discriminator()
         self.d_on_fake = self.d_on_real  # shares d_on_real: one module, tied weights
         self.d_for_g = self.d_on_real  # shares d_on_real: one module, tied weights
-        self.needed = Needed(self.inputs)
+        self.needed = Needed(self.inputs, reusable=("g_img.out",))
 
     def forward(self, batch: dict[str, Tensor], outputs: Sequence[str]) -> dict[str, Tensor]:
         """The requested outputs ("node.port"), computed from the batch (data nodes'
         outputs by "node.port") through only the nodes they need."""
         need = self.needed(outputs, batch)
+        # what an earlier group computed this step, when nothing since has changed it:
+        # then it is not computed again (see Program.reused)
+        g_img = batch.get("g_img.out")
         if "g_fc1" in need:  # [B,256]
             g_fc1 = self.g_fc1(batch["noise.z"])
         if "g_bn" in need:  # [B,256]
@@ -338,6 +341,9 @@ class Group:
         self.updates = 0  # over the whole run, resumed ones included
         self.planned = 0  # updates this run will make in all; set before training
         self.data_nodes: list[str] = []  # data nodes its losses read; set before training
+        # outputs its losses need that a later group may reuse (Program.reused); set before
+        # training
+        self.reusable: tuple[str, ...] = ()
 
     def set_lr(self, k: int) -> None:
         """The learning rate for update k, from the LR schedule (constant: unchanged)."""
@@ -363,6 +369,10 @@ class Program:
     device: str
     steps_per_epoch: int | None = None
     data_dir: Path | None = None  # where relative data paths start
+    # output -> the groups whose update makes it stale: an output an earlier group computed
+    # in a step serves later groups of that step until then (one forward where a
+    # hand-written loop does one)
+    reused: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class Needed:
@@ -371,34 +381,42 @@ class Needed:
     `inputs` maps each computed output ("node.port") to the outputs feeding its node; any
     other name is a data port, read from the batch. `renamed` maps the few node ids that are
     not usable as Python variables (builtins, torch names) to the variable forward uses.
+    `reusable` are computed outputs that may come in the batch instead, when an earlier
+    group computed them this step and nothing since has changed them: the nodes behind such
+    an output are then not computed again.
     """
 
     def __init__(self, inputs: dict[str, tuple[str, ...]],
-                 renamed: dict[str, str] | None = None) -> None:
+                 renamed: dict[str, str] | None = None,
+                 reusable: tuple[str, ...] = ()) -> None:
         self.inputs = inputs
         self.renamed = renamed or {}
-        self.plans: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]] = {}
+        self.reusable = reusable
+        self.plans: dict[tuple, tuple[frozenset[str], frozenset[str]]] = {}
 
     def __call__(self, outputs: Sequence[str], batch: dict[str, torch.Tensor]) -> frozenset[str]:
         """The node ids to compute; raises KeyError when the batch lacks a data port."""
         key = outputs if type(outputs) is tuple else tuple(outputs)
-        plan = self.plans.get(key)
+        given = tuple(r for r in self.reusable if r in batch) if self.reusable else ()
+        plan = self.plans.get((key, given))
         if plan is None:
-            plan = self.plans[key] = self.plan(key)
+            plan = self.plans[(key, given)] = self.plan(key, given)
         nodes, ports = plan
         if not ports <= batch.keys():
             missing = ", ".join(sorted(ports - batch.keys()))
             raise KeyError(f"the batch has no {missing}, which {', '.join(key)} need(s)")
         return nodes
 
-    def plan(self, outputs: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
-        """(node ids to compute, data ports read) for these outputs."""
+    def plan(self, outputs: tuple[str, ...],
+             given: tuple[str, ...] = ()) -> tuple[frozenset[str], frozenset[str]]:
+        """(node ids to compute, batch entries read) for these outputs, when the `given`
+        computed outputs come in the batch."""
         nodes: set[str] = set()
         ports: set[str] = set()
         todo = list(outputs)
         while todo:
             ref = todo.pop()
-            if ref in self.inputs:
+            if ref in self.inputs and ref not in given:
                 node = ref.partition(".")[0]
                 if node not in nodes:
                     nodes.add(node)
@@ -753,6 +771,8 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     for g in groups:
         g.planned = count_updates(g.schedule, total, spe)
         g.data_nodes = model.needed.data_nodes(g.outputs)
+        computed = model.needed.plan(g.outputs)[0]
+        g.reusable = tuple(r for r in program.reused if r.partition(".")[0] in computed)
         read |= model.needed.plan(g.outputs)[1]
         g.set_lr(0)
     for source in data.values():
@@ -798,16 +818,25 @@ def draw(run: Run, nodes: Any) -> dict[str, torch.Tensor]:
     return batch
 
 
-def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int) -> list[float]:
-    """One update of one group: zero grads, forward its losses, backward, clip, step, LR."""
+def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
+           reuse: dict[str, torch.Tensor] | None = None) -> list[float]:
+    """One update of one group: zero grads, forward its losses, backward, clip, step, LR.
+    `reuse` holds outputs earlier groups computed from this batch that are still current:
+    they are used, not computed again, and what this group computes of them is added."""
     group.optimizer.zero_grad(set_to_none=True)
+    wanted = group.outputs
+    if reuse is not None:
+        batch = {**batch, **reuse}
+        wanted += tuple(r for r in group.reusable if r not in reuse and r not in wanted)
     try:
-        outs = run.model(batch, group.outputs)
+        outs = run.model(batch, wanted)
     except Exception as e:
         node = failing_node(e, run.model)
         where = f"node {node}" if node else "the forward pass"
         raise TrainingFailure(f"{where} failed at step {step} (group {group.id}): "
                               f"{type(e).__name__}: {e}", node, group.id, step) from e
+    if reuse is not None:
+        reuse.update({r: outs.pop(r) for r in wanted[len(group.outputs):]})
     total = None
     for weight, loss in zip(group.losses.values(), outs.values(), strict=True):
         term = loss if weight == 1.0 else weight * loss
@@ -840,6 +869,7 @@ def run_step(run: Run, step: int, epoch: int) -> tuple[dict[str, float], dict[st
     losses: dict[str, float] = {}
     group_loss: dict[str, float] = {}
     active = []
+    reuse: dict[str, torch.Tensor] = {}  # outputs computed from `batch` and still current
     for group in run.groups:
         if not is_active(group.schedule, step, epoch):
             continue
@@ -848,7 +878,9 @@ def run_step(run: Run, step: int, epoch: int) -> tuple[dict[str, float], dict[st
         sums = [0.0] * len(group.losses)
         for r in range(repeat):
             fresh = batch if r == 0 else {**batch, **draw(run, group.data_nodes)}
-            values = update(run, group, fresh, step)
+            values = update(run, group, fresh, step, reuse if r == 0 else None)
+            for ref in [r for r in reuse if group.id in run.program.reused[r]]:
+                del reuse[ref]  # this update changed a weight it depends on
             sums = [a + b for a, b in zip(sums, values, strict=True)]
         means = [v / repeat for v in sums]
         losses.update(zip(group.losses, means, strict=True))
@@ -1031,6 +1063,7 @@ PROGRAM = Program(
     device="auto",
     steps_per_epoch=None,
     data_dir=None,  # where relative data paths start
+    reused={"g_img.out": ("gen",)},  # output -> the groups whose update makes it stale
 )
 
 
