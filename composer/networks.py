@@ -150,26 +150,6 @@ def uses(network: Network) -> list[str]:
     return found
 
 
-def cycle(networks: Mapping[str, Network], start: str) -> list[str] | None:
-    """A chain of networks from `start` back to itself ("A", "B", "A"), or None."""
-    path: list[str] = []
-
-    def visit(name: str) -> list[str] | None:
-        if name in path:
-            return path[path.index(name):] + [name]
-        if name not in networks:
-            return None
-        path.append(name)
-        for used in uses(networks[name]):
-            found = visit(used)
-            if found is not None and found[0] == start:
-                return found
-        path.pop()
-        return None
-
-    return visit(start)
-
-
 def instance_values(network: Network, node: Node) -> dict[str, Any]:
     """An instance's params: the network's defaults overlaid with the instance's values."""
     values = {k: copy.deepcopy(p.default) for k, p in network.params.items()}
