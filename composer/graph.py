@@ -197,6 +197,24 @@ class Graph:
     def edge_into(self, node_id: str, port: str) -> Edge | None:
         return next((e for e in self.edges if e.dst == node_id and e.dst_port == port), None)
 
+    def gradient_reach(self, losses: Iterable[str]) -> set[str]:
+        """The nodes a backward from these losses goes through, back along the wires: a node
+        that stops the gradient (op.detach) is reached, its inputs are not."""
+        parents: dict[str, list[str]] = {}
+        for e in self.edges:
+            parents.setdefault(e.dst, []).append(e.src)
+        reached: set[str] = set()
+        todo = [x for x in losses if x in self.nodes]
+        while todo:
+            node = todo.pop()
+            if node in reached or node not in self.nodes:
+                continue
+            reached.add(node)
+            t = self.type_of(self.nodes[node])
+            if t is not None and not t.stops_gradient:
+                todo.extend(parents.get(node, ()))
+        return reached
+
     def unique_id(self, stem: str, also_taken: Iterable[str] = ()) -> str:
         """A fresh node or group id built from `stem` (`conv`, `conv_2`, ...), avoiding the
         graph's ids and `also_taken` (ids handed out but not yet added, as when pasting)."""

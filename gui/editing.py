@@ -202,16 +202,7 @@ def reached_weights(graph: Graph, losses: list[str]) -> list[str]:
     """The nodes with weights that the losses' gradients reach, back along the wires and not
     through a node that stops them (op.detach), in file order; a tied node stands for the
     node whose weights it uses."""
-    parents: dict[str, list[str]] = {}
-    for e in graph.edges:
-        parents.setdefault(e.dst, []).append(e.src)
-    seen, todo = set(losses), list(losses)
-    while todo:
-        for parent in parents.get(todo.pop(), ()):
-            t = graph.type_of(graph.nodes[parent]) if parent in graph.nodes else None
-            if parent not in seen and t is not None and not t.stops_gradient:
-                seen.add(parent)
-                todo.append(parent)
+    seen = graph.gradient_reach(losses)
     owners = {graph.nodes[n].shares or n for n in seen
               if n in graph.nodes and has_weights(graph, graph.nodes[n])}
     return [n for n in graph.nodes if n in owners]

@@ -36,7 +36,7 @@ def reused_outputs(graph: Graph, analysis: Analysis) -> dict[str, tuple[str, ...
     need = {g.id: set().union(*(ancestors[x] for x in g.losses if x in nodes)) for g in groups}
     # a group's update makes an output stale when it changes a weight the output depends on,
     # or when its backward went through the output's graph (which frees that graph)
-    reach = {g.id: _gradient_reach(graph, g.losses, parents) for g in groups}
+    reach = {g.id: graph.gradient_reach(g.losses) for g in groups}
     stale_by = {n: tuple(g.id for g in groups
                          if _updates(graph, analysis, g.members, ancestors[n])
                          or ancestors[n] & reach[g.id])
@@ -73,19 +73,3 @@ def _updates(graph: Graph, analysis: Analysis, members: list[str], nodes: set[st
     used = {root(n) for n in nodes}
     return any(root(flat.owner(m)) in used or flat.owner(m) in nodes
                for member in members for m in flat.members(member))
-
-
-def _gradient_reach(graph: Graph, losses: list[str], parents: dict[str, set[str]]) -> set[str]:
-    """The nodes a backward from these losses goes through: not past a node that stops the
-    gradient (op.detach), whose inputs it never reaches."""
-    reached: set[str] = set()
-    todo = [x for x in losses if x in parents]
-    while todo:
-        n = todo.pop()
-        if n in reached:
-            continue
-        reached.add(n)
-        t = graph.type_of(graph.nodes[n])
-        if t is not None and not t.stops_gradient:
-            todo.extend(parents[n])
-    return reached
