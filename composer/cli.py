@@ -1,4 +1,5 @@
-"""`composer check | train | export`: check, train and export graph files (docs/FORMAT.md)."""
+"""`composer check | train | export | weights`: check, train and export graph files
+(docs/FORMAT.md), and give their nodes pretrained weights."""
 
 from __future__ import annotations
 
@@ -86,6 +87,84 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _row_line(row) -> str:
+    """One tensor of a match: `model [shape] <- file [shape]  status`."""
+    from composer.runtime.weights import shape_text
+
+    left = f"{row.model} {shape_text(row.model_shape)}" if row.model else "-"
+    right = f"{row.file} {shape_text(row.file_shape)}" if row.file else "-"
+    return f"  {left:<44} <- {right:<44} {row.status}"
+
+
+def _weights(args: argparse.Namespace) -> int:
+    """Prints where the file's tensors go; with --apply writes the weights keys. Exit 0 when
+    everything fits, 1 when not (nothing written), 2 for an unreadable graph file."""
+    from composer.errors import ComposerError, GraphFormatError
+    from composer.fileformat import load, save
+    from composer.weights import key_path, match_graph_weights, match_weights
+
+    try:
+        graph = load(args.file)
+    except GraphFormatError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    pth = Path(args.weights).resolve()
+    try:
+        if args.node is not None:
+            found = match_weights(graph, args.node, pth, args.prefix, args.match)
+            matches, absent, unused = {args.node: found}, [], []
+        elif args.match != "names":
+            print("error: --match order pairs tensors by position, so it needs --node",
+                  file=sys.stderr)
+            return 1
+        else:
+            whole = match_graph_weights(graph, pth, args.prefix, args.skip)
+            found, matches, absent, unused = whole, whole.nodes, whole.absent, whole.unused
+    except ComposerError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    for node, m in matches.items():
+        print(f"{node} <- {Path(args.weights).name} (prefix {m.prefix!r}, {m.match}): "
+              f"{len(m.matched)} of {len(m.rows)} tensors fit")
+        for row in m.rows:
+            print(_row_line(row))
+    for node in absent:
+        print(f"{node}: not in the file; keeps its initial weights")
+    if unused:
+        print(f"left out: {len(unused)} tensors of the file that no node takes")
+        for row in unused:
+            print(_row_line(row))
+    if not found.ok:
+        print(f"error: {found.message()}", file=sys.stderr)
+        return 1
+    if args.apply:
+        path = key_path(graph, pth)
+        for node, m in matches.items():
+            graph.set_weights(node, {"path": path, "prefix": m.prefix, "match": m.match})
+        save(graph, args.file)
+        print(f"wrote the weights key of {len(matches)} node{'s' * (len(matches) != 1)} "
+              f"into {args.file}")
+    return 0
+
+
+def _weights_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("weights", help="match a state_dict file to the graph's nodes; with "
+                       "--apply, make them start from it")
+    p.add_argument("file", help="the graph file")
+    p.add_argument("weights", help="a PyTorch state_dict file (.pth, .pt)")
+    p.add_argument("--node", help="the node or instance to load (default: every node the "
+                   "file names)")
+    p.add_argument("--prefix", default="", help="only the file's tensors under this name "
+                   "prefix, which is stripped (layer1.0.)")
+    p.add_argument("--match", choices=("names", "order"), default="names",
+                   help="pair tensors by name (default) or by position (needs --node)")
+    p.add_argument("--skip", action="append", default=[], metavar="NODE",
+                   help="leave this node out when matching the whole graph (a new head)")
+    p.add_argument("--apply", action="store_true", help="write the weights key(s) into the "
+                   "graph file; refused when anything does not fit")
+    p.set_defaults(run=_weights)
+
+
 def _train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a graph headless; write metrics and checkpoints")
     p.add_argument("file")
@@ -112,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.set_defaults(run=_check)
     _train_parser(sub)
+    _weights_parser(sub)
     return parser
 
 

@@ -47,3 +47,11 @@ class TrainingError(ComposerError):
         self.group = group
         self.step = step
         super().__init__(message)
+
+
+class WeightsError(TrainingError):
+    """A pretrained weights file that cannot be read or does not fit its node; names the node.
+    The message is one line listing the first problems on both sides."""
+
+    def __init__(self, node: str | None, message: str) -> None:
+        super().__init__(message, node=node)

@@ -45,6 +45,19 @@ def _settings(values: dict[str, Any], table: dict[str, tuple]) -> dict[str, Any]
     return _ordered(values, ["type", *(p.name for p in declared)])
 
 
+def weights_dict(weights: dict[str, Any]) -> dict[str, Any]:
+    """A weights key as the file holds it: the path, then prefix and match when not default."""
+    d = {"path": weights.get("path")}
+    if weights.get("prefix", ""):
+        d["prefix"] = weights["prefix"]
+    if weights.get("match", "names") != "names":
+        d["match"] = weights["match"]
+    return copy.deepcopy(d | {k: v for k, v in weights.items() if k not in WEIGHTS_KEYS})
+
+
+WEIGHTS_KEYS = ("path", "prefix", "match")
+
+
 @dataclass
 class Node:
     id: str
@@ -53,6 +66,8 @@ class Node:
     label: str | None = None
     shares: str | None = None
     ui: dict[str, Any] = field(default_factory=dict)
+    # starting weights from a state_dict file: {"path", "prefix", "match"}, or None
+    weights: dict[str, str] | None = None
 
     @property
     def node_type(self) -> catalogue.NodeType | None:
@@ -74,6 +89,8 @@ class Node:
             d["label"] = self.label
         if self.shares is not None:
             d["shares"] = self.shares
+        if self.weights is not None:
+            d["weights"] = weights_dict(self.weights)
         if self.ui:
             d["ui"] = _sorted_ui(self.ui)
         return d
@@ -276,6 +293,11 @@ class Graph:
     def set_shares(self, node_id: str, shares: str | None) -> None:
         self.nodes[node_id].shares = shares
         self.events.emit("node_changed", node=self.nodes[node_id], what="shares")
+
+    def set_weights(self, node_id: str, weights: dict[str, str] | None) -> None:
+        """Sets (or with None removes) a node's pretrained weights file key."""
+        self.nodes[node_id].weights = copy.deepcopy(weights)
+        self.events.emit("node_changed", node=self.nodes[node_id], what="weights")
 
     def move_node(self, node_id: str, pos: tuple[float, float]) -> None:
         self.nodes[node_id].ui["pos"] = [round(float(pos[0]), 1), round(float(pos[1]), 1)]

@@ -61,10 +61,11 @@ def analyse(graph: Graph, shapes: Shapes | None = None) -> Analysis:
     A graph with network instances is analysed through them (see flatten.py): node ids in
     the diagnostics, shapes and params are then paths such as `d_real/fc1`."""
     flat = flatten(graph)
+    found = weights_diagnostics(graph, flat)
     graph = flat.graph
     valid = Valid()
     params = valid.params
-    found = list(flat.problems) + structure_diagnostics(graph, valid)
+    found += list(flat.problems) + structure_diagnostics(graph, valid)
     # A node with a bad parameter value gets no shape problems on top: its own is enough.
     broken = {d.node for d in found if d.is_error and d.param not in (None, "shares")}
     shapes = infer(graph, params) if shapes is None else shapes
@@ -200,6 +201,30 @@ def _shares_diagnostics(graph: Graph, node: Node) -> list[Diagnostic]:
         return problem(f"shares {other.id} but {what}: tied weights need the same parameters; "
                        f"copy them from {other.id}")
     return []
+
+
+def weights_diagnostics(graph: Graph, flat: Flat) -> list[Diagnostic]:
+    """A weights key must be valid, on a node or instance that has weights of its own (not
+    shared from another node): what would the file load into otherwise?"""
+    found = []
+    for node in graph.nodes.values():
+        if node.weights is None:
+            continue
+        try:
+            validate.weights(node.weights)
+        except GraphFormatError as e:
+            found.append(Diagnostic(ERROR, node.id, None, f"{e.where}: {e.detail}", "weights"))
+            continue
+        nodes = flat.graph.nodes
+        inside = [nodes[n] for n in flat.members(node.id) if n in nodes]
+        if not any(n.node_type is not None and n.node_type.module is not None for n in inside):
+            found.append(Diagnostic(ERROR, node.id, None, "has a weights file but no weights to "
+                                    "load it into: remove weights", "weights"))
+        elif node.shares is not None:
+            found.append(Diagnostic(ERROR, node.id, None, f"shares {node.shares}'s weights, so "
+                                    f"a weights file belongs on {node.shares}: move it there",
+                                    "weights"))
+    return found
 
 
 def shared_module_diagnostics(graph: Graph, shapes: Shapes,

@@ -28,7 +28,7 @@ TOP_KEYS = ("format", "version", "name", "description", "networks", "nodes", "ed
             "training", "ui")
 NETWORK_KEYS = ("description", "params", "inputs", "outputs", "nodes", "edges", "ui")
 NETWORK_PARAM_KEYS = ("default", "sets", "doc")
-NODE_KEYS = ("id", "type", "params", "label", "shares", "ui")
+NODE_KEYS = ("id", "type", "params", "label", "shares", "weights", "ui")
 GROUP_KEYS = ("id", "members", "losses", "optimizer", "schedule", "lr_schedule",
               "clip_grad_norm", "ui")
 TRAINING_KEYS = ("epochs", "seed", "device", "steps_per_epoch")
@@ -92,8 +92,11 @@ def _node(obj: Any, where: str, graph: Graph) -> Node:
     shares = obj.get("shares")
     if shares is not None:
         validate.identifier(shares, f"{where}.shares", "node")
+    weights = obj.get("weights")
+    if weights is not None:
+        weights = validate.weights(weights, f"{where}.weights")
     ui = _ui(obj.get("ui", {}), f"{where}.ui")
-    return Node(node_id, node_type.id, params, label, shares, ui)
+    return Node(node_id, node_type.id, params, label, shares, ui, weights)
 
 
 def _port_ref(value: Any, where: str, graph: Graph, output: bool) -> tuple[str, str]:
@@ -223,6 +226,10 @@ def _level(data: dict[str, Any], where: str, graph: Graph) -> None:
         node = _node(obj, f"{place}nodes[{i}]", graph)
         if node.id in graph.nodes:
             raise GraphFormatError(f"{place}nodes[{i}].id", f"duplicate node id \"{node.id}\"")
+        if where and node.weights is not None:
+            raise GraphFormatError(f"{place}nodes[{i}] ({node.id}).weights",
+                                   "weights files are set on the top level, on the node or "
+                                   "instance that uses this network")
         graph.nodes[node.id] = node
     for i, node in enumerate(graph.nodes.values()):
         if node.shares is not None and node.shares not in graph.nodes:

@@ -227,6 +227,29 @@ def group_settings(group: Any) -> tuple[dict[str, Any], list[GraphFormatError]]:
     return clean, problems
 
 
+WEIGHTS_KEYS = ("path", "prefix", "match")
+WEIGHTS_MATCHES = ("names", "order")
+
+
+def weights(given: Any, where: str = "weights") -> dict[str, str]:
+    """A node's pretrained weights key, with prefix and match filled in."""
+    expect(given, dict, where, 'an object {"path": ..., "prefix": ..., "match": ...}')
+    for key in given:
+        if key not in WEIGHTS_KEYS:
+            raise GraphFormatError(f"{where}.{key}", "unknown key of weights; it takes path, "
+                                   f"prefix and match{suggest(str(key), WEIGHTS_KEYS)}")
+    if "path" not in given:
+        raise GraphFormatError(where, 'weights need "path" (a state_dict file)')
+    path = expect(given["path"], str, f"{where}.path", "a file path")
+    if not path.strip():
+        raise GraphFormatError(f"{where}.path", "expected a file path, got an empty string")
+    prefix = expect(given.get("prefix", ""), str, f"{where}.prefix", "a string")
+    match = given.get("match", "names")
+    if match not in WEIGHTS_MATCHES:
+        raise GraphFormatError(f"{where}.match", f'expected "names" or "order", got {show(match)}')
+    return {"path": path, "prefix": prefix, "match": match}
+
+
 def device(given: Any, where: str = "device") -> str:
     expect(given, str, where, "a device name")
     if given not in DEVICES and not DEVICE_PATTERN.match(given):

@@ -11,6 +11,7 @@ import types
 from pathlib import Path
 from typing import Any
 
+from composer.errors import WeightsError
 from composer.generate.program import program_source
 from composer.graph import Graph
 
@@ -53,8 +54,10 @@ def graph_program(graph: Graph, data_dir: Path | None = None) -> types.ModuleTyp
     return load_program(program_source(graph, data_dir), "program")
 
 
-def compile(graph: Graph) -> Any:
-    """The graph as a torch.nn.Module built from the generated source.
+def compile(graph: Graph, pretrained: bool = True) -> Any:
+    """The graph as a torch.nn.Module built from the generated source, holding the weights
+    of its nodes' `weights` files (relative to the graph's folder) unless `pretrained` is
+    False.
 
     One submodule per node with parameters, named by node id (`state_dict` keys are
     `<node id>.<torch name>`), and per network instance, an instance of its network's class
@@ -62,6 +65,14 @@ def compile(graph: Graph) -> Any:
     the same module object.
     `model(batch, outputs=[...])` takes the data nodes' outputs by "node.port" and returns
     the requested outputs, computing only the nodes they need. Raises CompileError naming the
-    first node that cannot be compiled.
+    first node that cannot be compiled, WeightsError naming the first node whose weights file
+    cannot be read or does not fit.
     """
-    return graph_program(graph).Model()
+    program = graph_program(graph)
+    model = program.Model()
+    if pretrained and program.PROGRAM.weights:
+        try:
+            program.load_weights(model, program.PROGRAM.weights, graph.base_dir)
+        except program.TrainingFailure as e:
+            raise WeightsError(e.node, str(e)) from e
+    return model

@@ -114,7 +114,8 @@ def _program(graph: Graph, model: ModelCode, analysis: Analysis,
     losses = tuple(n for n in model.nodes if graph.type_of(graph.nodes[n]).is_loss)
     epochs, seed, spe, device = t["epochs"], t["seed"], t["steps_per_epoch"], t["device"]
     accuracy = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in _accuracy(graph, model).items())
-    uses_files = any(graph.type_of(n).reads_files for n in graph.nodes.values())
+    uses_files = any(graph.type_of(n).reads_files or n.weights is not None
+                     for n in graph.nodes.values())
     folder = call("Path", str(data_dir)) if uses_files and data_dir is not None else "None"
     return [
         "PROGRAM = Program(",
@@ -130,8 +131,19 @@ def _program(graph: Graph, model: ModelCode, analysis: Analysis,
         f"    steps_per_epoch={spe!r},",
         f"    data_dir={folder},  # where relative data paths start",
         *_reused(model),
+        *_weights(graph),
         ")",
     ]
+
+
+def _weights(graph: Graph) -> list[str]:
+    """The nodes that start from a state_dict file: (node, file, prefix, match)."""
+    rows = [(n.id, n.weights["path"], n.weights["prefix"], n.weights["match"])
+            for n in graph.nodes.values() if n.weights is not None]
+    if not rows:
+        return []
+    return ["    weights=(  # node, state_dict file (from data_dir), prefix, match",
+            *(f"        {literal(row)}," for row in rows), "    ),"]
 
 
 def _reused(model: ModelCode) -> list[str]:
