@@ -129,7 +129,8 @@ def _weights(args: argparse.Namespace) -> int:
         for row in m.rows:
             print(_row_line(row))
     for node in absent:
-        print(f"{node}: not in the file; keeps its initial weights")
+        print(f"{node}: {'skipped' if node in args.skip else 'not in the file'}; keeps its "
+              "initial weights")
     if unused:
         print(f"left out: {len(unused)} tensors of the file that no node takes")
         for row in unused:

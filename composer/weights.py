@@ -39,7 +39,8 @@ class GraphWeights:
     path: str
     prefix: str
     nodes: dict[str, WeightsMatch] = field(default_factory=dict)
-    absent: list[str] = field(default_factory=list)  # nodes the file names nothing for
+    # nodes skipped or that the file names nothing for: they keep their initial weights
+    absent: list[str] = field(default_factory=list)
     unused: list[WeightsRow] = field(default_factory=list)  # file tensors no node takes
 
     @property
@@ -117,7 +118,8 @@ def match_graph_weights(graph: Graph, path: str | os.PathLike, prefix: str = "",
     """The file matched by names against every node with weights (but those in `skip`): what
     "load torchvision's resnet18 into this graph" needs. Raises as `match_weights`."""
     model, tensors = _model_and_tensors(graph, path, None)
-    candidates = [n for n in nodes_with_weights(graph) if n not in skip]
+    every = nodes_with_weights(graph)
+    candidates = [n for n in every if n not in skip]
     prefixes: dict[str, str] = {}
     for name in tensors:
         if name.startswith(prefix):
@@ -126,7 +128,7 @@ def match_graph_weights(graph: Graph, path: str | os.PathLike, prefix: str = "",
             if owner is not None:
                 prefixes.setdefault(owner, prefix + short[:len(owner) + 1])
     report = GraphWeights(str(path), prefix)
-    for node in candidates:
+    for node in every:
         if node in prefixes:
             report.nodes[node] = match_tensors(node, model.get_submodule(node), tensors,
                                                str(path), prefixes[node])

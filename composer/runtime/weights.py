@@ -26,6 +26,9 @@ def read_state_dict(path: Path, node: str | None = None) -> dict[str, torch.Tens
     except FileNotFoundError as e:
         raise TrainingFailure(f"{where}weights file {str(path)!r} does not exist", node) from e
     except pickle.UnpicklingError as e:
+        if "Unsupported global" not in str(e):  # not pickled by torch.save at all
+            raise TrainingFailure(f"{where}cannot read weights file {str(path)!r}: not a file "
+                                  "torch.save wrote", node) from e
         raise TrainingFailure(f"{where}{str(path)!r} holds Python objects besides tensors; "
                               "they are not loaded, as that could run code", node) from e
     except Exception as e:
