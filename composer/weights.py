@@ -27,7 +27,7 @@ from composer.runtime.weights import (
 )
 
 __all__ = ["GraphWeights", "WeightsMatch", "WeightsRow", "key_path", "match_graph_weights",
-           "match_weights", "nodes_with_weights"]
+           "match_tensors", "match_weights", "node_weights_source", "nodes_with_weights"]
 
 
 @dataclass
@@ -92,19 +92,27 @@ def _model_and_tensors(graph: Graph, path: str | os.PathLike,
     return compile(graph, pretrained=False), tensors
 
 
+def node_weights_source(graph: Graph, node: str,
+                        path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
+    """The node's module (fresh, not loaded) and the file's tensors: what `match_tensors`
+    compares, read once so that trying prefixes and matches costs nothing more."""
+    if node not in nodes_with_weights(graph):
+        what = "is no node" if node not in graph.nodes else "has no weights of its own"
+        raise WeightsError(node, f"{node}: {what} to load a weights file into")
+    model, tensors = _model_and_tensors(graph, path, node)
+    return model.get_submodule(node), tensors
+
+
 def match_weights(graph: Graph, node: str, path: str | os.PathLike, prefix: str = "",
                   match: str = "names") -> WeightsMatch:
     """How the file's tensors under `prefix` fit one node or instance: its `rows` pair each
     model tensor with a file tensor (or none), shapes and status; `ok` when a run would load
     it. `path` is relative to the graph's folder. Raises WeightsError when the file cannot be
     read, CompileError when the graph cannot be built."""
-    if node not in nodes_with_weights(graph):
-        what = "is no node" if node not in graph.nodes else "has no weights of its own"
-        raise WeightsError(node, f"{node}: {what} to load a weights file into")
     if match not in WEIGHTS_MATCHES:
         raise WeightsError(node, f'{node}: match must be "names" or "order", got {match!r}')
-    model, tensors = _model_and_tensors(graph, path, node)
-    return match_tensors(node, model.get_submodule(node), tensors, str(path), prefix, match)
+    module, tensors = node_weights_source(graph, node, path)
+    return match_tensors(node, module, tensors, str(path), prefix, match)
 
 
 def _owner(short: str, nodes: list[str]) -> str | None:

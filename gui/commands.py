@@ -138,6 +138,19 @@ class SetShares(QUndoCommand):
         self.graph.set_shares(self.node_id, self.old)
 
 
+class SetWeights(QUndoCommand):
+    def __init__(self, graph: Graph, node_id: str, old: dict | None, new: dict | None) -> None:
+        super().__init__(f"Load weights into {node_id}" if new else
+                         f"Remove weights file of {node_id}")
+        self.graph, self.node_id, self.old, self.new = graph, node_id, old, new
+
+    def redo(self) -> None:
+        self.graph.set_weights(self.node_id, self.new)
+
+    def undo(self) -> None:
+        self.graph.set_weights(self.node_id, self.old)
+
+
 class MoveNodes(QUndoCommand):
     """Moves several nodes at once: the end of one drag."""
 

@@ -372,6 +372,14 @@ class Document(Levels, QObject):
         if shares != old:
             self.undo_stack.push(commands.SetShares(self.level, node_id, old, shares))
 
+    def set_weights(self, node_id: str, weights: dict | None) -> None:
+        """Sets or removes a top-level node's pretrained weights file key, as one undo step."""
+        if not self._editable() or self.level is not self.graph:
+            return
+        old = self.graph.nodes[node_id].weights
+        if weights != old:
+            self.undo_stack.push(commands.SetWeights(self.graph, node_id, old, weights))
+
     def set_meta(self, **fields: Any) -> None:
         """Sets the name, description or training settings (epochs, seed, steps_per_epoch,
         device), the latter validated as a file's. Raises GraphFormatError naming the field."""

@@ -9,6 +9,7 @@ that network's description; with several nodes it sums them up.
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -16,18 +17,21 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from composer.analysis.shapes import format_shape
-from composer.errors import GraphFormatError
+from composer.errors import ComposerError, GraphFormatError
 from composer.fileformat import validate
 from composer.networks import SEPARATOR
+from composer.weights import match_weights
 from gui import levels, theme
 from gui.document import Document
 from gui.editing import has_weights
@@ -61,6 +65,37 @@ def describe_count(document: Document, node_id: str) -> str:
         return "parameters: not known until the inputs are wired and valid"
     n = counts[node_id]
     return f"{n:,} parameters" if n else "no parameters"
+
+
+def weights_row(document: Document, node_id: str) -> QWidget:
+    """The node's weights file (name, prefix, how many tensors it gives) and a Remove button."""
+    weights = document.graph.nodes[node_id].weights
+    row = QWidget()
+    box = QHBoxLayout(row)
+    box.setContentsMargins(0, 0, 0, 0)
+    label = QLabel(f"{Path(str(weights.get('path'))).name} ({weights_summary(document, node_id)})")
+    label.setObjectName("node_weights")
+    label.setWordWrap(True)
+    label.setToolTip(f"{weights.get('path')}, prefix {weights.get('prefix', '')!r}, match "
+                     f"{weights.get('match', 'names')}: a run starts from these weights")
+    remove = QPushButton("Remove")
+    remove.setObjectName("remove_weights")
+    remove.clicked.connect(lambda: document.set_weights(node_id, None))
+    box.addWidget(label, 1)
+    box.addWidget(remove)
+    return row
+
+
+def weights_summary(document: Document, node_id: str) -> str:
+    """`18 of 18 tensors`, or why it does not load, in a few words."""
+    weights = document.graph.nodes[node_id].weights
+    try:
+        found = match_weights(document.graph, node_id, weights["path"], weights["prefix"],
+                              weights["match"])
+    except (ComposerError, KeyError, TypeError) as e:
+        return f"cannot be loaded: {e}"
+    fit = f"{len(found.matched)} of {len(found.rows)} tensors"
+    return fit if found.ok else f"{fit} fit: does not load"
 
 
 def _covers(member: str, path: str) -> bool:
@@ -106,6 +141,9 @@ class Inspector(NetworkSections, QScrollArea):
         node = payload.get("node")
         if name == "node_removed" and node is not None and node.id in self.node_ids:
             self.show_nodes([n for n in self.node_ids if n != node.id])
+        elif name == "node_changed" and node is not None and self.node_ids == [node.id] \
+                and payload.get("what") == "weights":
+            self.show_nodes(self.node_ids)
         elif name == "node_changed" and node is not None and self.node_ids == [node.id]:
             self._sync_values()
             self._refresh_groups()
@@ -177,6 +215,8 @@ class Inspector(NetworkSections, QScrollArea):
         self.shares_combo = self._shares_combo(node_id)
         if self.shares_combo is not None:
             form.addRow("tied to", self.shares_combo)
+        if level is self.document.graph and node.weights is not None:
+            form.addRow("weights", weights_row(self.document, node_id))
         self.layout_.addLayout(form)
         if self.document.trail:
             self._network_ports(node_id)

@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox, QToolBar, QWidget
 
 from composer.errors import ComposerError
+from gui.weights_dialog import load_weights
 
 log = logging.getLogger(__name__)
 Key = QKeySequence.StandardKey
@@ -166,6 +167,15 @@ def _view_actions(w) -> dict[str, QAction]:
     }
 
 
+def _load_weights(w) -> None:
+    """The selected node or instance takes its starting weights from a file."""
+    ids = w.view.scene().selected_node_ids()
+    if len(ids) != 1:
+        w.show_message("Select one node or instance to load weights into")
+        return
+    load_weights(w, w.document, ids[0])
+
+
 def _graph_actions(w) -> dict[str, QAction]:
     return {
         "auto_layout": _action(w, "auto_layout", "&Auto-Layout", w.document.auto_layout,
@@ -185,6 +195,9 @@ def _graph_actions(w) -> dict[str, QAction]:
                                 tip="the selected instance's network (or the one open), for "
                                     "use in other graphs: it appears under Library in the "
                                     "palette"),
+        "load_weights": _action(w, "load_weights", "Load &Weights…", lambda: _load_weights(w),
+                                tip="the selected node starts from a PyTorch state_dict file "
+                                    "(a pretrained backbone)"),
     }
 
 
@@ -211,7 +224,8 @@ def build(w) -> dict[str, QAction]:
     for dock in (w.palette_dock, w.inspector_dock, w.groups_dock, w.diagnostics_dock):
         view_menu.addAction(dock.toggleViewAction())
     _add(bar.addMenu("&Graph"), actions, ["auto_layout", "check", None, "make_network",
-                                          "unpack_network", "open_network", "save_network"])
+                                          "unpack_network", "open_network", "save_network", None,
+                                          "load_weights"])
     _add(bar.addMenu("&Help"), actions, ["shortcuts", "about"])
     toolbar = QToolBar("Main", w)
     toolbar.setObjectName("main_toolbar")

@@ -18,6 +18,7 @@ from test_fidelity_networks import ResNet18, randomise_batchnorm
 
 import composer
 from composer import cli
+from composer.generate.compile import load_program
 from composer.graph import Group
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -166,24 +167,19 @@ def test_a_run_starts_from_the_file_and_a_resume_takes_the_checkpoint(folder, re
     assert again.ok and len(again.nodes) == 11
 
 
-def test_the_exported_script_loads_the_weights_from_its_data_dir(folder, reference):
+def test_the_exported_script_loads_the_weights_from_its_data_dir(folder, reference, capsys):
     graph = with_weights(folder)
-    script = folder / "resnet.py"
-    script.write_text(composer.export_python(graph))
-    env = os.environ | SINGLE_THREAD_ENV
-    ok = subprocess.run([sys.executable, str(script), "--steps", "0", "--out", "run",
-                         "--data-dir", str(folder)], cwd=folder, capture_output=True,
-                        text=True, timeout=120, env=env)
-    assert ok.returncode == 0, ok.stderr
+    script = load_program(composer.export_python(graph), "exported")  # the text export writes
+    data = ["--data-dir", str(folder)]
+    assert script.main(["--steps", "0", "--out", str(folder / "run"), *data]) == 0
     saved = torch.load(folder / "run" / "checkpoint.pt", weights_only=True)["model"]
     torch.testing.assert_close(saved["layer4_0.downsample_0.weight"],
                                reference.layer4[0].downsample[0].weight)
     (folder / "resnet18.pth").unlink()
-    gone = subprocess.run([sys.executable, str(script), "--steps", "1", "--out", "run2",
-                           "--data-dir", str(folder)], cwd=folder, capture_output=True,
-                          text=True, timeout=120, env=env)
-    assert gone.returncode == 1 and "Traceback" not in gone.stderr
-    assert gone.stderr.strip().splitlines()[-1].startswith("error: conv1: weights file ")
+    capsys.readouterr()
+    assert script.main(["--steps", "1", "--out", str(folder / "run2"), *data]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: conv1: weights file ") and err.count("\n") == 1
 
 
 def test_match_by_order_pairs_tensors_by_position_whatever_their_names(tmp_path):

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QMenu
 from gui.canvas.edge_item import EdgeItem
 from gui.canvas.node_item import NodeItem
 from gui.canvas.port_item import PortItem
+from gui.weights_dialog import can_load_weights, load_weights
 
 
 def _thing_at(view, pos: QPoint):
@@ -35,6 +36,9 @@ def context_menu(view, pos: QPoint) -> QMenu:
         menu.addSeparator()
         menu.addAction(f"New optimiser group from {len(ids)} node(s)",
                        lambda: view.document.add_group(ids))
+        if len(ids) == 1 and can_load_weights(view.document, ids[0]):
+            menu.addAction("Load weights\u2026",
+                           lambda: load_weights(view.window(), view.document, ids[0]))
         menu.addSeparator()
         menu.addAction("Delete", view.delete_selection)
     elif isinstance(thing, EdgeItem):
