@@ -10,24 +10,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from composer.analysis.flatten import flatten
 from composer.errors import WeightsError
+from composer.fileformat.validate import WEIGHTS_MATCHES
 from composer.generate.compile import compile
 from composer.graph import Graph
-from composer.runtime.errors import TrainingFailure
-from composer.runtime.weights import (
-    WEIGHTS_MATCHES,
-    WeightsMatch,
-    WeightsRow,
-    fits_name,
-    match_tensors,
-    read_state_dict,
-)
 
-__all__ = ["GraphWeights", "WeightsMatch", "WeightsRow", "key_path", "match_graph_weights",
-           "match_tensors", "match_weights", "node_weights_source", "nodes_with_weights"]
+if TYPE_CHECKING:  # torch loads on the first match, not with `import composer`
+    from composer.runtime.weights import WeightsMatch, WeightsRow
 
 
 @dataclass
@@ -85,6 +77,9 @@ def key_path(graph: Graph, path: str | os.PathLike) -> str:
 
 def _model_and_tensors(graph: Graph, path: str | os.PathLike,
                        node: str | None) -> tuple[Any, dict]:
+    from composer.runtime.errors import TrainingFailure
+    from composer.runtime.weights import read_state_dict
+
     try:
         tensors = read_state_dict(Path(graph.base_dir) / path, node)
     except TrainingFailure as e:
@@ -111,12 +106,16 @@ def match_weights(graph: Graph, node: str, path: str | os.PathLike, prefix: str 
     read, CompileError when the graph cannot be built."""
     if match not in WEIGHTS_MATCHES:
         raise WeightsError(node, f'{node}: match must be "names" or "order", got {match!r}')
+    from composer.runtime.weights import match_tensors
+
     module, tensors = node_weights_source(graph, node, path)
     return match_tensors(node, module, tensors, str(path), prefix, match)
 
 
 def _owner(short: str, nodes: list[str]) -> str | None:
     """The node a file tensor name (prefix removed) starts with: exactly, else with dots for _."""
+    from composer.runtime.weights import fits_name
+
     exact = next((n for n in nodes if short.startswith(n + ".")), None)
     return exact or next((n for n in nodes if fits_name(n + ".", short[:len(n) + 1])), None)
 
@@ -125,6 +124,8 @@ def match_graph_weights(graph: Graph, path: str | os.PathLike, prefix: str = "",
                         skip: tuple[str, ...] | list[str] = ()) -> GraphWeights:
     """The file matched by names against every node with weights (but those in `skip`): what
     "load torchvision's resnet18 into this graph" needs. Raises as `match_weights`."""
+    from composer.runtime.weights import WeightsRow, match_tensors
+
     model, tensors = _model_and_tensors(graph, path, None)
     every = nodes_with_weights(graph)
     candidates = [n for n in every if n not in skip]

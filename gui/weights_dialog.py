@@ -7,6 +7,8 @@ stays disabled while anything does not fit, since a run would refuse the file.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -24,8 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from composer.errors import ComposerError
-from composer.runtime.weights import WEIGHTS_MATCHES, WeightsMatch, match_tensors, shape_text
+from composer.fileformat.validate import WEIGHTS_MATCHES
 from composer.weights import key_path, node_weights_source, nodes_with_weights
+
+if TYPE_CHECKING:
+    from composer.runtime.weights import WeightsMatch
 
 COLUMNS = ("model tensor", "shape", "file tensor", "shape", "status")
 FILES = "PyTorch weights (*.pth *.pt *.bin);;All files (*)"
@@ -109,6 +114,8 @@ class WeightsDialog(QDialog):
 
     def refresh(self) -> None:
         """The table and Apply for the prefix and match now chosen."""
+        from composer.runtime.weights import match_tensors, shape_text
+
         found = match_tensors(self.node_id, self.module, self.tensors, self.path,
                               self.prefix_edit.text(), self.match_box.currentText())
         self.found = found

@@ -70,9 +70,9 @@ def compile(graph: Graph, pretrained: bool = True) -> Any:
     """
     program = graph_program(graph)
     model = program.Model()
-    if pretrained and program.PROGRAM.weights:
+    if pretrained and program.PROGRAM.pretrained is not None:
         try:
-            program.load_weights(model, program.PROGRAM.weights, graph.base_dir)
+            program.PROGRAM.pretrained(model, graph.base_dir)
         except program.TrainingFailure as e:
             raise WeightsError(e.node, str(e)) from e
     return model

@@ -142,8 +142,8 @@ def _weights(graph: Graph) -> list[str]:
             for n in graph.nodes.values() if n.weights is not None]
     if not rows:
         return []
-    return ["    weights=(  # node, state_dict file (from data_dir), prefix, match",
-            *(f"        {literal(row)}," for row in rows), "    ),"]
+    return ["    pretrained=partial(load_weights, (  # node, file (from data_dir), prefix, match",
+            *(f"        {literal(row)}," for row in rows), "    )),"]
 
 
 def _reused(model: ModelCode) -> list[str]:

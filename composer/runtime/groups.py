@@ -65,6 +65,7 @@ class Program:
     # in a step serves later groups of that step until then (one forward where a
     # hand-written loop does one)
     reused: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # (node, state_dict file relative to data_dir, prefix, match): the starting weights a run
-    # loads into those nodes (a resumed run takes its checkpoint's instead)
-    weights: tuple[tuple[str, str, str, str], ...] = ()
+    # loads the nodes' pretrained weights files (relative to the given folder) into a new
+    # model: `partial(load_weights, ((node, file, prefix, match), ...))`; a resumed run takes
+    # its checkpoint's weights instead
+    pretrained: Callable[[nn.Module, Path], None] | None = None

@@ -27,7 +27,6 @@ from composer.runtime.groups import Group, Program
 from composer.runtime.model import failing_node
 from composer.runtime.schedules import count_updates, is_active, schedule_dict
 from composer.runtime.validation import validate, validation_sets
-from composer.runtime.weights import load_weights
 
 Callback = Callable[[dict[str, Any]], Any]
 NOISE_ONLY_EPOCH = 100  # steps per epoch when every data node is endless noise
@@ -84,7 +83,7 @@ def pick_device(name: str) -> torch.device:
 
 
 def setup(program: Program, epochs: int | None, steps: int | None, seed: int | None,
-          device: str | None, data_dir: Path | None, pretrained: bool = True) -> Run:
+          device: str | None, data_dir: Path | None, load_pretrained: bool = True) -> Run:
     """Seeds, data, model (with its pretrained weights, unless a checkpoint will replace them)
     and groups: everything before the first step."""
     seed = program.seed if seed is None else seed
@@ -96,8 +95,8 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     spe = program.steps_per_epoch or (max(lengths) if lengths else NOISE_ONLY_EPOCH)
     total = steps if steps is not None else (epochs or program.epochs) * spe
     model = program.model()
-    if pretrained:
-        load_weights(model, program.weights, base)
+    if load_pretrained and program.pretrained is not None:
+        program.pretrained(model, base)
     model = model.to(where)
     model.train()
     groups = program.make_groups(model)
@@ -290,7 +289,7 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
     """Trains a generated program. Raises TrainingFailure or DataSourceError when it can't
     (then no "end" event is sent: the exception is the end)."""
     out = output_folder(out_dir)
-    run = setup(program, epochs, steps, seed, device, data_dir, pretrained=resume is None)
+    run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None)
     if resume is not None:
         restore(run, Path(resume))
     run.val_sets = validation_sets(run.model, program)

@@ -13,7 +13,6 @@ from torch import nn
 
 from composer.runtime.errors import TrainingFailure
 
-WEIGHTS_MATCHES = ("names", "order")
 SHOWN_PROBLEMS = 3  # problems a one-line message lists before "and N more"
 
 
@@ -152,8 +151,8 @@ def match_tensors(node: str, module: nn.Module, tensors: dict[str, torch.Tensor]
     return WeightsMatch(node, str(path), prefix, match, rows, tensors)
 
 
-def load_weights(model: nn.Module, weights: Any, base: Path) -> None:
-    """Loads each (node, file, prefix, match) of a program's `weights` into the node's module,
+def load_weights(weights: Any, model: nn.Module, base: Path) -> None:
+    """Loads each (node, file, prefix, match) of `weights` into the node's module,
     refusing with one line whatever does not fit. Paths are relative to `base`."""
     files: dict[Path, dict[str, torch.Tensor]] = {}
     for node, file, prefix, match in weights:

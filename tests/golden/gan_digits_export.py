@@ -373,6 +373,10 @@ class Program:
     # in a step serves later groups of that step until then (one forward where a
     # hand-written loop does one)
     reused: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # loads the nodes' pretrained weights files (relative to the given folder) into a new
+    # model: `partial(load_weights, ((node, file, prefix, match), ...))`; a resumed run takes
+    # its checkpoint's weights instead
+    pretrained: Callable[[nn.Module, Path], None] | None = None
 
 
 class Needed:
@@ -750,8 +754,9 @@ def pick_device(name: str) -> torch.device:
 
 
 def setup(program: Program, epochs: int | None, steps: int | None, seed: int | None,
-          device: str | None, data_dir: Path | None) -> Run:
-    """Seeds, data, model and groups: everything before the first step."""
+          device: str | None, data_dir: Path | None, load_pretrained: bool = True) -> Run:
+    """Seeds, data, model (with its pretrained weights, unless a checkpoint will replace them)
+    and groups: everything before the first step."""
     seed = program.seed if seed is None else seed
     where = pick_device(device or program.device)
     torch.manual_seed(seed)
@@ -760,7 +765,10 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     lengths = [s.batches_per_pass for s in data.values() if s.batches_per_pass]
     spe = program.steps_per_epoch or (max(lengths) if lengths else NOISE_ONLY_EPOCH)
     total = steps if steps is not None else (epochs or program.epochs) * spe
-    model = program.model().to(where)
+    model = program.model()
+    if load_pretrained and program.pretrained is not None:
+        program.pretrained(model, base)
+    model = model.to(where)
     model.train()
     groups = program.make_groups(model)
     listed = {id(p) for g in groups for p in g.params}
@@ -952,7 +960,7 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
     """Trains a generated program. Raises TrainingFailure or DataSourceError when it can't
     (then no "end" event is sent: the exception is the end)."""
     out = output_folder(out_dir)
-    run = setup(program, epochs, steps, seed, device, data_dir)
+    run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None)
     if resume is not None:
         restore(run, Path(resume))
     run.val_sets = validation_sets(run.model, program)
