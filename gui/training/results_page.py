@@ -124,7 +124,7 @@ class ResultsPage(QWidget):
                 return False
         try:
             graph = self.document.graph.copy()
-            model = load_into(composer.compile(graph), path)
+            model = load_into(composer.compile(graph, pretrained=False), path)
         except (WeightsError, composer.ComposerError, ValueError) as e:
             self.message.emit(f"Weights not loaded: {e}", True)
             return False
