@@ -68,7 +68,7 @@ def _table(path: Path, params: dict[str, Any]) -> Table:
                         None if features is None else tuple(features), params["task"],
                         tuple(params["categorical"]))
     if isinstance(found, DataSourceError):
-        raise DataError(found.node, found.detail) from found
+        raise DataError(found.node, found.detail, found.param) from found
     return found
 
 

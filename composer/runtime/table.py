@@ -46,7 +46,7 @@ class _Cells:
                                             f"{name!r} is empty: fill it in or drop the row")
         return values
 
-    def numbers(self, node: str | None, name: str, hint: str) -> np.ndarray:
+    def numbers(self, node: str | None, name: str, hint: str, param: str) -> np.ndarray:
         """A column as float64; a value that is no finite number is named with its line."""
         values = self.column(node, name)
         try:
@@ -57,7 +57,8 @@ class _Cells:
         if len(bad):
             i = int(bad[0])
             raise DataSourceError(node, f"{str(self.path)!r}, line {self.lines[i]}, column "
-                                        f"{name!r}: {values[i]!r} is not a number; {hint}")
+                                        f"{name!r}: {values[i]!r} is not a number; {hint}",
+                                  param)
         return column
 
 
@@ -83,18 +84,19 @@ def read_table(node: str | None, path: Path, target: str, features: Sequence[str
             columns += [f"{name}={c}" for c in categories]
         else:
             hint = f"list {name} in categorical to one-hot encode the column"
-            blocks.append(cells.numbers(node, name, hint)[:, None])
+            blocks.append(cells.numbers(node, name, hint, "categorical")[:, None])
             columns.append(name)
     x = np.concatenate(blocks, axis=1).astype(np.float32)
     if task == "regression":
         hint = 'task "regression" needs numbers; "classification" takes any values'
-        y = cells.numbers(node, target, hint).astype(np.float32)[:, None]
+        y = cells.numbers(node, target, hint, "task").astype(np.float32)[:, None]
         return Table({"x": x, "y": y}, None, columns)
     values = cells.column(node, target)
     classes = sorted(set(values))
     if len(classes) < 2:
         raise DataSourceError(node, f"{str(path)!r}: the target column {target!r} holds one "
-                                    f"class ({classes[0]!r}); classification needs two or more")
+                                    f"class ({classes[0]!r}); classification needs two or more",
+                              "target")
     ids = {value: i for i, value in enumerate(classes)}
     y = np.array([ids[v] for v in values], dtype=np.int64)
     return Table({"x": x, "y": y}, classes, columns)
@@ -141,18 +143,21 @@ def _read_cells(node: str | None, path: Path) -> _Cells:
 
 def _check_columns(node: str | None, cells: _Cells, target: str, features: list[str],
                    categorical: list[str]) -> None:
-    for name in [target, *features, *categorical]:
+    named = [("target", target), *(("features", f) for f in features),
+             *(("categorical", c) for c in categorical)]
+    for param, name in named:
         if name not in cells.header:
             close = difflib.get_close_matches(name, cells.header, n=1, cutoff=0.6)
             guess = f"; did you mean {close[0]}?" if close else ""
             raise DataSourceError(node, f"{str(cells.path)!r} has no column {name!r}{guess} "
-                                        f"(its columns: {', '.join(cells.header)})")
+                                        f"(its columns: {', '.join(cells.header)})", param)
     if target in features:
-        raise DataSourceError(node, f"the target {target!r} is also listed in features")
+        raise DataSourceError(node, f"the target {target!r} is also listed in features",
+                              "features")
     if not features:
         raise DataSourceError(node, f"{str(cells.path)!r}: no feature columns besides the "
-                                    f"target {target!r}")
+                                    f"target {target!r}", "features")
     outside = [c for c in categorical if c not in features]
     if outside:
         raise DataSourceError(node, f"categorical column {outside[0]!r} is not among the "
-                                    "features")
+                                    "features", "categorical")
