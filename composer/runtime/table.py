@@ -30,35 +30,39 @@ class Table:
 
 @dataclass
 class _Cells:
-    """The file's text: header, rows (values stripped) and the line each row ends on."""
+    """The file's text: header, columns of values, and the line each row ends on."""
 
     path: Path
     header: list[str]
-    rows: list[list[str]]
+    columns: list[tuple[str, ...]]
     lines: list[int]
 
     def column(self, node: str | None, name: str) -> list[str]:
-        i = self.header.index(name)
-        values = [row[i] for row in self.rows]
-        for value, line in zip(values, self.lines, strict=True):
-            if value == "":
-                raise DataSourceError(node, f"{str(self.path)!r}, line {line}, column "
-                                            f"{name!r} is empty: fill it in or drop the row")
+        """A column's values, stripped; an empty one is named with its line."""
+        values = [v.strip() for v in self.columns[self.header.index(name)]]
+        if "" in values:
+            raise self._empty(node, name, values.index(""))
         return values
+
+    def _empty(self, node: str | None, name: str, i: int) -> DataSourceError:
+        return DataSourceError(node, f"{str(self.path)!r}, line {self.lines[i]}, column "
+                                     f"{name!r} is empty: fill it in or drop the row")
 
     def numbers(self, node: str | None, name: str, hint: str, param: str) -> np.ndarray:
         """A column as float64; a value that is no finite number is named with its line."""
-        values = self.column(node, name)
+        values = self.columns[self.header.index(name)]
         try:
-            column = np.array(values, dtype=np.float64)
+            column = np.array(values, dtype=np.float64)  # float() allows spaces around
             bad = np.flatnonzero(~np.isfinite(column))
         except ValueError:
             bad = [i for i, v in enumerate(values) if not _is_number(v)]
         if len(bad):
             i = int(bad[0])
+            if not values[i].strip():
+                raise self._empty(node, name, i)
             raise DataSourceError(node, f"{str(self.path)!r}, line {self.lines[i]}, column "
-                                        f"{name!r}: {values[i]!r} is not a number; {hint}",
-                                  param)
+                                        f"{name!r}: {values[i].strip()!r} is not a number; "
+                                        f"{hint}", param)
         return column
 
 
@@ -118,8 +122,8 @@ def _read_cells(node: str | None, path: Path) -> _Cells:
             reader = csv.reader(f)
             header = [name.strip() for name in next(reader, [])]
             for row in reader:
-                if row:  # a blank line
-                    rows.append([value.strip() for value in row])
+                if row:  # not a blank line
+                    rows.append(row)
                     lines.append(reader.line_num)
     except UnicodeDecodeError as e:
         raise DataSourceError(node, f"cannot read {str(path)!r} as UTF-8 text: {e}") from e
@@ -134,11 +138,12 @@ def _read_cells(node: str | None, path: Path) -> _Cells:
                                     "header")
     if not rows:
         raise DataSourceError(node, f"{str(path)!r} has a header but no rows")
-    for row, line in zip(rows, lines, strict=True):
-        if len(row) != len(header):
-            raise DataSourceError(node, f"{str(path)!r}, line {line}: {len(row)} values, but "
-                                        f"the header names {len(header)} columns")
-    return _Cells(path, header, rows, lines)
+    width = len(header)
+    short = next((i for i, row in enumerate(rows) if len(row) != width), None)
+    if short is not None:
+        raise DataSourceError(node, f"{str(path)!r}, line {lines[short]}: {len(rows[short])} "
+                                    f"values, but the header names {width} columns")
+    return _Cells(path, header, list(zip(*rows, strict=True)), lines)
 
 
 def _check_columns(node: str | None, cells: _Cells, target: str, features: list[str],
