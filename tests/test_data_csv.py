@@ -4,6 +4,7 @@ and every problem of the file is one line naming the node, the file, the line an
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -269,3 +270,19 @@ def test_typing_columns_in_the_inspector_sets_the_list_and_clearing_sets_null(qt
     assert "listed twice" in categorical.error.text()
     committed = w.document.graph.nodes["t"].params["categorical"]  # the last valid text
     assert committed == ["colour", "colou"]
+
+
+# --- the sample -------------------------------------------------------------------------------
+
+def test_the_wine_table_is_what_its_script_writes():
+    from samples.make_wine_table import OUT, rows
+
+    header, body = rows()
+    with open(OUT, newline="", encoding="utf-8") as f:
+        assert list(csv.reader(f)) == [header, *body]
+
+
+def test_the_wine_sample_learns_the_cultivars():
+    graph = composer.load(ROOT / "samples" / "table_wine.graph.json")
+    assert str(shapes.infer(graph).output("wine", "x")) == "[B,13]"
+    assert composer.train(graph).accuracy["clf_loss"] >= 0.9
