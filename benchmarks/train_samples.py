@@ -178,6 +178,7 @@ SAMPLES = [
     Sample("multidataset_digits_shapes", "multiple datasets", ">= 97% on both",
            accuracy({"digits_loss": 0.97, "shapes_loss": 0.97},
                     labels={"digits_loss": "digits ", "shapes_loss": "shapes "})),
+    Sample("table_wine", "a CSV table (data.csv)", ">= 90%", accuracy({"clf_loss": 0.90})),
     Sample("dcgan_color_digits", "published: DCGAN, networks with tied instances",
            "G 3,576,704 and D 2,765,568 parameters; finite losses",
            published({"generator": 3_576_704, "d_real": 2_765_568},

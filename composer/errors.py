@@ -31,10 +31,12 @@ class CompileError(ComposerError):
 
 
 class DataError(ComposerError):
-    """A data source that cannot be read or does not fit the graph; names the data node."""
+    """A data source that cannot be read or does not fit the graph; names the data node (and
+    the parameter to change, when it is not the path)."""
 
-    def __init__(self, node: str | None, message: str) -> None:
+    def __init__(self, node: str | None, message: str, param: str | None = None) -> None:
         self.node = node
+        self.param = param
         super().__init__(f"{node}: {message}" if node else message)
 
 

@@ -100,7 +100,8 @@ def instance_type(network: Network, networks: Mapping[str, Network],
         t = _inner_type(node, networks, seen) if node is not None else None
         if t is None:
             return "tensor"
-        p = t.output_port(port) if output else t.input_port(node.resolved_params(), port)
+        params = node.resolved_params()
+        p = t.output_port(port, params) if output else t.input_port(params, port)
         return "tensor" if p is None or p.kind == "same" else p.kind
 
     inputs = tuple(Port(name, port_kind(refs[0], False) if refs else "tensor")

@@ -155,6 +155,28 @@ class Text(Param):
 
 
 @dataclass(frozen=True)
+class Names(Param):
+    """A list of distinct names, such as a table's columns."""
+
+    kind = "names"
+
+    def _check(self, value: Any) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ParamError(f"expected {self.describe()}, got {_show(value)}")
+        for v in value:
+            if not v.strip() or not _SAFE_TEXT.fullmatch(v):
+                raise ParamError(f"expected names that are not empty and hold no control "
+                                 f"characters, got {_show(v)}")
+        twice = sorted({v for v in value if value.count(v) > 1})
+        if twice:
+            raise ParamError(f"{_show(twice[0])} is listed twice")
+        return list(value)
+
+    def describe(self) -> str:
+        return "a list of names" + (" (or null)" if self.optional else "")
+
+
+@dataclass(frozen=True)
 class IntList(Param):
     """A list of positive integers, e.g. a shape without the batch dimension."""
 

@@ -47,7 +47,7 @@ def first_wire(graph: Graph, shapes, src: str, dst: str) -> tuple[str, str] | No
         return None
     wired = {e.dst_port for e in graph.edges_into(dst)}
     inputs = sorted(td.input_ports(graph.params_of(dst)), key=lambda p: p.name in wired)
-    for out in ts.outputs:
+    for out in ts.output_ports(graph.params_of(src)):
         for into in inputs:
             if connection_problem(graph, shapes, src, out.name, dst, into.name) is None:
                 return out.name, into.name

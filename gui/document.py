@@ -334,8 +334,8 @@ class Document(Levels, QObject):
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         """Sets a validated parameter. Raises ParamError naming the node and parameter.
 
-        When the value changes the node's input ports (a merge's `inputs`), the edges into
-        ports that no longer exist go in the same step.
+        When the value changes the node's ports (a merge's `inputs`, a data node's `y_key`
+        set to null), the edges at ports that no longer exist go in the same step.
         """
         if not self._editable():
             return
@@ -349,8 +349,10 @@ class Document(Levels, QObject):
         if value == old:
             return
         new_params = node_type.resolve(node.params) | {name: value}
-        ports = {p.name for p in node_type.input_ports(new_params)}
-        stale = [e for e in self.level.edges_into(node_id) if e.dst_port not in ports]
+        ins = {p.name for p in node_type.input_ports(new_params)}
+        outs = {p.name for p in node_type.output_ports(new_params)}
+        stale = [e for e in self.level.edges if (e.dst == node_id and e.dst_port not in ins)
+                 or (e.src == node_id and e.src_port not in outs)]
         command = commands.SetParam(self.level, node_id, name, old, value)
         if not stale:
             self.undo_stack.push(command)

@@ -395,7 +395,8 @@ class Inspector(NetworkSections, QScrollArea):
             for port, info in doc.shapes.inputs.get(node_id, {}).items():
                 lines.append(f"{port} \u2190 {format_shape(info.shape)}")
             t = doc.level.type_of(doc.level.nodes[node_id])
-            for port in t.outputs if t is not None else ():
+            outputs = t.output_ports(doc.level.params_of(node_id)) if t is not None else ()
+            for port in outputs:
                 info = doc.shapes.output(node_id, port.name)
                 shown = format_shape(info.shape) if info else "?"
                 lines.append(f"{port.name} \u2192 {shown}")

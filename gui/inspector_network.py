@@ -69,8 +69,8 @@ class NetworkSections:
         exposed = levels.exposed_ports(level, node_id)
         wired = {e.dst_port for e in level.edges_into(node_id)}
         form = QFormLayout()
-        for output, ports in ((False, t.input_ports(level.params_of(node_id))),
-                              (True, t.outputs)):
+        params = level.params_of(node_id)
+        for output, ports in ((False, t.input_ports(params)), (True, t.output_ports(params))):
             side = "output" if output else "input"
             for port in ports:
                 name = exposed.get((output, port.name))

@@ -172,7 +172,8 @@ def _loose_outputs(level: Graph, chosen: list[str]) -> list[str]:
     found = []
     for node_id in chosen:
         t = level.type_of(level.nodes[node_id])
-        found += [f"{node_id}.{p.name}" for p in (t.outputs if t is not None else ())
+        outputs = t.output_ports(level.params_of(node_id)) if t is not None else ()
+        found += [f"{node_id}.{p.name}" for p in outputs
                   if f"{node_id}.{p.name}" not in used]
     return found
 

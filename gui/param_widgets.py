@@ -68,16 +68,18 @@ def _number(text: str) -> int | float:
 def parse_value(param: Param, text: str) -> Any:
     """The typed text as a value of the declaration's kind; raises ParamError."""
     stripped = text.strip()
-    if param.kind == "text":
-        value: Any = text
-    elif stripped == "" and param.optional:
-        value = None
+    if stripped == "" and param.optional:
+        value: Any = None
+    elif param.kind == "text":
+        value = text
     elif param.kind in ("int", "float"):
         if not stripped:
             raise ParamError(f"expected {param.describe()}")
         value = _number(stripped)
     elif param.kind == "augment":
         value = [_augment_step(part) for part in stripped.split(";") if part.strip()]
+    elif param.kind == "names":
+        value = [part.strip() for part in stripped.split(",") if part.strip()]
     elif param.kind in ("int_list", "split", "betas"):
         inner = stripped.strip("[]() ")
         value = [_number(p) for p in inner.split(",") if p.strip()] if inner else []
@@ -101,6 +103,8 @@ def _augment_step(text: str) -> dict[str, Any]:
 def placeholder(param: Param) -> str:
     if param.kind == "augment":
         return "e.g. random_shift pixels=1; hflip p=0.5"
+    if param.kind == "names":
+        return "names, separated by commas" + ("; empty: not set" if param.optional else "")
     if param.optional:
         return "empty: not set"
     return ""

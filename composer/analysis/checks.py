@@ -258,7 +258,7 @@ def _ports(graph: Graph, params: dict[str, dict[str, Any]]
            ) -> dict[str, tuple[list[str], list[Port]] | None]:
     """Each node's output names and input ports, worked out once; None for a node of an
     unknown type or with invalid parameters (both reported with the node)."""
-    return {node_id: ([p.name for p in node.node_type.outputs],
+    return {node_id: ([p.name for p in node.node_type.output_ports(params[node_id])],
                       list(node.node_type.input_ports(params[node_id])))
             if node_id in params else None
             for node_id, node in graph.nodes.items()}
@@ -283,6 +283,9 @@ def _wire_end_problem(graph: Graph, ports: dict, e: Edge, output: bool) -> Diagn
     fix = "remove that wire"
     if not output and t.param("inputs") and port.startswith("in") and port[2:].isdigit():
         fix += f" or set inputs to {int(port[2:]) + 1}"
+    declared = t.output_port(port) if output else None
+    if declared is not None and declared.needs is not None:
+        fix += f" or set {declared.needs}"
     return Diagnostic(ERROR, node_id, port, f"{t.id} {node_id} has no {side} port {port} (its "
                       f"{side}s: {', '.join(names) or 'none'}); wire {e}: {fix}")
 

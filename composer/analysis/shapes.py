@@ -258,13 +258,15 @@ def phrase(type_id: str, node_id: str, detail: str) -> str:
 
 
 def _data_key(t: NodeType, params: dict[str, Any], base_dir: Path) -> Any:
-    """Memo key of a data node's outputs: its file's size and time stamp, when it has one."""
+    """Memo key of a data node's outputs: its file's size and time stamp, when it has one (of
+    a folder, those of the files in it: a folder of .npy files changes with them)."""
     stamp = None
     path = params.get("path")
     if isinstance(path, str):
         try:
-            stat = (base_dir / path).stat()
-            stamp = (stat.st_size, stat.st_mtime_ns)
+            full = base_dir / path
+            files = [full, *sorted(full.iterdir())] if full.is_dir() else [full]
+            stamp = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files)
         except OSError:
             stamp = "missing"
     return t.id, _freeze(params), str(base_dir), stamp
@@ -281,7 +283,7 @@ def _data_outputs(node: Node, t: NodeType, params: dict[str, Any], graph: Graph,
             outs = e
         _DATA[key] = outs
     if isinstance(outs, DataError):
-        param = "path" if t.param("path") else None
+        param = outs.param or ("path" if t.param("path") else None)
         shapes.problems.append(ShapeProblem(node.id, None, phrase(t.id, node.id, str(outs)),
                                             param))
         return

@@ -26,16 +26,28 @@ def port_kind(graph: Graph, shapes: Shapes | None, node: str, port: str) -> str:
     t = graph.type_of(n) if n is not None else None
     if t is None:
         return "tensor"
-    declared = t.output_port(port) or t.input_port(graph.params_of(node), port)
+    params = graph.params_of(node)
+    output = t.output_port(port, params)
+    declared = output or t.input_port(params, port)
     if declared is None:
         return "tensor"
     if declared.kind not in ("same", "tensor") or shapes is None:
         return "tensor" if declared.kind == "same" else declared.kind
-    if t.output_port(port) is not None:
+    if output is not None:
         info = shapes.output(node, port)
     else:
         info = shapes.inputs.get(node, {}).get(port)
     return kinds.kind_of(info) if info is not None else "tensor"
+
+
+def missing_output(t: NodeType, node: str, port: str, params: dict) -> str:
+    """Why a node has no such output: the parameter that would give it, or what it has."""
+    declared = t.output_port(port)
+    if declared is not None and declared.needs is not None:
+        return (f"{t.id} {node} has no output {port} while {declared.needs} is null: set "
+                f"{declared.needs} to give it one")
+    outs = ", ".join(p.name for p in t.output_ports(params)) or "none"
+    return f"{t.id} {node} has no output {port} (its outputs: {outs})"
 
 
 def _ports(graph: Graph, src: str, src_port: str, dst: str,
@@ -50,11 +62,11 @@ def _ports(graph: Graph, src: str, src_port: str, dst: str,
     ts, td = graph.type_of(graph.nodes[src]), graph.type_of(graph.nodes[dst])
     if src == dst:
         return ts, td, "a node cannot feed itself"
-    if ts.output_port(src_port) is None:
-        if ts.input_port(graph.params_of(src), src_port) is not None:
+    src_params = graph.params_of(src)
+    if ts.output_port(src_port, src_params) is None:
+        if ts.input_port(src_params, src_port) is not None:
             return ts, td, f"{src}.{src_port} is an input: drag from an output to an input"
-        outs = ", ".join(p.name for p in ts.outputs) or "none"
-        return ts, td, f"{ts.id} {src} has no output {src_port} (its outputs: {outs})"
+        return ts, td, missing_output(ts, src, src_port, src_params)
     if td.input_port(graph.params_of(dst), dst_port) is None:
         if td.output_port(dst_port) is not None:
             return ts, td, f"{dst}.{dst_port} is an output: drag from an output to an input"

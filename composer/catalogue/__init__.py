@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from composer.catalogue import blocks, data, layers, losses, merge, ops
+from composer.catalogue import blocks, data, layers, losses, merge, ops, tables
 from composer.catalogue.base import CATEGORIES, KINDS, DataOutput, NodeType, Port, Shape
 from composer.errors import ComposerError
 from composer.params import Float
@@ -30,6 +30,9 @@ def contract_problems(t: NodeType) -> list[str]:
     if len(set(names)) < len(names):
         problems.append("a parameter is declared twice")
     problems += [f"key parameter {k!r} is not declared" for k in t.key_params if k not in names]
+    problems += [f"output {p.name} needs {p.needs!r}, which is not an optional parameter"
+                 for p in t.outputs if p.needs is not None
+                 and not (t.param(p.needs) is not None and t.param(p.needs).optional)]
     if t.is_data:
         if t.data is None or t.emit_data is None:
             problems.append("a data node declares `data` (its shapes) and `emit_data`")
@@ -107,7 +110,7 @@ def suggest_types(name: str, most: int = 3) -> str:
                                 if len(found) > 1 else found[0]) + "?"
 
 
-for _module in (data, layers, blocks, merge, ops, losses):
+for _module in (data, tables, layers, blocks, merge, ops, losses):
     for _type in _module.TYPES:
         register(_type)
 

@@ -31,6 +31,7 @@ class Port:
     kind: str = "tensor"
     optional: bool = False
     doc: str = ""
+    needs: str | None = None  # an output that exists only while this parameter is not null
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ class NodeType:
     - `accuracy`: a loss on logits `pred` and class ids `target` whose accuracy is reported.
     - `stops_gradient`: gradient does not flow back through this node (op.detach).
     - `runtime`: names of helpers from composer.runtime the emitted code refers to.
+    - `outputs`: every output the type may have; `output_ports(params)`: those a node with
+      these parameters has (see Port.needs).
     - `keywords`: other names users know it by (`dense`, `bce`), for suggestions and search.
     """
 
@@ -131,8 +134,15 @@ class NodeType:
     def input_port(self, params: Params, name: str) -> Port | None:
         return next((p for p in self.input_ports(params) if p.name == name), None)
 
-    def output_port(self, name: str) -> Port | None:
-        return next((p for p in self.outputs if p.name == name), None)
+    def output_ports(self, params: Params) -> tuple[Port, ...]:
+        """The outputs these (resolved) parameters give: a port that `needs` a parameter is
+        absent while that parameter is null (data.tensors' `y` without a `y_key`)."""
+        return tuple(p for p in self.outputs if p.needs is None or params.get(p.needs) is not None)
+
+    def output_port(self, name: str, params: Params | None = None) -> Port | None:
+        """An output by name: among those `params` give, or among all the type declares."""
+        ports = self.outputs if params is None else self.output_ports(params)
+        return next((p for p in ports if p.name == name), None)
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -107,11 +107,14 @@ TYPES = [
                                     batch_size=p["batch_size"]),
     ),
     NodeType(
-        "data.tensors", "data", "Arrays from a .npz or .pt file: inputs x and labels y.",
-        outputs=(Port("x", "tensor"), Port("y", "tensor", doc="labels or targets")),
-        params=(Text("path", "data.npz", "file path, relative to the graph file"),
+        "data.tensors", "data",
+        "Arrays from a .npz or .pt file, or .npy files (memory-mapped): inputs x, labels y.",
+        outputs=(Port("x", "tensor"), Port("y", "tensor", doc="labels or targets", needs="y_key")),
+        params=(Text("path", "data.npz", "a .npz, .pt or .npy file, or a folder of .npy files "
+                     "named after the keys; relative to the graph file"),
                 Text("x_key", "x", "name of the input array"),
-                Text("y_key", "y", "name of the label array")) + COMMON,
+                Text("y_key", "y", "name of the label array; empty (null): no labels, no y "
+                     "port", optional=True)) + COMMON,
         data=_tensors, key_params=("path",),
         emit_data=lambda n, p: _batches(n, p, call("tensor_arrays", n, _in_data_dir(p),
                                                    x_key=p["x_key"], y_key=p["y_key"])),

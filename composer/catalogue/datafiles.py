@@ -1,9 +1,12 @@
-"""What file-based data (.npz/.pt arrays, image folders) holds, for shape inference and the
-checks, read with the runtime's own loaders, so they and training see the same arrays."""
+"""What file-based data (.npz/.pt/.npy arrays, tables, image folders) holds, for shape
+inference and the checks, read with the runtime's own loaders, so they and training see the
+same arrays."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -11,23 +14,71 @@ from composer.catalogue.base import DataOutput
 from composer.errors import DataError
 from composer.runtime.arrays import IMAGE_SUFFIXES, image_folder_classes, load_arrays
 from composer.runtime.errors import DataSourceError
+from composer.runtime.table import Table, read_table
 
 
-def peek_tensor_file(path: Path, x_key: str, y_key: str) -> dict[str, DataOutput]:
-    """Shapes and dtypes of a tensor file's x and y, as training will convert them."""
+def peek_tensor_file(path: Path, x_key: str, y_key: str | None) -> dict[str, DataOutput]:
+    """Shapes and dtypes of a tensor file's x and y, as training will convert them. Of a
+    memory-mapped .npy, only the header of x is read (and y, for its class count)."""
     try:
         x, y = load_arrays(path, x_key, y_key)
     except DataSourceError as e:
         raise DataError(e.node, e.detail) from e
+    found = {"x": DataOutput(tuple(x.shape[1:]))}
+    if y is None:
+        return found
     if np.issubdtype(y.dtype, np.integer):
         if y.size and y.min() < 0:
             raise DataError(None, f"{y_key} holds class ids from {int(y.min())}, in "
                                   f"{str(path)!r}; class ids count from 0")
         classes = int(y.max()) + 1 if y.size else 0
-        y_out = DataOutput(tuple(y.shape[1:]), "int64", classes=classes)
+        found["y"] = DataOutput(tuple(y.shape[1:]), "int64", classes=classes)
     else:
-        y_out = DataOutput(tuple(y.shape[1:]))
-    return {"x": DataOutput(tuple(x.shape[1:])), "y": y_out}
+        found["y"] = DataOutput(tuple(y.shape[1:]))
+    return found
+
+
+def peek_table(path: Path, params: dict[str, Any]) -> dict[str, DataOutput]:
+    """x's width (one-hot columns counted) and y's kind and class count of a data.csv node."""
+    table = _table(path, params)
+    x = DataOutput((table.arrays["x"].shape[1],))
+    if table.classes is None:
+        return {"x": x, "y": DataOutput((1,))}
+    return {"x": x, "y": DataOutput((), "int64", classes=len(table.classes))}
+
+
+def count_table_rows(path: Path, params: dict[str, Any]) -> int | None:
+    """How many rows a table has; None when it cannot be read (inference says why)."""
+    try:
+        return len(_table(path, params).arrays["y"])
+    except DataError:
+        return None
+
+
+def _table(path: Path, params: dict[str, Any]) -> Table:
+    """The table as training reads it; shape inference and the checks ask for the same one in
+    turn, so the last few are kept while the file stays as it was."""
+    try:
+        stat = path.stat()
+        stamp = (stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        stamp = None
+    features = params["features"]
+    found = _read_table(str(path), stamp, params["target"],
+                        None if features is None else tuple(features), params["task"],
+                        tuple(params["categorical"]))
+    if isinstance(found, DataSourceError):
+        raise DataError(found.node, found.detail, found.param) from found
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _read_table(path: str, stamp: Any, target: str, features: tuple[str, ...] | None,
+                task: str, categorical: tuple[str, ...]) -> Table | DataSourceError:
+    try:
+        return read_table(None, Path(path), target, features, task, categorical)
+    except DataSourceError as e:
+        return e
 
 
 def peek_image_folder(path: Path) -> int:
@@ -41,10 +92,10 @@ def peek_image_folder(path: Path) -> int:
 MAX_SCANNED_IMAGES = 20_000  # beyond this, image headers are left to training to find
 
 
-def count_tensor_rows(path: Path, x_key: str, y_key: str) -> int | None:
+def count_tensor_rows(path: Path, x_key: str, y_key: str | None) -> int | None:
     """How many samples a tensor file holds; None when it cannot be read (inference says why)."""
     try:
-        return len(load_arrays(path, x_key, y_key)[1])
+        return len(load_arrays(path, x_key, y_key)[0])
     except DataSourceError:
         return None
 

@@ -108,7 +108,7 @@ def _port_ref(value: Any, where: str, graph: Graph, output: bool) -> tuple[str, 
         raise GraphFormatError(where, f"no node \"{node_id}\"{suggest(node_id, list(graph.nodes))}")
     node_type = graph.type_of(graph.nodes[node_id])
     if output:
-        names = [p.name for p in node_type.outputs]
+        names = [p.name for p in node_type.output_ports(graph.params_of(node_id))]
     else:
         names = [p.name for p in node_type.input_ports(graph.params_of(node_id))]
     if port not in names:

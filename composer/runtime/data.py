@@ -22,14 +22,23 @@ def seed_for(seed: int, *parts: object) -> int:
     return zlib.crc32(repr((seed, *parts)).encode())
 
 
-def tensor_arrays(node: str, path: Path, x_key: str, y_key: str) -> dict[str, np.ndarray]:
-    """x as float32; y as int64 class ids when it holds integers, else float32 targets."""
+def tensor_arrays(node: str, path: Path, x_key: str, y_key: str | None
+                  ) -> dict[str, np.ndarray]:
+    """x as float32; y (when there is a y_key) as int64 class ids when it holds integers, else
+    float32 targets. Memory-mapped arrays (.npy) stay mapped: Batches converts rows per batch,
+    as converting here would read the whole file."""
     try:
         x, y = load_arrays(path, x_key, y_key)
     except DataSourceError as e:
         raise DataSourceError(node, e.detail) from e
-    integer = np.issubdtype(y.dtype, np.integer)
-    return {"x": x.astype(np.float32), "y": y.astype(np.int64 if integer else np.float32)}
+    arrays = {"x": _as(x, np.float32)}
+    if y is not None:
+        arrays["y"] = _as(y, np.int64 if np.issubdtype(y.dtype, np.integer) else np.float32)
+    return arrays
+
+
+def _as(array: np.ndarray, dtype: type) -> np.ndarray:
+    return array if isinstance(array, np.memmap) else array.astype(dtype)
 
 
 def digits_arrays(node: str) -> dict[str, np.ndarray]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 
 class DataSourceError(Exception):
-    """A data source that cannot be read or does not fit; names the data node when known."""
+    """A data source that cannot be read or does not fit; names the data node when known, and
+    the parameter to change when it is not the path (a table's missing column)."""
 
-    def __init__(self, node: str | None, message: str) -> None:
+    def __init__(self, node: str | None, message: str, param: str | None = None) -> None:
         self.node = node
         self.detail = message
+        self.param = param
         super().__init__(f"{node}: {message}" if node else message)
 
 

@@ -22,9 +22,9 @@ def port_kinds(graph: Graph, shapes: Shapes | None, node_id: str) -> tuple[dict,
     t = node.node_type
     if t is None:
         return {}, {}
-    ins = {p.name: port_kind(graph, shapes, node_id, p.name)
-           for p in t.input_ports(node.resolved_params())}
-    outs = {p.name: port_kind(graph, shapes, node_id, p.name) for p in t.outputs}
+    params = node.resolved_params()
+    ins = {p.name: port_kind(graph, shapes, node_id, p.name) for p in t.input_ports(params)}
+    outs = {p.name: port_kind(graph, shapes, node_id, p.name) for p in t.output_ports(params)}
     return ins, outs
 
 

@@ -107,7 +107,7 @@ def node_face(graph: Graph, node: Node) -> NodeFace:
         shown.insert(0, ("shares", node.shares))
     name = network_name(node.type)
     inside = inside_summary(graph.networks[name]) if name is not None else ""
-    return NodeFace(t.input_ports(params), t.outputs, tuple(shown), inside,
+    return NodeFace(t.input_ports(params), t.output_ports(params), tuple(shown), inside,
                     exposed_ports(graph, node.id))
 
 

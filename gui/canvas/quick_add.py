@@ -55,7 +55,7 @@ def types_for_wire(kind: str, from_output: bool) -> set[str]:
             ports = t.input_ports(t.defaults())
             ok = any(kinds.accepts(p.kind, kind) for p in ports)
         else:
-            ok = any(kinds.accepts(kind, p.kind) for p in t.outputs)
+            ok = any(kinds.accepts(kind, p.kind) for p in t.output_ports(t.defaults()))
         if ok:
             found.add(t.id)
     return found
@@ -170,8 +170,9 @@ def add_wired(view, type_id: str, scene_pos: QPointF, port, params: dict) -> str
         if node_id:
             t = catalogue.get(type_id)
             node = doc.level.nodes[node_id]
-            names = [p.name for p in (t.input_ports(node.resolved_params()) if port.output
-                                      else t.outputs)]
+            params = node.resolved_params()
+            names = [p.name for p in (t.input_ports(params) if port.output
+                                      else t.output_ports(params))]
             for name in names:
                 ends = ((port.node_id, port.name, node_id, name) if port.output
                         else (node_id, name, port.node_id, port.name))

@@ -159,11 +159,13 @@ def make_groups(model: Model) -> list[Group]:
 
 
 class DataSourceError(Exception):
-    """A data source that cannot be read or does not fit; names the data node when known."""
+    """A data source that cannot be read or does not fit; names the data node when known, and
+    the parameter to change when it is not the path (a table's missing column)."""
 
-    def __init__(self, node: str | None, message: str) -> None:
+    def __init__(self, node: str | None, message: str, param: str | None = None) -> None:
         self.node = node
         self.detail = message
+        self.param = param
         super().__init__(f"{node}: {message}" if node else message)
 
 
@@ -801,20 +803,34 @@ def restore(run: Run, path: Path) -> None:
     for g in run.groups:
         g.updates = state["updates"][g.id]
         g.set_lr(g.updates)
+    for node, classes in data_classes(run.data).items():
+        saved = state.get("classes", {}).get(node)
+        if saved is not None and saved != classes:
+            raise TrainingFailure(f"checkpoint {str(path)!r} was trained with classes {saved} "
+                                  f"for {node}, but its data now has {classes}: the class ids "
+                                  "would mean other things", node)
     set_rng_state(state["rng"])
     run.step = state["step"]
     run.draws.update(state["draws"])
 
 
 def checkpoint(run: Run, path: Path) -> Path:
-    """Saves weights, optimisers, LR schedule positions, RNG, step and data positions."""
+    """Saves weights, optimisers, LR schedule positions, RNG, step, data positions and the
+    class values of data sources that have them."""
     return save_checkpoint(path, {
         "model": run.model.state_dict(),
         "optimizers": {g.id: g.optimizer.state_dict() for g in run.groups},
         "updates": {g.id: g.updates for g in run.groups},
         "rng": rng_state(), "step": run.step, "epoch": run.step // run.steps_per_epoch,
-        "draws": dict(run.draws),
+        "draws": dict(run.draws), "classes": data_classes(run.data),
     })
+
+
+def data_classes(data: dict[str, Any]) -> dict[str, list[str]]:
+    """node -> the value each class id stands for, of the data sources that map values to ids
+    (a table's target): without it, a checkpoint's predictions could not be read back."""
+    return {node: list(source.classes) for node, source in data.items()
+            if getattr(source, "classes", None) is not None}
 
 
 def draw(run: Run, nodes: Any) -> dict[str, torch.Tensor]:
