@@ -36,6 +36,8 @@ class Param:
     optional: bool = False  # null is allowed and means "not set"
 
     kind = "any"
+    # whether a network parameter may set it, each instance giving its own value
+    network_param = True
 
     def validate(self, value: Any) -> Any:
         if value is None and self.optional:
@@ -263,6 +265,7 @@ class Init(Param):
 
     fans: bool = True
     kind = "init"
+    network_param = False  # a class would take an argument its code cannot use
 
     def _check(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict) or not isinstance(value.get("type"), str):

@@ -285,3 +285,24 @@ def test_an_init_is_saved_with_its_arguments_and_loads_back_the_same():
     graph = from_dict(_file({"type": "normal", "std": 0.02}))
     assert graph.nodes["c"].params["init"] == {"type": "normal", "mean": 0.0, "std": 0.02}
     assert loads(dumps(graph)).nodes["c"].params == graph.nodes["c"].params
+
+
+def test_a_network_parameter_cannot_set_an_inner_init():
+    from network_graphs import DISCRIMINATOR, gan_with_network
+
+    network = {**DISCRIMINATOR, "params": {"start": {"default": {"type": "zeros"},
+                                                     "sets": ["fc1.init"]}}}
+    with pytest.raises(GraphFormatError) as info:
+        gan_with_network(network)
+    assert info.value.where == "networks.Discriminator.params.start.sets[0]"
+    assert "fc1.init cannot be set by a network parameter" in info.value.detail
+
+
+def test_an_inner_init_starts_every_instance_of_a_network():
+    from network_graphs import DISCRIMINATOR, gan_with_network
+
+    nodes = [dict(n, params={**n.get("params", {}), "init": {"type": "ones"}})
+             if n["id"] == "fc2" else n for n in DISCRIMINATOR["nodes"]]
+    model = compiled(gan_with_network({**DISCRIMINATOR, "nodes": nodes}))
+    assert torch.equal(model.d_real.fc2.weight, torch.ones(1, 32))
+    assert model.d_fake.fc2 is model.d_real.fc2 and model.d_real.fc2.bias.item() == 0.0
