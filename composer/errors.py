@@ -17,7 +17,13 @@ class GraphFormatError(ComposerError, ValueError):
 
 
 class ParamError(ComposerError, ValueError):
-    """A parameter value of the wrong type or out of its range."""
+    """A parameter value of the wrong type or out of its range. `place` is where inside the
+    value the problem is (`std` of an `init` object), empty for the value as a whole."""
+
+    def __init__(self, message: str, place: str = "") -> None:
+        self.place = place
+        self.detail = message
+        super().__init__(f"{place}: {message}" if place else message)
 
 
 class CompileError(ComposerError):

@@ -6,6 +6,7 @@ generation writes only values that passed `validate`, as Python literals.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ class Param:
     optional: bool = False  # null is allowed and means "not set"
 
     kind = "any"
+    # whether a network parameter may set it, each instance giving its own value
+    network_param = True
 
     def validate(self, value: Any) -> Any:
         if value is None and self.optional:
@@ -255,3 +258,72 @@ class Augment(Param):
 
     def describe(self) -> str:
         return "a list of augmentation steps: " + ", ".join(AUGMENT_OPS)
+
+
+# Weight initialisers: kind -> {argument: declaration}. See composer/runtime/init.py.
+NONLINEARITIES = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu")
+INIT_KINDS: dict[str, dict[str, Param]] = {
+    "default": {},
+    "normal": {"mean": Float("mean", 0.0), "std": Float("std", 0.02, min=0.0)},
+    "xavier_uniform": {"gain": Float("gain", 1.0, min=0.0)},
+    "kaiming_normal": {"mode": Choice("mode", "fan_in", choices=("fan_in", "fan_out")),
+                       "nonlinearity": Choice("nonlinearity", "leaky_relu",
+                                              choices=NONLINEARITIES),
+                       "a": Float("a", 0.0, min=0.0)},
+    "zeros": {},
+    "ones": {},
+}
+# Kinds that compute from a weight's fan-in and fan-out: a norm layer's scale has none.
+FAN_KINDS = ("xavier_uniform", "kaiming_normal")
+DEFAULT_INIT = {"type": "default"}
+
+
+@dataclass(frozen=True)
+class Init(Param):
+    """How a node's weights start: `{"type": "normal", "mean": 0.0, "std": 0.02}`.
+
+    `fans` is False for norm layers, whose weight is a per-feature scale: xavier and kaiming
+    need a weight with fan-in and fan-out, so they are refused there."""
+
+    fans: bool = True
+    kind = "init"
+    network_param = False  # a class would take an argument its code cannot use
+
+    def _check(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+            raise ParamError(f"expected an object with a \"type\" ({self._kinds()}), "
+                             f"got {_show(value)}")
+        kind = value["type"]
+        if kind not in INIT_KINDS:
+            close = difflib.get_close_matches(kind, list(INIT_KINDS), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else f"known: {self._kinds()}"
+            raise ParamError(f"unknown initialisation \"{kind}\"; {hint}", "type")
+        if kind in FAN_KINDS and not self.fans:
+            raise ParamError(f"{kind} needs weights with a fan-in and fan-out, but this "
+                             "layer's weight is a per-feature scale; use normal, ones or zeros",
+                             "type")
+        args = INIT_KINDS[kind]
+        clean: dict[str, Any] = {"type": kind}
+        for key, arg in args.items():
+            try:
+                clean[key] = arg.validate(value.get(key, arg.default))
+            except ParamError as e:
+                raise ParamError(e.detail, key) from e
+        extra = sorted(set(value) - set(args) - {"type"}, key=str)
+        if extra:
+            raise ParamError(f"unknown argument of {kind}; it takes "
+                             f"{', '.join(args) or 'none'}", str(extra[0]))
+        return clean
+
+    def _kinds(self) -> str:
+        return ", ".join(k for k in INIT_KINDS if self.fans or k not in FAN_KINDS)
+
+    def describe(self) -> str:
+        return "an initialisation: " + self._kinds()
+
+
+INIT_DOC = ("how the weights start: default (torch's), normal, xavier_uniform, kaiming_normal, "
+            "zeros or ones; biases start at zero unless default")
+WEIGHTS_INIT = Init("init", DEFAULT_INIT, INIT_DOC)
+NORM_INIT = Init("init", DEFAULT_INIT, INIT_DOC + "; on a norm layer it sets the scale",
+                 fans=False)

@@ -22,8 +22,8 @@ def validated(node_type: NodeType, name: str, value: Any) -> Any:
     what was expected."""
     try:
         return validate.node_params(node_type, {name: value}, "")[name]
-    except GraphFormatError as e:
-        raise ParamError(e.detail) from e
+    except GraphFormatError as e:  # the place inside the value (`std` of an init), if any
+        raise ParamError(e.detail, e.where.lstrip(".").removeprefix(name).lstrip(".")) from e
 
 
 def id_stem(type_id: str) -> str:

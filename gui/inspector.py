@@ -207,7 +207,7 @@ class Inspector(NetworkSections, QScrollArea):
             if param.name in set_by:  # its value here is each instance's own
                 editor.setEnabled(False)
                 editor.setToolTip(set_by[param.name][1])
-            if self.document.trail:
+            if self.document.trail and param.network_param:
                 form.addRow(form_label(param), self._with_network_switch(
                     editor, node_id, param.name, set_by.get(param.name)))
             else:

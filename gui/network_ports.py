@@ -170,6 +170,9 @@ def expose_param(doc, node_id: str, param: str) -> str | None:
     network = opened(doc)
     if network is None or not doc._editable():
         return None
+    decl = doc.level.type_of(doc.level.nodes[node_id]).param(param)
+    if decl is None or not decl.network_param:
+        return None
     name = port_name(network.params, param)
     value = doc.level.params_of(node_id)[param]
     params = {**network.params, name: NetworkParam(value, [f"{node_id}.{param}"])}

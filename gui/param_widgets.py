@@ -7,6 +7,7 @@ flags check boxes, choices combo boxes; everything else (numbers, lists, text) a
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -30,17 +31,23 @@ INT_LIMIT = 2**31 - 1
 
 
 def format_value(param: Param, value: Any) -> str:
-    """A value as it is typed in a line edit."""
+    """A value as it is typed in a line edit: an init as `normal mean=0 std=0.02`."""
     if value is None:
         return ""
     if param.kind == "augment":
-        return "; ".join(" ".join([s["op"], *(f"{k}={_num(v)}" for k, v in s.items()
-                                               if k != "op")]) for s in value)
+        return "; ".join(_words(s, "op") for s in value)
+    if param.kind == "init":
+        return _words(value, "type")
     if isinstance(value, list):
         return ", ".join(_num(v) for v in value)
     if isinstance(value, float):
         return _num(value)
     return str(value)
+
+
+def _words(obj: dict[str, Any], head: str) -> str:
+    """{"op": "hflip", "p": 0.5} -> `hflip p=0.5`: the head's value, then name=value."""
+    return " ".join([str(obj[head]), *(f"{k}={_num(v)}" for k, v in obj.items() if k != head)])
 
 
 def _num(v: Any) -> str:
@@ -80,6 +87,8 @@ def parse_value(param: Param, text: str) -> Any:
         value = [_augment_step(part) for part in stripped.split(";") if part.strip()]
     elif param.kind == "names":
         value = [part.strip() for part in stripped.split(",") if part.strip()]
+    elif param.kind == "init":
+        value = _init(stripped)
     elif param.kind in ("int_list", "split", "betas"):
         inner = stripped.strip("[]() ")
         value = [_number(p) for p in inner.split(",") if p.strip()] if inner else []
@@ -100,11 +109,36 @@ def _augment_step(text: str) -> dict[str, Any]:
     return step
 
 
+def _init(text: str) -> dict[str, Any]:
+    """`normal std=0.02` -> {"type": "normal", "std": 0.02}; JSON as the file has it also
+    reads. Unnamed arguments keep their defaults."""
+    if text.startswith("{"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ParamError(f"not a JSON object: {e.msg} at column {e.colno}") from None
+    if not text:
+        raise ParamError("expected an initialisation such as default or normal std=0.02")
+    kind, *args = text.split()
+    init: dict[str, Any] = {"type": kind}
+    for arg in args:
+        key, eq, raw = arg.partition("=")
+        if not eq or not key:
+            raise ParamError(f"{kind}: write arguments as name=value, got {arg!r}")
+        try:
+            init[key] = _number(raw)
+        except ParamError:
+            init[key] = raw  # a word: mode=fan_out
+    return init
+
+
 def placeholder(param: Param) -> str:
     if param.kind == "augment":
         return "e.g. random_shift pixels=1; hflip p=0.5"
     if param.kind == "names":
         return "names, separated by commas" + ("; empty: not set" if param.optional else "")
+    if param.kind == "init":
+        return "e.g. normal std=0.02, or kaiming_normal mode=fan_out nonlinearity=relu"
     if param.optional:
         return "empty: not set"
     return ""

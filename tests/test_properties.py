@@ -15,10 +15,13 @@ from composer.fileformat import dumps, from_dict, loads
 from composer.optim import LR_SCHEDULES, OPTIMIZERS
 from composer.params import (
     AUGMENT_OPS,
+    FAN_KINDS,
+    INIT_KINDS,
     Augment,
     Bool,
     Choice,
     Float,
+    Init,
     Int,
     IntList,
     Param,
@@ -56,6 +59,8 @@ def value_of(decl: Param) -> st.SearchStrategy:
         values = st.sampled_from([[0.8, 0.1, 0.1], [1.0, 0.0, 0.0], [0.5, 0.25, 0.25]])
     elif isinstance(decl, Augment):
         values = st.lists(augment_step(), max_size=3)
+    elif isinstance(decl, Init):
+        values = init_of(decl.fans)
     else:  # betas and other group settings
         values = st.just(decl.default)
     return st.none() | values if decl.optional else values
@@ -65,6 +70,12 @@ def value_of(decl: Param) -> st.SearchStrategy:
 def augment_step(draw) -> dict:
     op = draw(st.sampled_from(sorted(AUGMENT_OPS)))
     return {"op": op, **{k: draw(value_of(d)) for k, d in AUGMENT_OPS[op].items()}}
+
+
+@st.composite
+def init_of(draw, fans: bool) -> dict:
+    kind = draw(st.sampled_from([k for k in INIT_KINDS if fans or k not in FAN_KINDS]))
+    return {"type": kind, **{k: draw(value_of(d)) for k, d in INIT_KINDS[kind].items()}}
 
 
 @st.composite

@@ -161,8 +161,9 @@ def node_diagnostics(graph: Graph, node: Node,
         try:
             clean |= validate.node_params(t, {name: value}, "")
         except GraphFormatError as e:
-            where = e.where.lstrip(".")
-            found.append(Diagnostic(ERROR, node.id, None, f"{where}: {e.detail}", where))
+            where = e.where.lstrip(".")  # `init.std`: the param is `init`
+            found.append(Diagnostic(ERROR, node.id, None, f"{where}: {e.detail}",
+                                    where.split(".", 1)[0]))
     if params is not None and len(clean) == len(node.params):
         params[node.id] = t.resolve(clean)
     found.extend(_shares_diagnostics(graph, node))

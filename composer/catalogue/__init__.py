@@ -5,7 +5,7 @@ from __future__ import annotations
 from composer.catalogue import blocks, data, layers, losses, merge, ops, tables
 from composer.catalogue.base import CATEGORIES, KINDS, DataOutput, NodeType, Port, Shape
 from composer.errors import ComposerError
-from composer.params import Float
+from composer.params import Float, Init
 
 
 class CatalogueError(ComposerError):
@@ -52,6 +52,11 @@ def contract_problems(t: NodeType) -> list[str]:
     if t.accuracy and not (t.is_loss and not callable(t.inputs)
                            and [p.name for p in t.inputs] == ["pred", "target"]):
         problems.append("`accuracy` is for losses with inputs pred (logits) and target (ids)")
+    if t.module is not None and not isinstance(t.param("init"), Init):
+        problems.append("a type with a module declares an Init parameter `init` (how its "
+                        "weights start)")
+    if t.module is None and t.param("init") is not None:
+        problems.append("`init` is for types with a module (weights to start)")
     if t.weights is not None and t.module is None:
         problems.append("`weights` counts a module's parameters: declare `module` too")
     if t.shape is not None and t.module is not None and t.weights is None:

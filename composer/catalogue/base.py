@@ -48,8 +48,8 @@ class Source(str):
 
 
 def literal(value: Any) -> str:
-    """A validated value as Python source: only JSON primitives (and Source) get here;
-    strings in double quotes, escaped by repr, lists as tuples."""
+    """A validated value as Python source: only JSON values (and Source) get here;
+    strings in double quotes, escaped by repr, lists as tuples, objects as dicts."""
     if isinstance(value, Source):
         return str(value)
     if isinstance(value, str):
@@ -59,6 +59,8 @@ def literal(value: Any) -> str:
         return repr(value)
     if isinstance(value, list | tuple):
         return "(" + ", ".join(literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"not a literal parameter value: {type(value).__name__}")
 
 

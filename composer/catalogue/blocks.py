@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from composer.catalogue import sizes
 from composer.catalogue.base import NodeType, Port
-from composer.params import Int
+from composer.params import WEIGHTS_INIT, Int
 
 _IN = (Port("in", "map", doc="feature maps [B,C,H,W]"),)
 _OUT = (Port("out", "map"),)
@@ -25,7 +25,7 @@ TYPES = [
         inputs=_IN, outputs=_OUT,
         params=(Int("out_channels", 16, "output channels", min=1, max=4096),
                 Int("kernel_size", 3, "square kernel size (odd keeps the size)", min=1, max=31),
-                Int("stride", 1, "step between windows", min=1, max=16)),
+                Int("stride", 1, "step between windows", min=1, max=16), WEIGHTS_INIT),
         module=lambda p, s: (
             f"nn.Sequential(nn.Conv2d({s['in'][1]}, {p['out_channels']}, "
             f"{p['kernel_size']}, stride={p['stride']}, padding={p['kernel_size'] // 2}, "
@@ -43,7 +43,7 @@ TYPES = [
         "Two 3x3 conv-bn layers with a skip connection (projected when the shape changes).",
         inputs=_IN, outputs=_OUT,
         params=(Int("out_channels", 16, "output channels", min=1, max=4096),
-                Int("stride", 1, "2 halves height and width", min=1, max=4)),
+                Int("stride", 1, "2 halves height and width", min=1, max=4), WEIGHTS_INIT),
         module=lambda p, s: f"Residual({s['in'][1]}, {p['out_channels']}, stride={p['stride']})",
         forward=lambda p, a, m: f"{m}({a['in']})",
         shape=lambda p, s: sizes.conv2d(s["in"], p["out_channels"], 3, p["stride"], 1),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from composer.catalogue import rules, sizes
 from composer.catalogue.base import NodeType, Port, Source, call
-from composer.params import Bool, Choice, Float, Int, IntList
+from composer.params import NORM_INIT, WEIGHTS_INIT, Bool, Choice, Float, Int, IntList
 
 MAP_IN = (Port("in", "map", doc="feature maps [B,C,H,W]"),)
 ANY_IN = (Port("in", "tensor"),)
@@ -140,7 +140,7 @@ TYPES = [
                 Int("stride", 1, "step between windows", min=1, max=16),
                 Int("padding", 0, "zeros added on each side", min=0, max=32),
                 Int("dilation", 1, "spacing between kernel taps", min=1, max=16),
-                Bool("bias", True, "learn an additive bias")),
+                Bool("bias", True, "learn an additive bias"), WEIGHTS_INIT),
         module=lambda p, s: call("nn.Conv2d", _features(s["in"]), p["out_channels"],
                                  kernel_size=p["kernel_size"],
                                  **_kw(p, stride=1, padding=0, dilation=1, bias=True)),
@@ -159,7 +159,7 @@ TYPES = [
                 Int("stride", 2, "upsampling factor", min=1, max=16),
                 Int("padding", 1, "implicit padding removed from the output", min=0, max=32),
                 Int("output_padding", 0, "extra rows and columns on one side", min=0, max=15),
-                Bool("bias", True, "learn an additive bias")),
+                Bool("bias", True, "learn an additive bias"), WEIGHTS_INIT),
         module=lambda p, s: call("nn.ConvTranspose2d", _features(s["in"]), p["out_channels"],
                                  kernel_size=p["kernel_size"],
                                  **_kw(p, stride=1, padding=0, output_padding=0, bias=True)),
@@ -175,7 +175,7 @@ TYPES = [
         "layer.linear", "layer", "Fully connected layer over the last dimension.",
         inputs=ANY_IN,
         params=(Int("out_features", 10, "output features", min=1, max=1_000_000),
-                Bool("bias", True, "learn an additive bias")),
+                Bool("bias", True, "learn an additive bias"), WEIGHTS_INIT),
         module=lambda p, s: call("nn.Linear", s["in"][-1], p["out_features"],
                                  **_kw(p, bias=True)),
         check=_check_linear, keywords=("dense", "fc", "fully_connected"),
@@ -187,7 +187,8 @@ TYPES = [
         "layer.batchnorm1d", "layer", "Batch normalisation of vectors [B,F] (or [B,C,L]).",
         inputs=(Port("in", "tensor"),),
         params=(Float("eps", 1e-5, "added to the variance", min=0.0, min_exclusive=True),
-                Float("momentum", 0.1, "running-statistics update rate", min=0.0, max=1.0)),
+                Float("momentum", 0.1, "running-statistics update rate", min=0.0, max=1.0),
+                NORM_INIT),
         module=lambda p, s: call("nn.BatchNorm1d", _features(s["in"]),
                                  **_kw(p, eps=1e-5, momentum=0.1)),
         check=_check_batchnorm1d,
@@ -198,7 +199,8 @@ TYPES = [
         "layer.batchnorm2d", "layer", "Batch normalisation of feature maps, per channel.",
         inputs=MAP_IN, outputs=MAP_OUT,
         params=(Float("eps", 1e-5, "added to the variance", min=0.0, min_exclusive=True),
-                Float("momentum", 0.1, "running-statistics update rate", min=0.0, max=1.0)),
+                Float("momentum", 0.1, "running-statistics update rate", min=0.0, max=1.0),
+                NORM_INIT),
         module=lambda p, s: call("nn.BatchNorm2d", _features(s["in"]),
                                  **_kw(p, eps=1e-5, momentum=0.1)),
         shape=sizes.same, weights=lambda p, s: 2 * _features(s["in"]),
@@ -207,7 +209,8 @@ TYPES = [
     NodeType(
         "layer.layernorm", "layer", "Layer normalisation over every dimension but the batch.",
         inputs=ANY_IN,
-        params=(Float("eps", 1e-5, "added to the variance", min=0.0, min_exclusive=True),),
+        params=(Float("eps", 1e-5, "added to the variance", min=0.0, min_exclusive=True),
+                NORM_INIT),
         module=lambda p, s: call("nn.LayerNorm", list(s["in"][1:]), **_kw(p, eps=1e-5)),
         check=_check_at_least_2d,
         shape=sizes.same, weights=lambda p, s: 2 * sizes.product(s["in"][1:]),

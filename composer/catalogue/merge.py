@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from composer.catalogue import rules, sizes
 from composer.catalogue.base import NodeType, Port
-from composer.params import Int
+from composer.params import WEIGHTS_INIT, Int
 
 _INPUTS = Int("inputs", 2, "number of input ports", min=2, max=8)
 
@@ -100,7 +100,7 @@ TYPES = [
                 Port("value", "tensor", doc="what is attended to"),
                 Port("key", "tensor", optional=True, doc="defaults to the value")),
         params=(Int("heads", 1, "attention heads; must divide the query's features",
-                    min=1, max=64),),
+                    min=1, max=64), WEIGHTS_INIT),
         module=lambda p, s: (
             f"Attention({_feature_dim(s['query'])}, "
             f"{_feature_dim(s.get('key', s['value']))}, {_feature_dim(s['value'])}, "

@@ -360,6 +360,9 @@ def _network_param(obj: Any, where: str, name: str, inner: Graph) -> NetworkPara
             known = [p.name for p in t.params]
             raise GraphFormatError(place, f"{t.id} {node_id} has no parameter \"{param}\""
                                    f"{suggest(param, known)}")
+        if not decl.network_param:
+            raise GraphFormatError(place, f"{node_id}.{param} cannot be set by a network "
+                                   f"parameter; set {param} on {node_id} inside the network")
         default = validate.value(decl, obj["default"], f"{where}.default")
     doc = expect(obj.get("doc", ""), str, f"{where}.doc", "a string")
     return NetworkParam(default, list(sets), doc)

@@ -114,7 +114,7 @@ def value(decl: Param, given: Any, where: str) -> Any:
     try:
         return decl.validate(given)
     except ParamError as e:
-        raise GraphFormatError(where, str(e)) from e
+        raise GraphFormatError(f"{where}.{e.place}" if e.place else where, e.detail) from e
     except Exception as e:  # a value no declaration foresaw
         raise GraphFormatError(where, f"expected {decl.describe()}, got "
                                f"{type(given).__name__}") from e

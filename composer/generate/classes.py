@@ -21,6 +21,7 @@ from composer.analysis.flatten import flatten
 from composer.analysis.shapes import Shapes, _namespace, infer, topological_order
 from composer.catalogue.base import NodeType, Source, literal
 from composer.errors import CompileError
+from composer.generate.init_code import init_helper, init_statement
 from composer.generate.sourcetext import wrap
 from composer.graph import Graph, Node
 from composer.networks import SEPARATOR, Network, network_name, split_ref, uses
@@ -117,6 +118,7 @@ class _ClassWriter:
                     ties.append(f"        self.{node_id} = self.{node.shares}  # tied weights")
                 else:
                     modules.append(f"        self.{node_id} = {module}")
+                    modules.extend(self._init(node_id) if name is None else [])
             variables[node_id] = node_id
             comment = self._shape_comment(node_id)
             statements.append(f"        {node_id} = {forward}{comment}")
@@ -220,6 +222,21 @@ class _ClassWriter:
             except Exception:  # the moved graph does not build this node: no evidence
                 continue
         return self._unify(node_id, per_path, moved)
+
+    def _init(self, node_id: str) -> list[str]:
+        """The statement starting an inner node's weights, the same in every instance."""
+        params = [self.analysis.params[f"{path}{SEPARATOR}{node_id}"] for path in self.paths]
+        forms = {init_statement(p, f"self.{node_id}") for p in params}
+        if len(forms) > 1:
+            raise CompileError(f"{self.network.name}/{node_id}", (
+                "its instances start its weights differently ("
+                + "; ".join(sorted(str(f) for f in forms)) + "); give the instances the "
+                "same init"))
+        helper = init_helper(params[0])
+        if helper is None:
+            return []
+        self.code.uses.add(helper)
+        return [f"        {forms.pop()}"]
 
     def _forward(self, node_id: str, t: NodeType, args: dict[str, str]) -> str:
         per_path = {}

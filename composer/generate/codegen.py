@@ -18,6 +18,7 @@ from composer.catalogue.base import NodeType
 from composer.errors import CompileError
 from composer.generate.classes import NetworkClass, network_classes
 from composer.generate.embed import runtime_names
+from composer.generate.init_code import init_helper, init_statement
 from composer.generate.reuse import reused_outputs
 from composer.generate.sourcetext import wrap
 from composer.graph import Graph, Node
@@ -78,6 +79,7 @@ class NodeCode:
     module: str | None  # constructor source, None when stateless
     forward: str  # the expression computing the output (a dict of them for several)
     shape: TensorInfo | None
+    init: str | None = None  # the statement starting its weights, when not torch's default
 
 
 @dataclass
@@ -116,7 +118,8 @@ def _node_code(graph: Graph, analysis: Analysis, node: Node, names: Namespace,
     args = {p: _expression(r, variables, several) for p, r in refs.items()}
     var = names.name(node.id)
     forward = t.forward(params, args, f"self.{node.id}")
-    return NodeCode(node.id, var, [f"{node.id}.{port}"], refs, module, forward, info)
+    init = init_statement(params, f"self.{node.id}") if module is not None else None
+    return NodeCode(node.id, var, [f"{node.id}.{port}"], refs, module, forward, info, init)
 
 
 def _instance_code(graph: Graph, analysis: Analysis, node: Node, cls: NetworkClass,
@@ -141,6 +144,8 @@ def _init_lines(code: ModelCode, graph: Graph) -> list[str]:
     for n in code.nodes.values():
         if n.module is not None and n.id not in code.shares:
             lines.append(f"        self.{n.id} = {n.module}")
+            if n.init is not None:
+                lines.append(f"        {n.init}")
     for node_id, root in code.shares.items():
         lines.append(f"        self.{node_id} = self.{root}  # shares {root}: one module, "
                      "tied weights")
@@ -206,6 +211,9 @@ def model_code(graph: Graph, analysis: Analysis | None = None) -> ModelCode:
         else:
             n = _node_code(graph, analysis, node, names, variables, several)
             code.uses.update(node.node_type.runtime)
+            helper = init_helper(analysis.params[node_id])
+            if helper is not None and node.shares is None:
+                code.uses.add(helper)
         variables[node_id] = n.var
         code.nodes[node_id] = n
     for cls in classes.values():
