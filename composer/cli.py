@@ -70,10 +70,11 @@ def _export(args: argparse.Namespace) -> int:
     from composer.errors import ComposerError
     from composer.fileformat import load
     from composer.fileformat.atomic_write import write_text_atomic
-    from composer.generate.program import export_python
+    from composer.generate.program import data_note, export_python
 
     try:
-        source = export_python(load(args.file))
+        graph = load(args.file)
+        source = export_python(graph)
         write_text_atomic(args.output, source)  # a failure leaves an older export whole
     except ComposerError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -83,6 +84,9 @@ def _export(args: argparse.Namespace) -> int:
         return 1
     print(f"wrote {args.output} ({len(source.splitlines())} lines); run: python {args.output}"
           " --help", file=sys.stderr)
+    note = data_note(graph, Path(args.output))
+    if note:
+        print(note, file=sys.stderr)
     return 0
 
 
