@@ -84,7 +84,8 @@ def check_outputs(graph: Graph, outputs: list[str]) -> None:
         raise OnnxExportError(f"no output {ref!r}; {hint}choose from {', '.join(choices)}")
 
 
-def _require_extra() -> None:
+def require_extra() -> None:
+    """OnnxExportError naming the extra to install when the exporter's packages are missing."""
     try:
         import onnx  # noqa: F401
         import onnxscript  # noqa: F401
@@ -100,7 +101,7 @@ def export_onnx(graph: Graph, path: str | Path, outputs: list[str] | None = None
     state_dict itself; without it, the initial weights the graph's seed gives. Raises
     OnnxExportError, CompileError or WeightsError, each one line naming what and where.
     """
-    _require_extra()
+    require_extra()
     outputs = list(outputs) if outputs is not None else default_outputs(graph)
     check_outputs(graph, outputs)
     program = graph_program(graph)
