@@ -102,7 +102,7 @@ def export_onnx(graph: Graph, path: str | Path, outputs: list[str] | None = None
     OnnxExportError, CompileError or WeightsError, each one line naming what and where.
     """
     require_extra()
-    outputs = list(outputs) if outputs is not None else default_outputs(graph)
+    outputs = list(dict.fromkeys(outputs)) if outputs is not None else default_outputs(graph)
     check_outputs(graph, outputs)
     program = graph_program(graph)
     with torch.random.fork_rng():  # the caller's random state stays as it was
@@ -110,7 +110,7 @@ def export_onnx(graph: Graph, path: str | Path, outputs: list[str] | None = None
         model = program.Model()
     if weights is not None:
         named = weights if isinstance(weights, dict) else read_weights(weights)
-        where = "the weights" if isinstance(weights, dict) else Path(weights).name
+        where = "the state_dict given" if isinstance(weights, dict) else Path(weights).name
         load_weights(model, named, where)
     ports = sorted(model.needed.plan(tuple(outputs))[1])
     examples = _examples(graph, ports)
