@@ -203,5 +203,6 @@ def data_note(graph: Graph, script: Path) -> str | None:
     here = Path(script).resolve().parent
     if here == Path(graph.base_dir).resolve():
         return f"it reads {names} from its own folder"
-    return (f"it reads {names} relative to its own folder ({here}): copy them there, or run "
+    them = "it" if len(relative) == 1 else "them"
+    return (f"it reads {names} relative to its own folder ({here}): copy {them} there, or run "
             f"it with --data-dir {Path(graph.base_dir).resolve()}")
