@@ -67,14 +67,20 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    """Writes the standalone training script."""
+    """Writes the standalone training script, or with --onnx the inference path as ONNX."""
+    if args.onnx is not None:
+        return _export_onnx(args)
+    if args.weights is not None or args.outputs is not None:
+        print("error: --weights and --outputs go with --onnx", file=sys.stderr)
+        return 1
     from composer.errors import ComposerError
     from composer.fileformat import load
     from composer.fileformat.atomic_write import write_text_atomic
-    from composer.generate.program import export_python
+    from composer.generate.program import data_note, export_python
 
     try:
-        source = export_python(load(args.file))
+        graph = load(args.file)
+        source = export_python(graph)
         write_text_atomic(args.output, source)  # a failure leaves an older export whole
     except ComposerError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -84,6 +90,9 @@ def _export(args: argparse.Namespace) -> int:
         return 1
     print(f"wrote {args.output} ({len(source.splitlines())} lines); run: python {args.output}"
           " --help", file=sys.stderr)
+    note = data_note(graph, Path(args.output))
+    if note:
+        print(note, file=sys.stderr)
     return 0
 
 
@@ -166,6 +175,33 @@ def _weights_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_weights)
 
 
+def _export_onnx(args: argparse.Namespace) -> int:
+    """Writes the inference path to the chosen outputs as an ONNX file."""
+    from composer.errors import ComposerError
+    from composer.fileformat import load
+
+    outputs = None
+    if args.outputs is not None:
+        outputs = [ref.strip() for ref in args.outputs.split(",") if ref.strip()]
+    try:
+        graph = load(args.file)
+        from composer.export_onnx import export_onnx  # imports torch: after the file loaded
+
+        done = export_onnx(graph, args.onnx, outputs, weights=args.weights)
+    except ComposerError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    weights = f"weights from {args.weights}" if args.weights else "initial weights (no --weights)"
+    print(f"wrote {done.path}: inputs {_shapes(done.inputs)}; outputs {_shapes(done.outputs)}; "
+          f"{weights}", file=sys.stderr)
+    return 0
+
+
+def _shapes(named: dict[str, list]) -> str:
+    """`digits.x [batch,1,8,8], ...`"""
+    return ", ".join(f"{k} [{','.join(str(d) for d in v)}]" for k, v in named.items())
+
+
 def _train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a graph headless; write metrics and checkpoints")
     p.add_argument("file")
@@ -179,9 +215,18 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=int, metavar="N",
                    help="also keep a checkpoint every N steps")
     p.set_defaults(run=_train)
-    p = sub.add_parser("export", help="write a standalone Python file that trains the graph")
+    p = sub.add_parser("export", help="write a standalone Python file that trains the graph, "
+                       "or its inference path as ONNX")
     p.add_argument("file")
-    p.add_argument("-o", "--output", required=True, help="the .py file to write")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("-o", "--output", help="the .py file to write")
+    what.add_argument("--onnx", metavar="OUT.onnx",
+                      help="write the inference path to --outputs as an ONNX file (needs the "
+                      "onnx extra)")
+    p.add_argument("--outputs", metavar="NODE.PORT,...",
+                   help="with --onnx: the outputs to give (default: what the loss nodes score)")
+    p.add_argument("--weights", metavar="CKPT",
+                   help="with --onnx: a checkpoint or saved weights (default: initial weights)")
     p.set_defaults(run=_export)
 
 

@@ -81,9 +81,8 @@ def evaluate(graph: Graph, model: Any, *, seed: int | None = None) -> tuple[dict
     program = graph_program(graph)
     spec = program.PROGRAM
     where = next((p.device for p in model.parameters()), None)
-    base = Path(graph.base_dir if graph.base_dir is not None else spec.data_dir or ".")
     try:
-        data = spec.make_data(spec.seed if seed is None else seed, base)
+        data = spec.make_data(spec.seed if seed is None else seed, Path(graph.base_dir))
         if where is not None:
             data = {node: source.to(where) for node, source in data.items()}
         return program.validate(model, data, spec, program.validation_sets(model, spec))

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from composer.errors import ComposerError
 from composer.fileformat.atomic_write import write_text_atomic
+from composer.generate.program import data_note
 from gui.document import Document
 from gui.gallery import SampleGallery
 
@@ -127,7 +128,8 @@ class FileActions:
         except (ComposerError, OSError) as e:
             QMessageBox.critical(self.window, "Cannot export", str(e))
             return
-        self.document.message.emit(f"exported {path}")
+        note = data_note(self.document.graph, Path(path))
+        self.document.message.emit(f"exported {path}" + (f"; {note}" if note else ""))
 
     # --- recent files --------------------------------------------------------------------
     def recent(self) -> list[str]:

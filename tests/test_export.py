@@ -104,7 +104,7 @@ def test_app_cli_and_exported_file_train_alike_and_resume_exactly(path, tmp_path
     assert cli.main(["export", str(path), "-o", str(out)]) == 0
     exported = subprocess.run(
         [sys.executable, str(out), "--steps", "20", "--metrics-out", "exported.jsonl",
-         "--out", "exported"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        env=os.environ | SINGLE_THREAD_ENV)
+         "--out", "exported", "--data-dir", str(path.parent)], cwd=tmp_path,
+        capture_output=True, text=True, timeout=300, env=os.environ | SINGLE_THREAD_ENV)
     assert exported.returncode == 0, exported.stderr
     assert_same_losses(step_losses(read_jsonl(tmp_path / "exported.jsonl")), app)

@@ -190,6 +190,19 @@ def test_export_writes_the_generated_script(window, monkeypatch, tmp_path):
     assert (tmp_path / "model.py").read_text() == "# 7 nodes\n"
 
 
+def test_export_says_where_the_script_will_read_its_data(window, monkeypatch, tmp_path):
+    graph = ROOT / "tests" / "graphs" / "tensors_adamw_adam.graph.json"  # reads data/*
+    assert window.files.open(graph)
+    said = []
+    window.document.message.connect(said.append)
+    save_dialog(monkeypatch, tmp_path / "model.py")
+    window.actions["export"].trigger()
+    assert (tmp_path / "model.py").is_file()
+    assert said[-1] == (f"exported {tmp_path / 'model.py'}; it reads data/vectors.npz, "
+                        f"data/maps.pt relative to its own folder ({tmp_path}): copy them "
+                        f"there, or run it with --data-dir {graph.parent}")
+
+
 def test_export_without_an_exporter_says_so(window, monkeypatch, tmp_path):
     monkeypatch.delattr(composer, "export_python", raising=False)
     said = []

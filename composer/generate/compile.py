@@ -8,7 +8,6 @@ import hashlib
 import linecache
 import sys
 import types
-from pathlib import Path
 from typing import Any
 
 from composer.errors import WeightsError
@@ -49,9 +48,10 @@ def load_program(source: str, label: str = "model") -> types.ModuleType:
     return module
 
 
-def graph_program(graph: Graph, data_dir: Path | None = None) -> types.ModuleType:
-    """The graph's program (model, data, groups, training loop), loaded."""
-    return load_program(program_source(graph, data_dir), "program")
+def graph_program(graph: Graph) -> types.ModuleType:
+    """The graph's program (model, data, groups, training loop), loaded. It reads relative
+    data paths from the folder its `train` or `make_data` is given (`graph.base_dir`)."""
+    return load_program(program_source(graph), "program")
 
 
 def compile(graph: Graph, pretrained: bool = True) -> Any:

@@ -108,15 +108,11 @@ def _accuracy(graph: Graph, model: ModelCode) -> dict[str, tuple[str, str]]:
     return pairs
 
 
-def _program(graph: Graph, model: ModelCode, analysis: Analysis,
-             data_dir: Path | None) -> list[str]:
+def _program(graph: Graph, model: ModelCode, analysis: Analysis) -> list[str]:
     t = analysis.valid.training
     losses = tuple(n for n in model.nodes if graph.type_of(graph.nodes[n]).is_loss)
     epochs, seed, spe, device = t["epochs"], t["seed"], t["steps_per_epoch"], t["device"]
     accuracy = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in _accuracy(graph, model).items())
-    uses_files = any(graph.type_of(n).reads_files or n.weights is not None
-                     for n in graph.nodes.values())
-    folder = call("Path", str(data_dir)) if uses_files and data_dir is not None else "None"
     return [
         "PROGRAM = Program(",
         f"    name={literal(graph.name)},",
@@ -129,7 +125,6 @@ def _program(graph: Graph, model: ModelCode, analysis: Analysis,
         f"    seed={seed!r},",
         f"    device={literal(device)},",
         f"    steps_per_epoch={spe!r},",
-        f"    data_dir={folder},  # where relative data paths start",
         *_reused(model),
         *_weights(graph),
         ")",
@@ -157,7 +152,8 @@ def _reused(model: ModelCode) -> list[str]:
 MAIN = [
     "def main(argv: list[str] | None = None) -> int:",
     '    """Trains the model as Model Composer does; `--help` lists the options."""',
-    "    return command_line(PROGRAM, argv)",
+    "    # Relative data paths start at --data-dir, by default this file's folder.",
+    "    return command_line(PROGRAM, argv, script_dir=Path(__file__).resolve().parent)",
     "",
     "",
     'if __name__ == "__main__":',
@@ -165,17 +161,17 @@ MAIN = [
 ]
 
 
-def program_source(graph: Graph, data_dir: Path | None = None) -> str:
+def program_source(graph: Graph) -> str:
     """The whole program for this graph: what export writes and what the application runs.
 
-    `data_dir` is where relative data paths start (default: the graph file's folder).
+    It holds no path of this machine: relative data paths start where its caller says (the
+    graph file's folder for `composer.train`, the script's own folder for an export).
     Raises CompileError naming the first node (or group) that cannot be compiled.
     """
     analysis = analysed(graph)
     model = model_code(graph, analysis)
     setup = _lines(_make_data(graph, analysis) + ["", ""] + _make_groups(graph, model, analysis))
-    folder = data_dir or graph.base_dir.resolve()
-    tail = _lines(_program(graph, model, analysis, folder) + ["", ""] + MAIN)
+    tail = _lines(_program(graph, model, analysis) + ["", ""] + MAIN)
     generated = "\n\n\n".join([model.source.rstrip(), setup, tail])
     roots = {n.id for n in ast.walk(ast.parse(generated)) if isinstance(n, ast.Name)}
     runtime = "\n\n\n".join(d.source for d in needed_definitions(roots | model.uses))
@@ -193,9 +189,34 @@ def _lines(lines: list[str]) -> str:
     return "\n".join(out for line in lines for out in wrap(line))
 
 
-def export_python(graph: Graph, data_dir: Path | None = None) -> str:
+def export_python(graph: Graph) -> str:
     """The standalone training script for this graph: the very program the application runs.
 
-    It needs torch and numpy (and scikit-learn for the built-in digits), not this project.
+    It needs torch and numpy (and scikit-learn for the built-in digits), not this project, and
+    reads relative data paths from its own folder unless told `--data-dir`.
     """
-    return program_source(graph, data_dir)
+    return program_source(graph)
+
+
+def data_paths(graph: Graph) -> list[str]:
+    """The files and folders the graph's data nodes and pretrained weights read, as the file
+    names them."""
+    paths = [str(node.params["path"]) for node in graph.nodes.values()
+             if graph.type_of(node).reads_files and "path" in node.params]
+    return paths + [str(node.weights["path"]) for node in graph.nodes.values()
+                    if node.weights is not None]
+
+
+def data_note(graph: Graph, script: Path) -> str | None:
+    """Where a script exported to `script` looks for the graph's data: None when it reads no
+    file by a relative path."""
+    relative = [p for p in data_paths(graph) if not Path(p).is_absolute()]
+    if not relative:
+        return None
+    names = ", ".join(relative)
+    here = Path(script).resolve().parent
+    if here == Path(graph.base_dir).resolve():
+        return f"it reads {names} from its own folder"
+    them = "it" if len(relative) == 1 else "them"
+    return (f"it reads {names} relative to its own folder ({here}): copy {them} there, or run "
+            f"it with --data-dir {Path(graph.base_dir).resolve()}")

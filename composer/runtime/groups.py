@@ -60,7 +60,6 @@ class Program:
     seed: int
     device: str
     steps_per_epoch: int | None = None
-    data_dir: Path | None = None  # where relative data paths start
     # output -> the groups whose update makes it stale: an output an earlier group computed
     # in a step serves later groups of that step until then (one forward where a
     # hand-written loop does one)

@@ -89,7 +89,7 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     seed = program.seed if seed is None else seed
     where = pick_device(device or program.device)
     torch.manual_seed(seed)
-    base = Path(data_dir if data_dir is not None else program.data_dir or ".")
+    base = Path(data_dir if data_dir is not None else ".")
     data = {node: source.to(where) for node, source in program.make_data(seed, base).items()}
     lengths = [s.batches_per_pass for s in data.values() if s.batches_per_pass]
     spe = program.steps_per_epoch or (max(lengths) if lengths else NOISE_ONLY_EPOCH)
@@ -300,8 +300,9 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
           out_dir: Path | None = None, metrics_out: Path | None = None,
           resume: Path | None = None, checkpoint_every: int | None = None,
           callback: Callback | None = None) -> RunSummary:
-    """Trains a generated program. Raises TrainingFailure or DataSourceError when it can't
-    (then no "end" event is sent: the exception is the end)."""
+    """Trains a generated program; relative data paths start at `data_dir` (default: the
+    current folder). Raises TrainingFailure or DataSourceError when it can't (then no "end"
+    event is sent: the exception is the end)."""
     out = output_folder(out_dir)
     run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None)
     if resume is not None:

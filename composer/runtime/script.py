@@ -15,7 +15,7 @@ from composer.runtime.groups import Program
 from composer.runtime.loop import train
 
 
-def script_parser(program: Program) -> argparse.ArgumentParser:
+def script_parser(program: Program, script_dir: Path | None = None) -> argparse.ArgumentParser:
     about = f"Trains {program.name!r} as Model Composer does; metrics are one JSON object a line."
     if "%(prog)" in about:  # argparse then %-formats the text: the name's own % stay as they are
         about = about.replace("%", "%%")
@@ -30,7 +30,9 @@ def script_parser(program: Program) -> argparse.ArgumentParser:
                         help="folder for checkpoints (default ./run)")
     parser.add_argument("--checkpoint-every", type=int, metavar="N",
                         help="also keep a checkpoint every N steps")
-    parser.add_argument("--data-dir", type=Path, help="where relative data paths start")
+    where = "this script's folder" if script_dir is not None else "the current folder"
+    parser.add_argument("--data-dir", type=Path, default=script_dir,
+                        help=f"where relative data paths start (default: {where})")
     return parser
 
 
@@ -60,9 +62,14 @@ def plain_warnings() -> Iterator[None]:
         warnings.formatwarning = previous
 
 
-def command_line(program: Program, argv: list[str] | None = None) -> int:
-    """Parses the options, trains, and returns the exit status (1 with a message on failure)."""
-    args = script_parser(program).parse_args(argv)
+def command_line(program: Program, argv: list[str] | None = None,
+                 script_dir: Path | None = None) -> int:
+    """Parses the options, trains, and returns the exit status (1 with a message on failure).
+
+    `script_dir`, the exported script's own folder, is where relative data paths start unless
+    `--data-dir` says otherwise; it travels with the script, so a moved copy finds its data.
+    """
+    args = script_parser(program, script_dir).parse_args(argv)
     try:
         with plain_warnings():
             run = train(program, epochs=args.epochs, steps=args.steps, seed=args.seed,

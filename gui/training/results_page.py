@@ -1,6 +1,7 @@
 """The Results tab: the final metrics of the latest run, and what can be done with the
 trained weights: save them, load weights back (refused when they do not fit the graph),
-evaluate them on the validation split (off the GUI thread)."""
+evaluate them on the validation split, export the inference path as ONNX (both off the GUI
+thread)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
+from composer.errors import ComposerError
 from gui.training.actions import make_action
 from gui.training.results import ResultsTable, result_rows
 from gui.worker import BackgroundTask, GuiCollector
@@ -32,6 +34,7 @@ class ResultsPage(QWidget):
         self.busy = False
         self._idle = True  # no run going on
         self._task: BackgroundTask | None = None
+        self._failure = ""  # how a failure of the task running now begins
         self._collector = GuiCollector()
         self.table = ResultsTable()
         self.note = QLabel(NO_RESULTS, wordWrap=True)
@@ -45,6 +48,10 @@ class ResultsPage(QWidget):
                                         "load weights saved from this graph"),
             "evaluate": make_action(self, "evaluate", "&Evaluate", self.evaluate, "",
                                     "the model's losses and accuracy on the validation split"),
+            "export_onnx": make_action(self, "export_onnx", "Export &ONNX\u2026",
+                                       self.export_onnx, "",
+                                       "write the model, with these weights, as an ONNX file "
+                                       "computing the outputs you choose"),
         }
         buttons = QHBoxLayout()
         for action in self.actions.values():
@@ -67,6 +74,7 @@ class ResultsPage(QWidget):
         free = self._idle and not self.busy
         self.actions["save_weights"].setEnabled(free and self.model is not None)
         self.actions["evaluate"].setEnabled(free and self.model is not None)
+        self.actions["export_onnx"].setEnabled(free and self.model is not None)
         self.actions["load_weights"].setEnabled(free)
 
     def clear(self) -> None:
@@ -142,13 +150,63 @@ class ResultsPage(QWidget):
         if self.model is None or not self._idle or self.busy:
             return
         model, graph = self.model, self.graph
-        self._task = BackgroundTask(lambda: composer.evaluate(graph, model), self)
-        self._task.done.connect(self._evaluated)
-        self._task.failed.connect(self._evaluation_failed)
+        self._start(lambda: composer.evaluate(graph, model),
+                    "Evaluating on the validation split\u2026", self._evaluated,
+                    "Evaluation failed")
+
+    def _start(self, work: Any, doing: str, done: Any, failure: str) -> None:
+        """Runs `work` off the GUI thread; `done` gets its result, a failure is one line."""
+        self._task = BackgroundTask(work, self)
+        self._task.done.connect(done)
+        self._failure = failure
+        self._task.failed.connect(self._failed)
         self._set_busy(True)
-        self.message.emit("Evaluating on the validation split\u2026", False)
+        self.message.emit(doing, False)
         self._collector.begin()
         self._task.start()
+
+    def export_onnx(self, path: str | Path | None = None,
+                    outputs: list[str] | None = None) -> bool:
+        """Writes the model's path to chosen outputs as ONNX, with its weights now, off the
+        GUI thread; asks which outputs and where when not given."""
+        from gui.training.onnx_outputs import OnnxOutputsDialog
+
+        if self.model is None or self.graph is None or not self._idle or self.busy:
+            return False
+        try:
+            from composer.export_onnx import default_outputs, output_choices, require_extra
+
+            require_extra()
+            if outputs is None:
+                dialog = OnnxOutputsDialog(output_choices(self.graph),
+                                           default_outputs(self.graph), self)
+                if not dialog.exec():
+                    return False
+                outputs = dialog.chosen()
+        except ComposerError as e:
+            self.message.emit(f"Cannot export ONNX: {e}", True)
+            return False
+        if path is None:
+            stem = self.document.path.name.split(".")[0] if self.document.path else "model"
+            path, _ = QFileDialog.getSaveFileName(self, "Export ONNX", f"{stem}.onnx",
+                                                  "ONNX models (*.onnx)")
+            if not path:
+                return False
+        self._start(self._onnx_task(Path(path), outputs), "Exporting to ONNX\u2026",
+                    self._exported, "ONNX export failed")
+        return True
+
+    def _onnx_task(self, path: Path, outputs: list[str]) -> Any:
+        from composer.export_onnx import export_onnx
+
+        graph = self.graph
+        weights = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+        return lambda: export_onnx(graph, path, outputs, weights=weights)
+
+    def _exported(self, done: Any) -> None:
+        self._set_busy(False)
+        self.message.emit(f"Exported {', '.join(done.outputs)} (from "
+                          f"{', '.join(done.inputs)}) to {done.path}.", False)
 
     def wait(self, seconds: float) -> None:
         if self._task is not None:
@@ -166,6 +224,6 @@ class ResultsPage(QWidget):
         self.message.emit("", False)
         self.show_metrics(*result, "Evaluated now.")
 
-    def _evaluation_failed(self, message: str, error: BaseException) -> None:
+    def _failed(self, message: str, error: BaseException) -> None:
         self._set_busy(False)
-        self.message.emit(f"Evaluation failed: {message}", True)
+        self.message.emit(f"{self._failure}: {message}", True)

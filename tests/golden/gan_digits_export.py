@@ -370,7 +370,6 @@ class Program:
     seed: int
     device: str
     steps_per_epoch: int | None = None
-    data_dir: Path | None = None  # where relative data paths start
     # output -> the groups whose update makes it stale: an output an earlier group computed
     # in a step serves later groups of that step until then (one forward where a
     # hand-written loop does one)
@@ -762,7 +761,7 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     seed = program.seed if seed is None else seed
     where = pick_device(device or program.device)
     torch.manual_seed(seed)
-    base = Path(data_dir if data_dir is not None else program.data_dir or ".")
+    base = Path(data_dir if data_dir is not None else ".")
     data = {node: source.to(where) for node, source in program.make_data(seed, base).items()}
     lengths = [s.batches_per_pass for s in data.values() if s.batches_per_pass]
     spe = program.steps_per_epoch or (max(lengths) if lengths else NOISE_ONLY_EPOCH)
@@ -973,8 +972,9 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
           out_dir: Path | None = None, metrics_out: Path | None = None,
           resume: Path | None = None, checkpoint_every: int | None = None,
           callback: Callback | None = None) -> RunSummary:
-    """Trains a generated program. Raises TrainingFailure or DataSourceError when it can't
-    (then no "end" event is sent: the exception is the end)."""
+    """Trains a generated program; relative data paths start at `data_dir` (default: the
+    current folder). Raises TrainingFailure or DataSourceError when it can't (then no "end"
+    event is sent: the exception is the end)."""
     out = output_folder(out_dir)
     run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None)
     if resume is not None:
@@ -1011,7 +1011,7 @@ def finish(run: Run, out_dir: Path | None, callback: Callback | None) -> None:
         save_latest(run, out_dir)
 
 
-def script_parser(program: Program) -> argparse.ArgumentParser:
+def script_parser(program: Program, script_dir: Path | None = None) -> argparse.ArgumentParser:
     about = f"Trains {program.name!r} as Model Composer does; metrics are one JSON object a line."
     if "%(prog)" in about:  # argparse then %-formats the text: the name's own % stay as they are
         about = about.replace("%", "%%")
@@ -1026,7 +1026,9 @@ def script_parser(program: Program) -> argparse.ArgumentParser:
                         help="folder for checkpoints (default ./run)")
     parser.add_argument("--checkpoint-every", type=int, metavar="N",
                         help="also keep a checkpoint every N steps")
-    parser.add_argument("--data-dir", type=Path, help="where relative data paths start")
+    where = "this script's folder" if script_dir is not None else "the current folder"
+    parser.add_argument("--data-dir", type=Path, default=script_dir,
+                        help=f"where relative data paths start (default: {where})")
     return parser
 
 
@@ -1056,9 +1058,14 @@ def plain_warnings() -> Iterator[None]:
         warnings.formatwarning = previous
 
 
-def command_line(program: Program, argv: list[str] | None = None) -> int:
-    """Parses the options, trains, and returns the exit status (1 with a message on failure)."""
-    args = script_parser(program).parse_args(argv)
+def command_line(program: Program, argv: list[str] | None = None,
+                 script_dir: Path | None = None) -> int:
+    """Parses the options, trains, and returns the exit status (1 with a message on failure).
+
+    `script_dir`, the exported script's own folder, is where relative data paths start unless
+    `--data-dir` says otherwise; it travels with the script, so a moved copy finds its data.
+    """
+    args = script_parser(program, script_dir).parse_args(argv)
     try:
         with plain_warnings():
             run = train(program, epochs=args.epochs, steps=args.steps, seed=args.seed,
@@ -1086,14 +1093,14 @@ PROGRAM = Program(
     seed=0,
     device="auto",
     steps_per_epoch=None,
-    data_dir=None,  # where relative data paths start
     reused={"g_img.out": ("gen",)},  # output -> the groups whose update makes it stale
 )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Trains the model as Model Composer does; `--help` lists the options."""
-    return command_line(PROGRAM, argv)
+    # Relative data paths start at --data-dir, by default this file's folder.
+    return command_line(PROGRAM, argv, script_dir=Path(__file__).resolve().parent)
 
 
 if __name__ == "__main__":
