@@ -33,8 +33,9 @@ class CompileError(ComposerError):
 class DataError(ComposerError):
     """A data source that cannot be read or does not fit the graph; names the data node."""
 
-    def __init__(self, node: str | None, message: str) -> None:
+    def __init__(self, node: str | None, message: str, param: str | None = None) -> None:
         self.node = node
+        self.param = param  # the parameter at fault, when it is not the file's path
         super().__init__(f"{node}: {message}" if node else message)
 
 

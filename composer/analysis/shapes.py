@@ -281,7 +281,7 @@ def _data_outputs(node: Node, t: NodeType, params: dict[str, Any], graph: Graph,
             outs = e
         _DATA[key] = outs
     if isinstance(outs, DataError):
-        param = "path" if t.param("path") else None
+        param = outs.param or ("path" if t.param("path") else None)
         shapes.problems.append(ShapeProblem(node.id, None, phrase(t.id, node.id, str(outs)),
                                             param))
         return
