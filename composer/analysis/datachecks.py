@@ -1,7 +1,8 @@
 """Data a run can use, but not as the graph says: warnings on data nodes.
 
 - batch_size more than the training split: every batch would be the whole split;
-- image files in an image folder that cannot be read: training skips them.
+- image files in an image folder that cannot be read: a run stops at the first batch that
+  needs one, naming it.
 
 What a data file holds is read once per version of the file (its size and time stamp), so
 checks stay fast while the user edits. Missing or unreadable files are not reported here:
@@ -35,7 +36,8 @@ def data_diagnostics(graph: Graph, params: dict[str, dict[str, Any]]) -> list[Di
         if unreadable:
             shown = ", ".join(unreadable[:3]) + (" and more" if len(unreadable) > 3 else "")
             found.append(Diagnostic(WARNING, node.id, None, f"{len(unreadable)} file(s) cannot "
-                                    f"be read as images and will be skipped: {shown}", "path"))
+                                    f"be read as images: {shown}; training stops at the "
+                                    "first batch that needs one", "path"))
     return found
 
 

@@ -51,7 +51,7 @@ def count_tensor_rows(path: Path, x_key: str, y_key: str) -> int | None:
 
 def count_images(path: Path) -> tuple[int | None, list[str]]:
     """How many images the class folders hold, and the files whose header no image reader
-    recognises (training skips them); None when the folder cannot be read."""
+    recognises (training would stop at them); None when the folder cannot be read."""
     try:
         files = [f for folder in image_folder_classes(None, path)
                  for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]

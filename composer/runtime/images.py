@@ -70,7 +70,9 @@ class ImageFolder:
                 im = self._resized(im.convert(self.mode), rng)
                 pixels = np.asarray(im, dtype=np.float32) / 255.0
         except Exception as e:  # Pillow raises several kinds for a file it cannot decode
-            raise DataSourceError(self.node, f"cannot read {name!r} as an image ({e})") from e
+            why = "not a format Pillow knows" if type(e).__name__ == "UnidentifiedImageError" \
+                else str(e) or type(e).__name__
+            raise DataSourceError(self.node, f"cannot read {name!r} as an image ({why})") from e
         return pixels[None] if self.mode == "L" else pixels.transpose(2, 0, 1)
 
     def _resized(self, im, rng: np.random.Generator | None):
