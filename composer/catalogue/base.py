@@ -48,7 +48,7 @@ class Source(str):
 
 def literal(value: Any) -> str:
     """A validated value as Python source: only JSON primitives (and Source) get here;
-    strings in double quotes, escaped by repr, lists as tuples."""
+    strings in double quotes, escaped by repr, lists as tuples, objects as dicts."""
     if isinstance(value, Source):
         return str(value)
     if isinstance(value, str):
@@ -58,6 +58,8 @@ def literal(value: Any) -> str:
         return repr(value)
     if isinstance(value, list | tuple):
         return "(" + ", ".join(literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"not a literal parameter value: {type(value).__name__}")
 
 

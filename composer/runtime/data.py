@@ -157,10 +157,14 @@ class Batches:
 
     def _take(self, arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, torch.Tensor]:
         """The split's rows as tensors, or as LazyRows for a big array (read per batch)."""
-        return {f"{self.node}.{port}":
-                (a if isinstance(a, LazyRows) else LazyRows(a)).subset(rows) if is_big(a)
-                else torch.from_numpy(np.ascontiguousarray(a[rows]))
-                for port, a in arrays.items()}
+        split = {}
+        for port, a in arrays.items():
+            if is_big(a):
+                split[f"{self.node}.{port}"] = (a if isinstance(a, LazyRows) else LazyRows(a)
+                                                ).subset(rows)
+            else:
+                split[f"{self.node}.{port}"] = torch.from_numpy(np.ascontiguousarray(a[rows]))
+        return split
 
     def to(self, device: torch.device) -> Batches:
         for split in (self.train, self.val, self.test):
