@@ -70,30 +70,31 @@ def image_folder(cache: Path, count: int, side: int) -> Path | str:
 
 # --- the two pipelines, each run in a fresh process --------------------------------------
 
-def graph_file(folder: Path, side: int, steps: int, out: Path) -> Path:
+def graph_file(folder: Path, side: int, out: Path) -> Path:
     """data.image_folder -> conv, relu, pool, conv, relu, pool, flatten, linear -> ce."""
+    sys.path.insert(0, str(ROOT))
+    from composer.fileformat import save
+    from composer.graph import Edge, Graph, Group, Node, Training
+
     conv = {"kernel_size": 3, "padding": 1}
     chain = [("c1", "layer.conv2d", {"out_channels": 16, **conv}), ("r1", "layer.relu", {}),
              ("p1", "layer.maxpool2d", {"kernel_size": 2}),
              ("c2", "layer.conv2d", {"out_channels": 32, **conv}), ("r2", "layer.relu", {}),
              ("p2", "layer.maxpool2d", {"kernel_size": 2}), ("f", "layer.flatten", {}),
              ("fc", "layer.linear", {"out_features": CLASSES})]
-    nodes = [{"id": "imgs", "type": "data.image_folder",
-              "params": {"path": str(folder), "size": side, "batch_size": BATCH,
-                         "split": [1.0, 0.0, 0.0]}}]
-    nodes += [{"id": i, "type": t, "params": p} for i, t, p in chain]
-    nodes.append({"id": "ce", "type": "loss.cross_entropy", "params": {}})
-    edges = [{"from": "imgs.x", "to": "c1.in"}]
-    edges += [{"from": f"{a[0]}.out", "to": f"{b[0]}.in"}
-              for a, b in zip(chain, chain[1:], strict=False)]
-    edges += [{"from": "fc.out", "to": "ce.pred"}, {"from": "imgs.y", "to": "ce.target"}]
-    graph = {"format": "model-composer", "version": 1, "name": "bench data",
-             "nodes": nodes, "edges": edges,
-             "groups": [{"id": "g", "members": [c[0] for c in chain if c[0][0] in "cf"],
-                         "losses": ["ce"], "optimizer": {"type": "adam", "lr": 0.001}}],
-             "training": {"epochs": 1, "seed": 0, "device": "cpu"}}
+    g = Graph("bench data")
+    g.nodes = {"imgs": Node("imgs", "data.image_folder", {
+        "path": str(folder), "size": side, "batch_size": BATCH, "split": [1.0, 0.0, 0.0]})}
+    g.nodes |= {i: Node(i, t, p) for i, t, p in chain}
+    g.nodes["ce"] = Node("ce", "loss.cross_entropy", {})
+    g.edges = [Edge("imgs", "x", "c1", "in"), Edge("fc", "out", "ce", "pred"),
+               Edge("imgs", "y", "ce", "target")]
+    g.edges += [Edge(a[0], "out", b[0], "in") for a, b in zip(chain, chain[1:], strict=False)]
+    g.groups = [Group("g", ["c1", "c2", "fc"], ["ce"],
+                      optimizer={"type": "adam", "lr": 0.001})]
+    g.training = Training(epochs=1, seed=0, device="cpu")
     path = out / f"bench_{folder.name}.graph.json"
-    path.write_text(json.dumps(graph, indent=1))
+    save(g, path)
     return path
 
 
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(folder, str):
             print(f"{count} images: skipped, {folder}")
             continue
-        graph = graph_file(folder, side, args.steps, args.cache)
+        graph = graph_file(folder, side, args.cache)
         ours = measure(COMPOSER, str(graph), str(args.steps))
         theirs = measure(HAND_WRITTEN, str(folder), str(args.steps), str(side))
         rows.append((count, side, ours, theirs))

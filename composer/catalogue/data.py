@@ -41,16 +41,16 @@ def _in_data_dir(p) -> Source:
     return Source(f"data_dir / {literal(p['path'])}")
 
 
-def _tensor_rows(p, base_dir: Path) -> tuple[int | None, list[str]]:
+def _tensor_rows(p, base_dir: Path, headers: bool = True) -> tuple[int | None, list[str]]:
     from composer.catalogue.datafiles import count_tensor_rows
 
     return count_tensor_rows(base_dir / p["path"], p["x_key"], p["y_key"]), []
 
 
-def _image_files(p, base_dir: Path) -> tuple[int | None, list[str]]:
+def _image_files(p, base_dir: Path, headers: bool = True) -> tuple[int | None, list[str]]:
     from composer.catalogue.datafiles import count_images
 
-    return count_images(base_dir / p["path"])
+    return count_images(base_dir / p["path"], headers)
 
 
 # --- shapes of what each data node yields ------------------------------------------------------

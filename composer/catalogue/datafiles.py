@@ -49,15 +49,16 @@ def count_tensor_rows(path: Path, x_key: str, y_key: str) -> int | None:
         return None
 
 
-def count_images(path: Path) -> tuple[int | None, list[str]]:
+def count_images(path: Path, headers: bool = True) -> tuple[int | None, list[str]]:
     """How many images the class folders hold, and the files whose header no image reader
-    recognises (training would stop at them); None when the folder cannot be read."""
+    recognises (training would stop at them; looked for only when `headers`); None when the
+    folder cannot be read."""
     try:
         files = [f for folder in image_folder_classes(None, path)
                  for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
     except (DataSourceError, OSError):
         return None, []
-    if len(files) > MAX_SCANNED_IMAGES:
+    if len(files) > MAX_SCANNED_IMAGES or not headers:
         return len(files), []
     from PIL import Image
 
