@@ -3,6 +3,7 @@ checks, read with the runtime's own loaders, so they and training see the same a
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -53,9 +54,10 @@ def count_images(path: Path, headers: bool = True) -> tuple[int | None, list[str
     """How many images the class folders hold, and the files whose header no image reader
     recognises (training would stop at them; looked for only when `headers`); None when the
     folder cannot be read."""
-    try:
-        files = [f for folder in image_folder_classes(None, path)
-                 for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+    try:  # names, not Paths: sorting 100,000 Paths alone takes a second
+        files = [f"{folder.name}/{name}" for folder in image_folder_classes(None, path)
+                 for name in sorted(e.name for e in os.scandir(folder))
+                 if name.lower().endswith(IMAGE_SUFFIXES)]
     except (DataSourceError, OSError):
         return None, []
     if len(files) > MAX_SCANNED_IMAGES or not headers:
@@ -65,8 +67,8 @@ def count_images(path: Path, headers: bool = True) -> tuple[int | None, list[str
     unreadable = []
     for f in files:
         try:
-            with Image.open(f):
+            with Image.open(path / f):
                 pass
         except Exception:  # PIL raises several kinds for a file that is not an image
-            unreadable.append(str(f.relative_to(path)))
+            unreadable.append(f)
     return len(files) - len(unreadable), unreadable

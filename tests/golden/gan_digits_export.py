@@ -1,7 +1,7 @@
 """A composed model and the code that trains it, exported by Model Composer.
 
 It trains exactly as the application does; run it with --help for the options. It needs torch
-and numpy (and scikit-learn for the built-in digits), not Model Composer.
+and numpy (scikit-learn for the built-in digits, Pillow for image folders), not Model Composer.
 """
 
 from __future__ import annotations
