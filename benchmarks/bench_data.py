@@ -2,13 +2,15 @@
 DataLoader (2 workers) with the same model, on a 20,000-image RGB 32x32 folder and a
 100,000-image 64x64 one.
 
-    python benchmarks/bench_data.py [--cache DIR] [--steps 50] [--only 20000]
+    python benchmarks/bench_data.py [--cache DIR] [--steps 50] [--repeat 3] [--only 20000]
 
 The folders (10 class folders of random-noise PNGs) are written once into --cache (default: a
 folder under the system's temporary directory) and reused. Each pipeline runs in a fresh
 process; the table shows the time from process start to the end of the first step, steps per
 second after the first, and peak resident memory of the process and its children (the
-workers), with composer / hand-written ratios. Figures are printed, not asserted.
+workers), with composer / hand-written ratios. Figures are printed, not asserted. On a busy
+machine with few cores, steps per second swing by several times from run to run (torch's
+threads and the decoding workers compete for the cores): --repeat takes medians.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -216,11 +219,18 @@ def tree_pss(pid: int) -> int:
     return total
 
 
+def median(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over the runs."""
+    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path,
                         default=Path(tempfile.gettempdir()) / "composer_bench_data")
     parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of each pipeline; the table shows the medians")
     parser.add_argument("--only", type=int, choices=sorted(FOLDERS), action="append",
                         help="measure only this folder size (repeatable)")
     args = parser.parse_args(argv)
@@ -233,9 +243,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{count} images: skipped, {folder}")
             continue
         graph = graph_file(folder, side, args.cache)
-        ours = measure(COMPOSER, str(graph), str(args.steps))
-        theirs = measure(HAND_WRITTEN, str(folder), str(args.steps), str(side))
-        rows.append((count, side, ours, theirs))
+        runs = [(measure(COMPOSER, str(graph), str(args.steps)),
+                 measure(HAND_WRITTEN, str(folder), str(args.steps), str(side)))
+                for _ in range(args.repeat)]  # alternated, so both meet the same load
+        rows.append((count, side, *(median([r[i] for r in runs]) for i in (0, 1))))
     print_table(rows)
     return 0
 
