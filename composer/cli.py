@@ -50,7 +50,7 @@ def _train(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else Path("runs") / _stem(args.file)
     try:
         graph = load(args.file)
-        with plain_warnings():  # a skipped image: one line, not the source line
+        with plain_warnings():  # a data warning: one line, not the source line
             run = train(graph, epochs=args.epochs, steps=args.steps, seed=args.seed,
                         device=args.device, out_dir=out, metrics_out=args.metrics_out,
                         resume=args.resume, checkpoint_every=args.checkpoint_every,

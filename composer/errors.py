@@ -42,7 +42,7 @@ class DataError(ComposerError):
 
     def __init__(self, node: str | None, message: str, param: str | None = None) -> None:
         self.node = node
-        self.param = param
+        self.param = param  # the parameter at fault, when it is not the file's path
         super().__init__(f"{node}: {message}" if node else message)
 
 

@@ -215,6 +215,35 @@ class Split(Param):
         return "three ratios [train, val, test] >= 0 that add up to 1, train > 0"
 
 
+@dataclass(frozen=True)
+class Normalize(Param):
+    """Per-channel `{"mean": [...], "std": [...]}`: x becomes (x - mean) / std."""
+
+    kind = "normalize"
+
+    def _check(self, value: Any) -> dict[str, list[float]]:
+        if not isinstance(value, dict) or set(value) != {"mean", "std"}:
+            raise ParamError(f"expected {self.describe()}, got {_show(value)}")
+        clean = {}
+        for key in ("mean", "std"):
+            values = value[key]
+            if not isinstance(values, list) or not values or any(
+                    isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)
+                    for v in values):
+                raise ParamError(f"{key}: expected a list of numbers, one per channel, got "
+                                 f"{_show(values)}")
+            clean[key] = [float(v) for v in values]
+        if len(clean["mean"]) != len(clean["std"]):
+            raise ParamError(f"mean has {len(clean['mean'])} values but std has "
+                             f"{len(clean['std'])}; give one of each per channel")
+        if any(v <= 0 for v in clean["std"]):
+            raise ParamError(f"std: expected numbers > 0, got {_show(value['std'])}")
+        return clean
+
+    def describe(self) -> str:
+        return '{"mean": [...], "std": [...]}, one number per channel in each, std > 0'
+
+
 # Augmentation ops: name -> {argument: declaration}. Applied to the training split only.
 AUGMENT_OPS: dict[str, dict[str, Param]] = {
     "random_shift": {"pixels": Int("pixels", 1, min=0, max=16)},

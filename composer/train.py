@@ -81,6 +81,7 @@ def evaluate(graph: Graph, model: Any, *, seed: int | None = None) -> tuple[dict
     program = graph_program(graph)
     spec = program.PROGRAM
     where = next((p.device for p in model.parameters()), None)
+    data: dict[str, Any] = {}
     try:
         data = spec.make_data(spec.seed if seed is None else seed, Path(graph.base_dir))
         if where is not None:
@@ -90,6 +91,9 @@ def evaluate(graph: Graph, model: Any, *, seed: int | None = None) -> tuple[dict
         raise TrainingError(str(e), node=e.node, group=e.group, step=e.step) from e
     except program.DataSourceError as e:
         raise DataError(e.node, e.detail) from e
+    finally:
+        for source in data.values():
+            source.close()
 
 
 def _path(value: str | Path | None) -> Path | None:

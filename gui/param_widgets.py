@@ -28,6 +28,7 @@ from composer.params import Param
 from gui import theme
 
 INT_LIMIT = 2**31 - 1
+NOT_SET = "(none)"  # the entry of an optional choice that sets null
 
 
 def format_value(param: Param, value: Any) -> str:
@@ -38,6 +39,8 @@ def format_value(param: Param, value: Any) -> str:
         return "; ".join(_words(s, "op") for s in value)
     if param.kind == "init":
         return _words(value, "type")
+    if param.kind == "normalize":
+        return "; ".join(f"{k}={', '.join(_num(v) for v in value[k])}" for k in ("mean", "std"))
     if isinstance(value, list):
         return ", ".join(_num(v) for v in value)
     if isinstance(value, float):
@@ -89,6 +92,8 @@ def parse_value(param: Param, text: str) -> Any:
         value = [part.strip() for part in stripped.split(",") if part.strip()]
     elif param.kind == "init":
         value = _init(stripped)
+    elif param.kind == "normalize":
+        value = _named_lists(stripped)
     elif param.kind in ("int_list", "split", "betas"):
         inner = stripped.strip("[]() ")
         value = [_number(p) for p in inner.split(",") if p.strip()] if inner else []
@@ -132,6 +137,17 @@ def _init(text: str) -> dict[str, Any]:
     return init
 
 
+def _named_lists(text: str) -> dict[str, list[int | float]]:
+    """`mean=0.5, 0.4; std=0.2, 0.2` -> {"mean": [0.5, 0.4], "std": [0.2, 0.2]}."""
+    value: dict[str, list[int | float]] = {}
+    for part in filter(str.strip, text.split(";")):
+        key, eq, raw = part.partition("=")
+        if not eq:
+            raise ParamError(f"write name=values, got {part.strip()!r}")
+        value[key.strip()] = [_number(v) for v in raw.split(",") if v.strip()]
+    return value
+
+
 def placeholder(param: Param) -> str:
     if param.kind == "augment":
         return "e.g. random_shift pixels=1; hflip p=0.5"
@@ -139,6 +155,8 @@ def placeholder(param: Param) -> str:
         return "names, separated by commas" + ("; empty: not set" if param.optional else "")
     if param.kind == "init":
         return "e.g. normal std=0.02, or kaiming_normal mode=fan_out nonlinearity=relu"
+    if param.kind == "normalize":
+        return "empty: none; e.g. mean=0.5, 0.5, 0.5; std=0.25, 0.25, 0.25"
     if param.optional:
         return "empty: not set"
     return ""
@@ -191,8 +209,9 @@ class ParamEditor(QWidget):
             return check
         if p.kind == "choice":
             combo = QComboBox(self)
-            combo.addItems(list(p.choices))
-            combo.currentTextChanged.connect(self._changed)
+            combo.addItems(([NOT_SET] if p.optional else []) + list(p.choices))
+            combo.currentTextChanged.connect(
+                lambda text: self._changed(None if text == NOT_SET else text))
             return combo
         line = QLineEdit(self)
         line.setPlaceholderText(placeholder(p))
@@ -207,7 +226,7 @@ class ParamEditor(QWidget):
         elif isinstance(f, QCheckBox):
             f.setChecked(bool(value))
         elif isinstance(f, QComboBox):
-            f.setCurrentText(str(value))
+            f.setCurrentText(NOT_SET if value is None else str(value))
         else:
             f.setText(format_value(self.param, value))
         f.blockSignals(False)

@@ -4,7 +4,6 @@ exported script runs; problems that need not stop a run are warnings, and the ru
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import warnings
 
@@ -20,7 +19,8 @@ from composer.errors import CompileError
 from composer.generate.compile import graph_program
 from composer.graph import Edge, Graph, Group, Node, Training
 from composer.runtime import data
-from composer.runtime.errors import DataSourceError, DataWarning
+from composer.runtime.errors import DataSourceError
+from composer.runtime.images import ImageFolder
 
 
 def classifier_on(folder, data_type: str, params: dict, classes: int = 5) -> Graph:
@@ -169,37 +169,27 @@ def test_negative_class_ids_are_an_error_on_the_data_node(tmp_path):
         d.message
 
 
-def test_an_image_that_cannot_be_decoded_is_skipped_with_a_warning_naming_it(tmp_path,
-                                                                             capsys):
+def test_an_image_that_cannot_be_decoded_is_a_warning_of_check_and_stops_the_run_naming_it(
+        tmp_path, capsys):
     g = classifier_on(tmp_path, "data.image_folder",
                       {"path": image_folder(tmp_path, broken=1), "size": 8, "grayscale": True,
-                       "batch_size": 4}, classes=2)
+                       "batch_size": 4, "workers": 0}, classes=2)
     d = only(check(g), "warning")
     assert (d.node, d.param) == ("t", "path")
-    assert "1 file(s) cannot be read as images and will be skipped: cat/broken0.png" in d.message
-    # The program's runtime is its own copy (export needs no composer): a UserWarning named
-    # DataWarning.
-    with pytest.warns(UserWarning, match=r"t: skipped '.*broken0\.png': cannot read it as an "
-                                         "image") as caught:
-        run = composer.train(g, steps=2)
-    assert {type(w.message).__name__ for w in caught} == {"DataWarning"}
-    assert run.steps == 2
-    fileformat.save(g, tmp_path / "g.graph.json")
-    result = subprocess.run([sys.executable, "-m", "composer", "train", "g.graph.json",
-                             "--steps", "2"], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0 and "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if "broken0.png" in line]
-    assert len(lines) == 1 and lines[0].startswith("warning: t: skipped '")
+    assert "1 file(s) cannot be read as images: cat/broken0.png; training stops" in d.message
+    with pytest.raises(composer.DataError, match=r"^t: cannot read 'cat/broken0\.png' as an "
+                                                 r"image \(not a format Pillow knows\)$"):
+        composer.train(g, epochs=1)
+    code, lines = train_on_command_line(g, tmp_path, capsys, "--epochs", "1")
+    assert code == 1 and lines[-1] == ("error: t: cannot read 'cat/broken0.png' as an image "
+                                       "(not a format Pillow knows)")
 
 
-def test_a_folder_of_only_unreadable_images_is_an_error_saying_so(tmp_path):
+def test_a_folder_without_images_is_an_error_saying_so(tmp_path):
     (tmp_path / "imgs" / "cat").mkdir(parents=True)
-    (tmp_path / "imgs" / "cat" / "a.png").write_bytes(b"junk")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)
-        with pytest.raises(DataSourceError, match="holds no images it can read \\(1 skipped\\)"):
-            data.image_folder_arrays("t", tmp_path / "imgs", 8, True)
+    (tmp_path / "imgs" / "cat" / "notes.txt").write_text("no image here")
+    with pytest.raises(DataSourceError, match="image folder '.*imgs' holds no images"):
+        ImageFolder("t", tmp_path / "imgs", 8, True)
 
 
 def test_a_batch_larger_than_the_training_split_is_a_warning_and_uses_the_whole_split(

@@ -18,6 +18,7 @@ from composer.errors import DataError, TrainingError
 from composer.generate.compile import graph_program
 from composer.graph import Group
 from composer.runtime import augment, data
+from composer.runtime.images import ImageFolder
 
 
 @pytest.fixture(autouse=True)
@@ -202,10 +203,10 @@ def test_image_folder_without_pillow_says_what_to_install(tmp_path):
         import PIL  # noqa: F401
     except ImportError:
         with pytest.raises(data.DataSourceError, match="pip install pillow"):
-            data.image_folder_arrays("imgs", tmp_path, 8, True)
+            ImageFolder("imgs", tmp_path, 8, True)
     else:
         with pytest.raises(data.DataSourceError, match="holds no images"):
-            data.image_folder_arrays("imgs", tmp_path, 8, True)
+            ImageFolder("imgs", tmp_path, 8, True)
 
 
 def test_augmentation_changes_training_batches_only():

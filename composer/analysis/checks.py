@@ -53,10 +53,11 @@ class Analysis:
         return [d for d in self.diagnostics if d.is_error]
 
 
-def analyse(graph: Graph, shapes: Shapes | None = None) -> Analysis:
+def analyse(graph: Graph, shapes: Shapes | None = None, headers: bool = True) -> Analysis:
     """The graph's problems in file order (nodes, then groups, then the whole graph), with
     its shapes and parameters. `shapes` may be passed when already inferred for this graph
-    (its flat form, when it has network instances).
+    (its flat form, when it has network instances). `headers` False counts the files of
+    an image folder without reading each one's header (see data_diagnostics).
 
     A graph with network instances is analysed through them (see flatten.py): node ids in
     the diagnostics, shapes and params are then paths such as `d_real/fc1`."""
@@ -74,7 +75,8 @@ def analyse(graph: Graph, shapes: Shapes | None = None) -> Analysis:
             found.append(Diagnostic(ERROR, p.node, p.port, p.message, p.param))
     found.extend(shared_module_diagnostics(graph, shapes, params))
     skip = broken | {p.node for p in shapes.problems}
-    found.extend(data_diagnostics(graph, {n: p for n, p in params.items() if n not in skip}))
+    found.extend(data_diagnostics(graph, {n: p for n, p in params.items() if n not in skip},
+                                  headers))
     return Analysis(_in_file_order(graph, found), shapes, valid, flat)
 
 

@@ -59,7 +59,7 @@ def literal(value: Any) -> str:
         return repr(value)
     if isinstance(value, list | tuple):
         return "(" + ", ".join(literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    if isinstance(value, dict):
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"not a literal parameter value: {type(value).__name__}")
 
@@ -99,7 +99,9 @@ class NodeType:
       tests/test_shapes_match_forward.py holds both to a real forward pass.
     - `emit_data(node_id, params)`: for data nodes, source of the expression building the
       node's batch source in the generated program; `samples(params, base_dir)`: how many
-      samples it has (None when unknown) and the files it cannot read, for the checks.
+      samples it has (None when unknown) and the files it cannot read, for the checks; a
+      type that reads files takes a third argument, `headers`: False when only the count is
+      wanted (compiling), so that no file need be opened for the rest.
     - `accuracy`: a loss on logits `pred` and class ids `target` whose accuracy is reported.
     - `stops_gradient`: gradient does not flow back through this node (op.detach).
     - `runtime`: names of helpers from composer.runtime the emitted code refers to.

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from composer.catalogue.base import DataOutput, NodeType, Port, Source, call, literal
-from composer.params import Augment, Bool, Int, Split, Text
+from composer.errors import DataError
+from composer.params import Augment, Bool, Choice, Int, Normalize, Split, Text
 
 DIGITS = 1797  # samples in scikit-learn's digits
 
@@ -20,28 +21,36 @@ _LABEL = Port("y", "label", doc="class ids [B]")
 
 # --- what the generated program builds for each data node ------------------------------------
 
-def _batches(node_id: str, p, arrays: str) -> str:
+def _batches(node_id: str, p, arrays: str, source: str = "Batches", **extra) -> str:
     """A split, shuffled, augmented batch source over the arrays `arrays` builds."""
     steps = [call("partial", Source(s["op"]), **{k: v for k, v in s.items() if k != "op"})
              for s in p["augment"]]
-    return call("Batches", node_id, Source("seed"), Source(arrays), batch_size=p["batch_size"],
-                split=p["split"], shuffle=p["shuffle"], augment=Source(f"[{', '.join(steps)}]"))
+    return call(source, node_id, Source("seed"), Source(arrays), batch_size=p["batch_size"],
+                split=p["split"], shuffle=p["shuffle"], augment=Source(f"[{', '.join(steps)}]"),
+                **extra)
+
+
+def _streamed(node_id: str, p) -> str:
+    """An image folder's batch source: files listed at the start, decoded per batch."""
+    folder = call("ImageFolder", node_id, _in_data_dir(p), size=p["size"],
+                  grayscale=p["grayscale"], crop=p["crop"], normalize=p["normalize"])
+    return _batches(node_id, p, folder, "StreamedBatches", workers=p["workers"])
 
 
 def _in_data_dir(p) -> Source:
     return Source(f"data_dir / {literal(p['path'])}")
 
 
-def _tensor_rows(p, base_dir: Path) -> tuple[int | None, list[str]]:
+def _tensor_rows(p, base_dir: Path, headers: bool = True) -> tuple[int | None, list[str]]:
     from composer.catalogue.datafiles import count_tensor_rows
 
     return count_tensor_rows(base_dir / p["path"], p["x_key"], p["y_key"]), []
 
 
-def _image_files(p, base_dir: Path) -> tuple[int | None, list[str]]:
+def _image_files(p, base_dir: Path, headers: bool = True) -> tuple[int | None, list[str]]:
     from composer.catalogue.datafiles import count_images
 
-    return count_images(base_dir / p["path"])
+    return count_images(base_dir / p["path"], headers)
 
 
 # --- shapes of what each data node yields ------------------------------------------------------
@@ -69,8 +78,12 @@ def _tensors(p, base_dir: Path) -> dict[str, DataOutput]:
 def _image_folder(p, base_dir: Path) -> dict[str, DataOutput]:
     from composer.catalogue.datafiles import peek_image_folder
 
-    classes = peek_image_folder(base_dir / p["path"])
     channels = 1 if p["grayscale"] else 3
+    if p["normalize"] is not None and len(p["normalize"]["mean"]) != channels:
+        raise DataError(None, f"normalize has {len(p['normalize']['mean'])} value(s) per list "
+                              f"but the images have {channels} channel(s) (grayscale is "
+                              f"{str(p['grayscale']).lower()})", "normalize")
+    classes = peek_image_folder(base_dir / p["path"])
     return {"x": DataOutput((channels, p["size"], p["size"])),
             "y": DataOutput((), "int64", classes=classes)}
 
@@ -121,14 +134,21 @@ TYPES = [
         samples=_tensor_rows,
     ),
     NodeType(
-        "data.image_folder", "data", "Images in one sub-folder per class, resized to size.",
-        outputs=(Port("x", "map", doc="images [B,C,size,size] in [0,1]"), _LABEL),
+        "data.image_folder", "data",
+        "Images in one sub-folder per class, decoded as batches need them.",
+        outputs=(Port("x", "map", doc="images [B,C,size,size] in [0,1], or normalised"),
+                 _LABEL),
         params=(Text("path", "images", "folder path, relative to the graph file"),
                 Int("size", 32, "height and width after resizing", min=4, max=1024),
-                Bool("grayscale", False, "one channel instead of three")) + COMMON,
+                Bool("grayscale", False, "one channel instead of three"),
+                Choice("crop", None, "empty: resize to size x size; center: shorter side to "
+                       "size, then the centre square; random: a random square for training",
+                       optional=True, choices=("center", "random")),
+                Normalize("normalize", None, "per channel: (x - mean) / std", optional=True),
+                Int("workers", None, "processes decoding images; 0: the training process; "
+                    "empty: one per CPU, at most 8", optional=True, min=0, max=64)) + COMMON,
         data=_image_folder, key_params=("path", "size"),
-        emit_data=lambda n, p: _batches(n, p, call("image_folder_arrays", n, _in_data_dir(p),
-                                                   size=p["size"], grayscale=p["grayscale"])),
+        emit_data=_streamed,
         samples=_image_files,
     ),
 ]

@@ -5,6 +5,7 @@ same arrays."""
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -100,23 +101,25 @@ def count_tensor_rows(path: Path, x_key: str, y_key: str | None) -> int | None:
         return None
 
 
-def count_images(path: Path) -> tuple[int | None, list[str]]:
+def count_images(path: Path, headers: bool = True) -> tuple[int | None, list[str]]:
     """How many images the class folders hold, and the files whose header no image reader
-    recognises (training skips them); None when the folder cannot be read."""
-    try:
-        files = [f for folder in image_folder_classes(None, path)
-                 for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+    recognises (training would stop at them; looked for only when `headers`); None when the
+    folder cannot be read."""
+    try:  # names, not Paths: sorting 100,000 Paths alone takes a second
+        files = [f"{folder.name}/{name}" for folder in image_folder_classes(None, path)
+                 for name in sorted(e.name for e in os.scandir(folder))
+                 if name.lower().endswith(IMAGE_SUFFIXES)]
     except (DataSourceError, OSError):
         return None, []
-    if len(files) > MAX_SCANNED_IMAGES:
+    if len(files) > MAX_SCANNED_IMAGES or not headers:
         return len(files), []
     from PIL import Image
 
     unreadable = []
     for f in files:
         try:
-            with Image.open(f):
+            with Image.open(path / f):
                 pass
         except Exception:  # PIL raises several kinds for a file that is not an image
-            unreadable.append(str(f.relative_to(path)))
+            unreadable.append(f)
     return len(files) - len(unreadable), unreadable

@@ -19,7 +19,7 @@ def _outputs(p, base_dir: Path) -> dict[str, DataOutput]:
     return peek_table(base_dir / p["path"], p)
 
 
-def _rows(p, base_dir: Path) -> tuple[int | None, list[str]]:
+def _rows(p, base_dir: Path, headers: bool = True) -> tuple[int | None, list[str]]:
     from composer.catalogue.datafiles import count_table_rows
 
     return count_table_rows(base_dir / p["path"], p), []

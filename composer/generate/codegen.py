@@ -51,7 +51,7 @@ class Namespace:
 def analysed(graph: Graph) -> Analysis:
     """The graph's analysis; CompileError naming the first error (with every error attached)
     when it has any. Generation builds from what the checks validated and inferred."""
-    analysis = analyse(graph)
+    analysis = analyse(graph, headers=False)  # a warning about a header is for the editor
     errors = analysis.errors
     if errors:
         first = errors[0]

@@ -24,7 +24,7 @@ _FUTURE = Import("__future__", "annotations")
 HEADER = '''"""A composed model and the code that trains it, exported by Model Composer.
 
 It trains exactly as the application does; run it with --help for the options. It needs torch
-and numpy (and scikit-learn for the built-in digits), not Model Composer.
+and numpy (scikit-learn for the built-in digits, Pillow for image folders), not Model Composer.
 """'''
 
 
@@ -192,8 +192,9 @@ def _lines(lines: list[str]) -> str:
 def export_python(graph: Graph) -> str:
     """The standalone training script for this graph: the very program the application runs.
 
-    It needs torch and numpy (and scikit-learn for the built-in digits), not this project, and
-    reads relative data paths from its own folder unless told `--data-dir`.
+    It needs torch and numpy (scikit-learn for the built-in digits, Pillow for image folders),
+    not this project, and reads relative data paths from its own folder unless told
+    `--data-dir`.
     """
     return program_source(graph)
 

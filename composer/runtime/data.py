@@ -9,11 +9,12 @@ from __future__ import annotations
 import warnings
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from composer.runtime.arrays import IMAGE_SUFFIXES, image_folder_classes, load_arrays
+from composer.runtime.arrays import load_arrays
 from composer.runtime.errors import DataSourceError, DataWarning
 
 
@@ -22,23 +23,60 @@ def seed_for(seed: int, *parts: object) -> int:
     return zlib.crc32(repr((seed, *parts)).encode())
 
 
-def tensor_arrays(node: str, path: Path, x_key: str, y_key: str | None
-                  ) -> dict[str, np.ndarray]:
+LAZY_BYTES = 256 * 2**20  # an array larger than this (or memory-mapped) is read per batch
+
+
+def is_big(array: Any) -> bool:
+    """An array better read a batch of rows at a time than copied whole into memory."""
+    return isinstance(array, np.memmap | LazyRows) or getattr(array, "nbytes", 0) > LAZY_BYTES
+
+
+def tensor_arrays(node: str, path: Path, x_key: str, y_key: str | None) -> dict[str, Any]:
     """x as float32; y (when there is a y_key) as int64 class ids when it holds integers, else
-    float32 targets. Memory-mapped arrays (.npy) stay mapped: Batches converts rows per batch,
-    as converting here would read the whole file."""
+    float32 targets. A big or memory-mapped array is converted a batch at a time, as it is
+    read: converting it here would read the whole file."""
     try:
         x, y = load_arrays(path, x_key, y_key)
     except DataSourceError as e:
         raise DataSourceError(node, e.detail) from e
-    arrays = {"x": _as(x, np.float32)}
+    wanted = {"x": (x, np.float32)}
     if y is not None:
-        arrays["y"] = _as(y, np.int64 if np.issubdtype(y.dtype, np.integer) else np.float32)
-    return arrays
+        wanted["y"] = (y, np.int64 if np.issubdtype(y.dtype, np.integer) else np.float32)
+    return {port: LazyRows(a, dtype) if is_big(a) else a.astype(dtype)
+            for port, (a, dtype) in wanted.items()}
 
 
-def _as(array: np.ndarray, dtype: type) -> np.ndarray:
-    return array if isinstance(array, np.memmap) else array.astype(dtype)
+class LazyRows:
+    """Rows of a big array (a memory map, usually) that a split holds without reading them:
+    indexing it reads just those rows and converts them, as a tensor, to `dtype`. It answers
+    the few tensor operations a batch source uses on a split, so the source need not know."""
+
+    def __init__(self, array: np.ndarray, dtype: Any = None,
+                 index: np.ndarray | None = None) -> None:
+        self.array = array
+        self.dtype = np.dtype(dtype or (np.float32 if array.dtype.kind == "f" else np.int64))
+        self.index = np.arange(len(array)) if index is None else index
+        self.device = torch.device("cpu")
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def subset(self, rows: np.ndarray) -> LazyRows:
+        return LazyRows(self.array, self.dtype, self.index[rows])
+
+    def to(self, device: torch.device) -> LazyRows:
+        self.device = torch.device(device)
+        return self
+
+    def _read(self, rows: np.ndarray) -> torch.Tensor:
+        values = np.asarray(self.array[self.index[rows]], dtype=self.dtype)
+        return torch.from_numpy(values).to(self.device)
+
+    def index_select(self, dim: int, rows: torch.Tensor) -> torch.Tensor:
+        return self._read(rows.cpu().numpy())
+
+    def __getitem__(self, rows: slice) -> torch.Tensor:
+        return self._read(np.arange(len(self.index))[rows])
 
 
 def digits_arrays(node: str) -> dict[str, np.ndarray]:
@@ -74,34 +112,19 @@ def shapes_arrays(node: str, seed: int, size: int, count: int) -> dict[str, np.n
             "box": box.astype(np.float32)}
 
 
-def image_folder_arrays(node: str, path: Path, size: int, grayscale: bool
-                        ) -> dict[str, np.ndarray]:
-    """Every image of every class folder, resized to size x size, as x in [0,1] and y."""
-    try:
-        from PIL import Image
-    except ImportError as e:
-        raise DataSourceError(node, "data.image_folder needs Pillow to read images: "
-                                    "pip install pillow") from e
-    images, labels, skipped = [], [], 0
-    for label, folder in enumerate(image_folder_classes(node, path)):
-        for file in sorted(folder.iterdir()):
-            if file.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            try:
-                with Image.open(file) as im:
-                    im = im.convert("L" if grayscale else "RGB").resize((size, size))
-                    pixels = np.asarray(im, dtype=np.float32) / 255.0
-            except Exception as e:  # one bad file does not spoil the folder: skip it, say so
-                skipped += 1
-                warnings.warn(DataWarning(f"{node}: skipped {str(file)!r}: cannot read it as "
-                                          f"an image ({e})"), stacklevel=2)
-                continue
-            images.append(pixels[None] if grayscale else pixels.transpose(2, 0, 1))
-            labels.append(label)
-    if not images:
-        unread = f" it can read ({skipped} skipped)" if skipped else ""
-        raise DataSourceError(node, f"image folder {str(path)!r} holds no images{unread}")
-    return {"x": np.stack(images), "y": np.asarray(labels, dtype=np.int64)}
+def split_rows(node: str, seed: int, n: int, split: tuple[float, float, float] | list[float],
+               batch_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of the train, validation and test splits: a permutation fixed by the seed."""
+    order = np.random.default_rng(seed_for(seed, "split", n)).permutation(n)
+    n_val, n_test = int(n * split[1]), int(n * split[2])
+    n_train = n - n_val - n_test
+    if n_train < 1:
+        raise DataSourceError(node, f"the training split of {n} samples is empty")
+    if batch_size > n_train:
+        warnings.warn(DataWarning(f"{node}: batch_size {batch_size} is more than the "
+                                  f"{n_train} samples of the training split; every batch "
+                                  "is the whole split"), stacklevel=3)
+    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
 
 
 class Batches:
@@ -118,31 +141,32 @@ class Batches:
                  augment: tuple | list = ()) -> None:
         self.node, self.seed, self.batch_size, self.shuffle = node, seed, batch_size, shuffle
         self.augment = list(augment)
-        n = len(arrays["x"])
-        order = np.random.default_rng(seed_for(seed, "split", n)).permutation(n)
-        n_val, n_test = int(n * split[1]), int(n * split[2])
-        n_train = n - n_val - n_test
-        if n_train < 1:
-            raise DataSourceError(node, f"the training split of {n} samples is empty")
-        self.train = self._take(arrays, order[:n_train])
-        self.val = self._take(arrays, order[n_train:n_train + n_val])
-        self.test = self._take(arrays, order[n_train + n_val:])
-        self.n_train, self.n_val = n_train, n_val
-        if batch_size > n_train:
-            warnings.warn(DataWarning(f"{node}: batch_size {batch_size} is more than the "
-                                      f"{n_train} samples of the training split; every batch "
-                                      "is the whole split"), stacklevel=2)
-        self.batches_per_pass = max(1, n_train // batch_size)
-        self.val_count = -(-n_val // batch_size)  # batches, the last one partial
+        train, val, test = split_rows(node, seed, len(arrays["x"]), split, batch_size)
+        self.train = self._take(arrays, train)
+        self.val = self._take(arrays, val)
+        self.test = self._take(arrays, test)
+        self.n_train, self.n_val = len(train), len(val)
+        self.batches_per_pass = max(1, self.n_train // batch_size)
+        self.val_count = -(-self.n_val // batch_size)  # batches, the last one partial
         self._order: tuple[int, torch.Tensor] | None = None
         self.drawn = list(self.train)  # ports a training batch holds (all, unless narrowed)
         self.generator = torch.Generator()  # reseeded for every draw
         if self.augment:
             self._augment({k: t[:2] for k, t in self.train.items()}, -1)  # fail early
 
+    def close(self) -> None:
+        """Arrays in memory hold nothing to release."""
+
     def _take(self, arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, torch.Tensor]:
-        return {f"{self.node}.{port}": torch.from_numpy(np.ascontiguousarray(a[rows]))
-                for port, a in arrays.items()}
+        """The split's rows as tensors, or as LazyRows for a big array (read per batch)."""
+        split = {}
+        for port, a in arrays.items():
+            if is_big(a):
+                split[f"{self.node}.{port}"] = (a if isinstance(a, LazyRows) else LazyRows(a)
+                                                ).subset(rows)
+            else:
+                split[f"{self.node}.{port}"] = torch.from_numpy(np.ascontiguousarray(a[rows]))
+        return split
 
     def to(self, device: torch.device) -> Batches:
         for split in (self.train, self.val, self.test):
@@ -173,23 +197,29 @@ class Batches:
         self.drawn = [key for key in self.train if key in ports]
 
     def _augment(self, batch: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
-        key = f"{self.node}.x"
-        if key not in batch:
-            return batch
-        g = self.generator.manual_seed(seed_for(self.seed, self.node, "augment", k))
-        x = batch[key]
-        try:
-            for op in self.augment:
-                x = op(x, g)
-        except DataSourceError as e:
-            raise DataSourceError(self.node, f"augment: {e.detail}") from e
-        batch[key] = x
-        return batch
+        return augmented(batch, self.node, self.seed, self.augment, self.generator, k)
 
     def val_batch(self, i: int, rows: int | None = None) -> dict[str, torch.Tensor]:
         """The i-th validation batch (cycling); `rows` is for noise and ignored here."""
         start = (i % self.val_count) * self.batch_size
         return {key: t[start:start + self.batch_size] for key, t in self.val.items()}
+
+
+def augmented(batch: dict[str, torch.Tensor], node: str, seed: int, ops: list,
+              generator: torch.Generator, k: int) -> dict[str, torch.Tensor]:
+    """The batch with its x through the augmentation ops, seeded by (seed, node, k)."""
+    key = f"{node}.x"
+    if key not in batch:
+        return batch
+    g = generator.manual_seed(seed_for(seed, node, "augment", k))
+    x = batch[key]
+    try:
+        for op in ops:
+            x = op(x, g)
+    except DataSourceError as e:
+        raise DataSourceError(node, f"augment: {e.detail}") from e
+    batch[key] = x
+    return batch
 
 
 class Noise:
@@ -221,3 +251,6 @@ class Noise:
 
     def narrow(self, ports: set[str]) -> None:
         """Noise has one port: nothing to leave out."""
+
+    def close(self) -> None:
+        """Noise holds nothing to release."""

@@ -27,5 +27,5 @@ class TrainingFailure(Exception):
 
 
 class DataWarning(UserWarning):
-    """A data problem that does not stop the run: an unreadable image skipped, a batch larger
-    than its split. Names the data node."""
+    """A data problem that does not stop the run: a batch larger than its split. Names the
+    data node."""

@@ -320,6 +320,8 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
     finally:
         gc.unfreeze()
         run.writer.close()
+        for source in run.data.values():
+            source.close()  # worker processes end with the run, however it ends
         for p in run.frozen:
             p.requires_grad_(True)
     if callback is not None:

@@ -47,7 +47,7 @@ def print_epoch(event: dict[str, Any]) -> None:
 
 def plain_warning(message: Warning | str, category: type, filename: str, lineno: int,
                   line: str | None = None) -> str:
-    """A warning as one line (`warning: t: skipped 'a/b.png': ...`), without the source line
+    """A warning as one line (`warning: t: batch_size 64 is more than ...`), without the source line
     that raised it."""
     return f"warning: {message}\n"
 
