@@ -18,7 +18,7 @@ from composer.catalogue import get
 from composer.catalogue.datafiles import count_tensor_rows, peek_tensor_file
 from composer.graph import Edge, Graph, Group, Node, Training
 from composer.runtime.arrays import load_arrays
-from composer.runtime.data import tensor_arrays
+from composer.runtime.data import LazyRows, tensor_arrays
 from composer.runtime.errors import DataSourceError
 
 
@@ -66,8 +66,9 @@ def test_a_folder_of_npy_files_is_memory_mapped(tmp_path):
     x, y = load_arrays(folder, "x", "y")
     assert isinstance(x, np.memmap) and isinstance(y, np.memmap)
     np.testing.assert_array_equal(x, np.load(folder / "x.npy"))
-    arrays = tensor_arrays("t", folder, "x", "y")
-    assert isinstance(arrays["x"], np.memmap) and isinstance(arrays["y"], np.memmap)
+    arrays = tensor_arrays("t", folder, "x", "y")  # still mapped: read a batch at a time
+    assert all(isinstance(arrays[k], LazyRows) and isinstance(arrays[k].array, np.memmap)
+               for k in ("x", "y"))
 
 
 def test_npz_arrays_are_still_converted_in_memory(tmp_path):
