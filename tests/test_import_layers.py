@@ -11,7 +11,8 @@ CORE = Path(__file__).resolve().parent.parent / "composer"
 FLOORS = ["entry", "generate", "analysis", "fileformat", "graph", "catalogue", "runtime", "base"]
 PLACES = {
     "cli": "entry", "train": "entry", "progress": "entry", "__main__": "entry",
-    "__init__": "entry", "generate": "generate", "analysis": "analysis",
+    "__init__": "entry", "weights": "entry", "export_onnx": "entry", "state_dicts": "entry",
+    "generate": "generate", "analysis": "analysis",
     "fileformat": "fileformat", "graph": "graph", "networks": "graph", "schedules": "graph",
     "optim": "graph",
     "catalogue": "catalogue", "runtime": "runtime", "errors": "base", "events": "base",
