@@ -114,6 +114,7 @@ def events_until_signalled(proc: subprocess.Popen, after_step: int) -> list[dict
 @pytest.mark.parametrize("how", ["composer train", "exported script"])
 def test_sigterm_stops_the_run_after_its_step_with_validation_and_a_checkpoint(
         how, graph_file, tmp_path):
+    """And its steps have the losses `composer train` computes in this process."""
     out = tmp_path / "run"
     options = ["--steps", "100000", "--out", str(out), "--events", "-"]
     if how == "composer train":

@@ -105,9 +105,10 @@ class TrainingPanel(QWidget):
         self.device.currentTextChanged.connect(lambda d: self._set_training(device=d))
         self.processes = QSpinBox(objectName="training_processes", minimum=1,
                                   maximum=max(os.cpu_count() or 1, 1),
-                                  toolTip="training processes: 1 trains inside the window; more "
+                                  toolTip="Processes: 1 trains inside the window; more "
                                   "run `composer train --nproc N`, each with its share of every "
                                   "batch (a setting of this computer, not of the graph)")
+        self.processes.setAccessibleName("Processes")
         self.processes.setEnabled(os.name == "posix")  # pause and stop signal process groups
         if self.settings is not None:
             self.processes.setValue(int(self.settings.value(PROCESSES_KEY, 1)))
@@ -143,10 +144,13 @@ class TrainingPanel(QWidget):
             button.setDefaultAction(self.actions[name])
             row.addWidget(button)
         for text, widget in (("Epochs", self.epochs), ("Steps", self.steps),
-                             ("Device", self.device), ("Processes", self.processes)):
+                             ("Device", self.device)):
             row.addSpacing(8)
             row.addWidget(QLabel(text))
             row.addWidget(widget)
+        # "cpu × 2": the device times the processes on it, in the room of a narrow window.
+        row.addWidget(QLabel("\u00d7", toolTip=self.processes.toolTip()))
+        row.addWidget(self.processes)
         row.addSpacing(8)
         row.addWidget(self.progress, 1)
         row.addWidget(self.eta)
