@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,8 +26,9 @@ pytestmark = [pytest.mark.slow,
 
 
 @pytest.fixture(autouse=True)
-def _subprocess_runs(monkeypatch):
+def _subprocess_runs(monkeypatch, tmp_path):
     monkeypatch.setenv(SUBPROCESS_ENV, "1")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # unsaved graphs' run folders
     for name, value in SINGLE_THREAD_ENV.items():
         monkeypatch.setenv(name, value)
 
