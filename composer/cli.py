@@ -39,30 +39,42 @@ def _stem(path: str) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
-    """Trains headless with a progress bar on stderr; a summary table on stdout at the end."""
+    """Trains headless with a progress bar on stderr; a summary table at the end, on stdout
+    unless the events go there (`--events -`). SIGTERM or SIGINT stops after the step."""
     from composer.errors import ComposerError
     from composer.fileformat import load
     from composer.progress import Progress, summary_table
-    from composer.runtime.script import plain_warnings
+    from composer.runtime.script import EventStream, StopOnSignal, all_of, plain_warnings
     from composer.train import train
 
     progress = Progress(sys.stderr)
+    report = sys.stderr if args.events == "-" else sys.stdout
     out = args.out if args.out is not None else Path("runs") / _stem(args.file)
     try:
+        events = EventStream(args.events)
+    except OSError as e:
+        print(f"error: cannot write events to {args.events}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    try:
         graph = load(args.file)
-        with plain_warnings():  # a data warning: one line, not the source line
+        if args.data_dir is not None:
+            graph.base_dir = args.data_dir.resolve()
+        with plain_warnings(), StopOnSignal() as stop:  # a warning: one line
             run = train(graph, epochs=args.epochs, steps=args.steps, seed=args.seed,
                         device=args.device, out_dir=out, metrics_out=args.metrics_out,
                         resume=args.resume, checkpoint_every=args.checkpoint_every,
-                        callback=progress)
+                        callback=all_of(events, progress, stop))
     except ComposerError as e:
         progress({"kind": "end"})
+        events.error(e)
         print(f"error: {e}", file=sys.stderr)
         return 1
+    finally:
+        events.close()
     owner = {loss: g.id for g in graph.groups for loss in g.losses}
-    print(summary_table(run.history, run.val, run.accuracy, owner))
+    print(summary_table(run.history, run.val, run.accuracy, owner), file=report)
     print(f"{run.status} after {run.steps} steps; checkpoint {run.checkpoint}"
-          + (f"; metrics {args.metrics_out}" if args.metrics_out else ""))
+          + (f"; metrics {args.metrics_out}" if args.metrics_out else ""), file=report)
     return 0
 
 
@@ -214,6 +226,10 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", type=Path, help="continue from this checkpoint")
     p.add_argument("--checkpoint-every", type=int, metavar="N",
                    help="also keep a checkpoint every N steps")
+    p.add_argument("--events", metavar="PATH", help="write every training event here, one "
+                   "JSON object a line ('-': stdout; the summary then goes to stderr)")
+    p.add_argument("--data-dir", type=Path, help="where relative data paths start (default: "
+                   "the graph file's folder)")
     p.set_defaults(run=_train)
     p = sub.add_parser("export", help="write a standalone Python file that trains the graph, "
                        "or its inference path as ONNX")

@@ -34,7 +34,7 @@ def _menu(window: QMainWindow, title: str) -> QMenu | None:
 
 def install(window: Any) -> tuple[TrainingPanel, CodeView]:
     """Adds the Training and Code docks and the Run menu to a MainWindow."""
-    panel = TrainingPanel(window.document, window)
+    panel = TrainingPanel(window.document, window, getattr(window, "settings", None))
     code = CodeView(window.document, window)
     window.training_dock = _dock(window, "Training", panel)
     window.code_dock = _dock(window, "Code", code)

@@ -1,20 +1,23 @@
 """The training panel: start, pause, resume and stop a run; its progress, curves and results.
 
-A run trains a copy of the graph on the worker thread (gui.worker) while the document is
-read-only. The worker's events are drained on a timer and drawn at a steady rate, never once
-per step. A failure stops the run with a message naming the node and step; the window, the
-graph and the curves so far stay. After a run the trained weights can be saved, weights loaded
-back (refused when they do not fit), and the model evaluated on the validation split.
+A run trains a copy of the graph on the worker thread (gui.worker), or with Processes above 1
+in processes of its own (gui.process_worker), while the document is read-only; both workers
+deliver the same events, so what follows does not depend on which one runs. The events are
+drained on a timer and drawn at a steady rate, never once per step. A failure stops the run
+with a message naming the node and step; the window, the graph and the curves so far stay.
+After a run the trained weights can be saved, weights loaded back (refused when they do not
+fit), and the model evaluated on the validation split.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -33,15 +36,17 @@ from composer.networks import SEPARATOR
 from gui import theme
 from gui.diagnostics import place
 from gui.param_widgets import DeviceBox
+from gui.process_worker import make_worker
 from gui.training.actions import make_action
 from gui.training.results_page import ResultsPage
-from gui.worker import GuiCollector, TrainingWorker
+from gui.worker import GuiCollector
 
 # Curves redraw three times a second, however fast the steps come: each redraw runs Python
 # (pyqtgraph) on the GUI thread, which holds the interpreter lock the training thread needs,
 # so a faster rate would cost training speed for motion no one can read.
 REDRAW_MS = 330
 RATE_WINDOW_S = 5.0  # the speed (and so the ETA) is measured over the last seconds
+PROCESSES_KEY = "training/processes"  # in the application's settings: a fact of the machine
 
 
 class TrainingPanel(QWidget):
@@ -49,11 +54,13 @@ class TrainingPanel(QWidget):
 
     state_changed = Signal(str)  # "idle", "running", "paused", "stopping", "evaluating"
 
-    def __init__(self, document: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, document: Any, parent: QWidget | None = None,
+                 settings: QSettings | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("training_panel")
         self.document = document
-        self.worker: TrainingWorker | None = None
+        self.settings = settings
+        self.worker: Any = None  # a TrainingWorker, or a ProcessWorker
         self.history = None  # RunHistory of the latest run
         self.curves = None  # CurvesView, built when the first run starts
         self.run_graph = None  # the copy of the graph the latest run trains
@@ -96,6 +103,16 @@ class TrainingPanel(QWidget):
         self.device = DeviceBox()
         self.device.setToolTip("the graph's device: auto is CUDA when available")
         self.device.currentTextChanged.connect(lambda d: self._set_training(device=d))
+        self.processes = QSpinBox(objectName="training_processes", minimum=1,
+                                  maximum=max(os.cpu_count() or 1, 1),
+                                  toolTip="Processes: 1 trains inside the window; more "
+                                  "run `composer train --nproc N`, each with its share of every "
+                                  "batch (a setting of this computer, not of the graph)")
+        self.processes.setAccessibleName("Processes")
+        self.processes.setEnabled(os.name == "posix")  # pause and stop signal process groups
+        if self.settings is not None:
+            self.processes.setValue(int(self.settings.value(PROCESSES_KEY, 1)))
+        self.processes.valueChanged.connect(self._set_processes)
         self.progress = QProgressBar(objectName="training_progress", textVisible=True)
         self.progress.setFormat("no run yet")
         self.progress.setValue(0)
@@ -131,6 +148,9 @@ class TrainingPanel(QWidget):
             row.addSpacing(8)
             row.addWidget(QLabel(text))
             row.addWidget(widget)
+        # "cpu × 2": the device times the processes on it, in the room of a narrow window.
+        row.addWidget(QLabel("\u00d7", toolTip=self.processes.toolTip()))
+        row.addWidget(self.processes)
         row.addSpacing(8)
         row.addWidget(self.progress, 1)
         row.addWidget(self.eta)
@@ -149,6 +169,7 @@ class TrainingPanel(QWidget):
         self.results.set_idle(state in ("idle", "evaluating"))
         for widget in (self.epochs, self.steps, self.device):
             widget.setEnabled(idle)
+        self.processes.setEnabled(idle and os.name == "posix")
         self.state_changed.emit(state)
 
     def _graph_replaced(self) -> None:
@@ -157,6 +178,8 @@ class TrainingPanel(QWidget):
             self._subscribed.events.unsub(self._on_graph_event)
         self._subscribed = self.document.graph
         self._subscribed.events.sub(self._on_graph_event)
+        if self.state in ("running", "paused"):
+            self.stop()  # the graph it trains is no longer open
         if self.state != "idle":
             return
         self._show_training()
@@ -185,6 +208,10 @@ class TrainingPanel(QWidget):
         except ValueError as e:
             self._show_message(str(e), error=True)
             self._show_training()
+
+    def _set_processes(self, value: int) -> None:
+        if self.settings is not None:
+            self.settings.setValue(PROCESSES_KEY, value)
 
     def _evaluating(self, busy: bool) -> None:
         self._set_state("evaluating" if busy else "idle")
@@ -221,7 +248,8 @@ class TrainingPanel(QWidget):
         self._rate.clear()
         self.run_graph = graph
         self._ensure_curves()
-        self.worker = TrainingWorker(graph, **options)
+        self.worker = make_worker(graph, self.processes.value(), self.document.path,
+                                  not self.document.dirty, **options)
         self.worker.run_started.connect(self._started)  # a method: queued to this thread
         self.worker.run_finished.connect(self._finished)
         self.worker.run_failed.connect(self._failed)
@@ -363,8 +391,9 @@ class TrainingPanel(QWidget):
         self._end()
         verb = "Finished" if result.status == "finished" else "Stopped"
         self.eta.setText(f"{verb} after {result.steps} steps")
-        self.document.message.emit(f"Training {verb.lower()} after {result.steps} steps; "
-                                   "the graph is editable again")
+        saved = f"; checkpoint {result.checkpoint}" if result.checkpoint else ""
+        self.document.message.emit(f"Training {verb.lower()} after {result.steps} steps"
+                                   f"{saved}; the graph is editable again")
         self.results.set_run(result.model, self.run_graph, self.history, result.val,
                              result.accuracy, f"After step {result.steps} ({result.status}).")
 

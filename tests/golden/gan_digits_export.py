@@ -14,14 +14,16 @@ import linecache
 import math
 import os
 import pickle
+import signal
 import sys
+import threading
 import time
 import warnings
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import torch
@@ -1094,6 +1096,9 @@ def script_parser(program: Program, script_dir: Path | None = None) -> argparse.
                         help="folder for checkpoints (default ./run)")
     parser.add_argument("--checkpoint-every", type=int, metavar="N",
                         help="also keep a checkpoint every N steps")
+    parser.add_argument("--events", metavar="PATH",
+                        help="write every training event here, one JSON object a line "
+                        "('-': stdout)")
     where = "this script's folder" if script_dir is not None else "the current folder"
     parser.add_argument("--data-dir", type=Path, default=script_dir,
                         help=f"where relative data paths start (default: {where})")
@@ -1126,6 +1131,85 @@ def plain_warnings() -> Iterator[None]:
         warnings.formatwarning = previous
 
 
+class EventStream:
+    """Every training event as one JSON object a line, flushed at once, so that a program
+    watching the run (the application) sees each step as it ends. A reader that goes away (a
+    closed pipe) asks the run to stop: it ends after its step with its checkpoint."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self.gone = False
+        self.file: TextIO | None = None
+        if path is not None:
+            self.file = sys.stdout if str(path) == "-" else open(path, "w", encoding="utf-8")
+
+    def __call__(self, event: dict[str, Any]) -> str | None:
+        if self.file is not None and not self.gone:
+            try:
+                self.file.write(json.dumps(event) + "\n")
+                self.file.flush()
+            except BrokenPipeError:
+                self.gone = True
+                # Writes to the closed pipe would fail again at exit: they go nowhere now.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self.file.fileno())
+        return "stop" if self.gone else None
+
+    def error(self, error: Exception) -> None:
+        """The last event of a failed run: its one-line message and the place it names."""
+        self({"kind": "error", "message": str(error), "node": getattr(error, "node", None),
+              "group": getattr(error, "group", None), "step": getattr(error, "step", None)})
+
+    def close(self) -> None:
+        if self.file is not None and self.file is not sys.stdout:
+            self.file.close()
+
+
+class StopOnSignal:
+    """While the block runs, SIGTERM or SIGINT ends the run after its current step as a stop
+    (the last validation and the checkpoint are written), not in the middle of an update; a
+    second signal ends the process at once. Handlers exist only on the main thread."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.told = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopOnSignal:
+        if threading.current_thread() is threading.main_thread():
+            for number in self.SIGNALS:
+                self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+    def _handle(self, number: int, frame: Any) -> None:
+        if self.received is not None:
+            signal.signal(number, signal.SIG_DFL)
+            os.kill(os.getpid(), number)
+            return
+        self.received = number
+
+    def __call__(self, event: dict[str, Any]) -> str | None:
+        if self.received is None:
+            return None
+        if not self.told:
+            self.told = True
+            print(f"{signal.Signals(self.received).name}: stopping after this step (send it "
+                  "again to end at once)", file=sys.stderr)
+        return "stop"
+
+
+def all_of(*callbacks: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+    """One training callback that calls each in turn: "stop" when any of them says so."""
+    def call(event: dict[str, Any]) -> str | None:
+        answers = [callback(event) for callback in callbacks]
+        return "stop" if "stop" in answers else None
+    return call
+
+
 def command_line(program: Program, argv: list[str] | None = None,
                  script_dir: Path | None = None) -> int:
     """Parses the options, trains, and returns the exit status (1 with a message on failure).
@@ -1135,14 +1219,23 @@ def command_line(program: Program, argv: list[str] | None = None,
     """
     args = script_parser(program, script_dir).parse_args(argv)
     try:
-        with plain_warnings():
+        events = EventStream(args.events)
+    except OSError as e:
+        print(f"error: cannot write events to {args.events}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    try:
+        with plain_warnings(), StopOnSignal() as stop:
             run = train(program, epochs=args.epochs, steps=args.steps, seed=args.seed,
                         device=args.device, data_dir=args.data_dir, out_dir=args.out,
                         metrics_out=args.metrics_out, resume=args.resume,
-                        checkpoint_every=args.checkpoint_every, callback=print_epoch)
+                        checkpoint_every=args.checkpoint_every,
+                        callback=all_of(events, print_epoch, stop))
     except (TrainingFailure, DataSourceError) as e:
+        events.error(e)
         print(f"error: {e}", file=sys.stderr)
         return 1
+    finally:
+        events.close()
     print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}", file=sys.stderr)
     return 0
 
