@@ -25,7 +25,14 @@ from composer.runtime.checkpoint import (
 from composer.runtime.errors import TrainingFailure
 from composer.runtime.groups import Group, Program
 from composer.runtime.model import failing_node
-from composer.runtime.precision import autocast, check_precision, compiled, grad_scaler
+from composer.runtime.precision import (
+    CompileFailure,
+    autocast,
+    check_precision,
+    compiled,
+    eager_error,
+    grad_scaler,
+)
 from composer.runtime.schedules import count_updates, is_active, schedule_dict
 from composer.runtime.validation import validate, validation_sets
 
@@ -200,6 +207,11 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
         with autocast(run.precision, run.device):
             outs = run.forward(batch, wanted)
     except Exception as e:
+        if run.compiled:  # torch.compile's error names no node: an eager forward tells which
+            e = eager_error(run.model, batch, wanted, run.precision, run.device, e)
+        if isinstance(e, CompileFailure):
+            raise TrainingFailure(f"{e} at step {step} (group {group.id})", None, group.id,
+                                  step) from e
         node = failing_node(e, run.model)
         where = f"node {node}" if node else "the forward pass"
         raise TrainingFailure(f"{where} failed at step {step} (group {group.id}): "

@@ -75,3 +75,21 @@ def compiled(model: nn.Module, device: torch.device) -> Callable[..., Any]:
                                          "eager ones there (0.6x-0.7x); it pays off on a GPU"),
                       stacklevel=2)
     return torch.compile(model)
+
+
+class CompileFailure(Exception):
+    """torch.compile failed on a forward that runs eagerly."""
+
+
+def eager_error(model: nn.Module, batch: dict[str, torch.Tensor], outputs: tuple[str, ...],
+                precision: str, device: torch.device, error: Exception) -> Exception:
+    """The exception the eager forward raises on what failed compiled, whose traceback
+    leads to the node; a CompileFailure when the eager forward runs."""
+    try:
+        with torch.no_grad(), autocast(precision, device):
+            model(batch, outputs)
+    except Exception as eager:
+        return eager
+    lines = str(error).strip().splitlines()
+    return CompileFailure(f"torch.compile failed ({type(error).__name__}: "
+                          f"{lines[0] if lines else ''}); training.compile false runs eagerly")

@@ -185,6 +185,11 @@ class DataWarning(UserWarning):
     than its split. Names the data node."""
 
 
+class PerformanceWarning(UserWarning):
+    """A setting that works but makes this run slower, not faster, on its device: torch.compile
+    or float16 on a CPU. Names the setting and what to use instead."""
+
+
 @dataclass(frozen=True)
 class Schedule:
     every: int = 1
@@ -323,6 +328,84 @@ class MetricsWriter:
             self.file = None
 
 
+PRECISIONS = ("32", "bf16-mixed", "16-mixed")
+
+
+LOW_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """Refuses, in one line naming the setting, a precision this device cannot run.
+
+    torch runs both autocast types on the CPU (float16 through its slower reference kernels,
+    with a gradient scaler that works there too), so the CPU refuses neither; a CUDA device
+    without bfloat16 arithmetic (before compute capability 8.0) refuses bf16-mixed.
+    """
+    if precision not in PRECISIONS:
+        raise TrainingFailure(f"training.precision must be one of {', '.join(PRECISIONS)}, "
+                              f"got {precision!r}")
+    if precision == "bf16-mixed" and device.type == "cuda" \
+            and not torch.cuda.is_bf16_supported(including_emulation=False):
+        raise TrainingFailure("training.precision bf16-mixed needs a GPU with bfloat16 "
+                              f"arithmetic, which {torch.cuda.get_device_name(device)} lacks: "
+                              "use 16-mixed or 32")
+    if precision == "16-mixed" and device.type == "cpu":
+        warnings.warn(PerformanceWarning("training.precision 16-mixed on the CPU: float16 "
+                                         "steps were measured 10x slower than float32 there; "
+                                         "bf16-mixed is the fast choice on a CPU"), stacklevel=2)
+
+
+def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """The context a forward pass runs in: autocast to the run's lower precision, or nothing."""
+    dtype = LOW_DTYPES.get(precision)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def grad_scaler(precision: str, device: torch.device) -> torch.amp.GradScaler | None:
+    """A new gradient scaler for one group under "16-mixed"; None otherwise."""
+    if precision != "16-mixed":
+        return None
+    return torch.amp.GradScaler(device.type)
+
+
+def compile_line(seconds: float) -> str:
+    """What a compiled run's log says after its first step, so that step's time is not
+    mistaken for a step's."""
+    return f"torch.compile: the first step took {seconds:.1f} s, compiling included"
+
+
+def compiled(model: nn.Module, device: torch.device) -> Callable[..., Any]:
+    """The model's forward through torch.compile; the module itself stays as it was, so its
+    state_dict, checkpoints and validation are those of an eager run. Compiling happens at
+    the first call of each distinct request (a group's outputs), not here."""
+    if device.type == "cpu":
+        warnings.warn(PerformanceWarning("training.compile on the CPU: compiling takes tens of "
+                                         "seconds and compiled steps were measured slower than "
+                                         "eager ones there (0.6x-0.7x); it pays off on a GPU"),
+                      stacklevel=2)
+    return torch.compile(model)
+
+
+class CompileFailure(Exception):
+    """torch.compile failed on a forward that runs eagerly."""
+
+
+def eager_error(model: nn.Module, batch: dict[str, torch.Tensor], outputs: tuple[str, ...],
+                precision: str, device: torch.device, error: Exception) -> Exception:
+    """The exception the eager forward raises on what failed compiled, whose traceback
+    leads to the node; a CompileFailure when the eager forward runs."""
+    try:
+        with torch.no_grad(), autocast(precision, device):
+            model(batch, outputs)
+    except Exception as eager:
+        return eager
+    lines = str(error).strip().splitlines()
+    return CompileFailure(f"torch.compile failed ({type(error).__name__}: "
+                          f"{lines[0] if lines else ''}); training.compile false runs eagerly")
+
+
 class Group:
     """One optimiser group: its optimiser (over its members' parameters), its weighted losses,
     its schedule, its learning-rate schedule and its gradient clipping."""
@@ -346,6 +429,8 @@ class Group:
         # outputs its losses need that a later group may reuse (Program.reused); set before
         # training
         self.reusable: tuple[str, ...] = ()
+        # scales its loss under training.precision "16-mixed"; set before training
+        self.scaler: torch.amp.GradScaler | None = None
 
     def set_lr(self, k: int) -> None:
         """The learning rate for update k, from the LR schedule (constant: unchanged)."""
@@ -378,6 +463,8 @@ class Program:
     # model: `partial(load_weights, ((node, file, prefix, match), ...))`; a resumed run takes
     # its checkpoint's weights instead
     pretrained: Callable[[nn.Module, Path], None] | None = None
+    precision: str = "32"  # "32", "bf16-mixed" or "16-mixed": see composer/runtime/precision
+    compile: bool = False  # run the model's forward through torch.compile
 
 
 class Needed:
@@ -498,6 +585,14 @@ def seed_for(seed: int, *parts: object) -> int:
     return zlib.crc32(repr((seed, *parts)).encode())
 
 
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A CPU tensor on `device`: to CUDA through pinned memory without blocking the host, so
+    the copy overlaps the work queued before it; elsewhere a plain copy (or none)."""
+    if device.type == "cuda" and t.device.type == "cpu":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
+
+
 def digits_arrays(node: str) -> dict[str, np.ndarray]:
     """scikit-learn's 1,797 handwritten digits: x [N,1,8,8] in [0,1], y [N] in 0..9."""
     try:
@@ -553,7 +648,7 @@ class Batches:
     def to(self, device: torch.device) -> Batches:
         for split in (self.train, self.val, self.test):
             for key, t in split.items():
-                split[key] = t.to(device)
+                split[key] = to_device(t, torch.device(device))
         self._order = None
         return self
 
@@ -616,8 +711,8 @@ class Noise:
 
     def _normal(self, rows: int, *where: object) -> dict[str, torch.Tensor]:
         g = self.generator.manual_seed(seed_for(self.seed, self.node, *where))
-        z = torch.randn(rows, self.dim, generator=g)
-        return {self.key: z.to(self.device)}
+        z = torch.randn(rows, self.dim, generator=g)  # on the CPU: the same numbers anywhere
+        return {self.key: to_device(z, self.device)}
 
     def draw(self, k: int) -> dict[str, torch.Tensor]:
         return self._normal(self.batch_size, k)
@@ -726,6 +821,12 @@ class Run:
     saved_at: int | None = None  # step of the latest checkpoint.pt
     val_sets: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
     writer: MetricsWriter = field(default_factory=lambda: MetricsWriter(None))
+    precision: str = "32"  # training.precision: "32", "bf16-mixed" or "16-mixed"
+    forward: Callable[..., Any] | None = None  # the model, or it through torch.compile
+
+    @property
+    def compiled(self) -> bool:
+        return self.forward is not self.model
 
     def record(self, record: dict[str, Any]) -> None:
         self.history.append(record)
@@ -755,11 +856,14 @@ def pick_device(name: str) -> torch.device:
 
 
 def setup(program: Program, epochs: int | None, steps: int | None, seed: int | None,
-          device: str | None, data_dir: Path | None, load_pretrained: bool = True) -> Run:
+          device: str | None, data_dir: Path | None, load_pretrained: bool = True,
+          precision: str | None = None, compile: bool | None = None) -> Run:
     """Seeds, data, model (with its pretrained weights, unless a checkpoint will replace them)
     and groups: everything before the first step."""
     seed = program.seed if seed is None else seed
     where = pick_device(device or program.device)
+    precision = program.precision if precision is None else precision
+    check_precision(precision, where)
     torch.manual_seed(seed)
     base = Path(data_dir if data_dir is not None else ".")
     data = {node: source.to(where) for node, source in program.make_data(seed, base).items()}
@@ -784,10 +888,13 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
         g.reusable = tuple(r for r in program.reused if r.partition(".")[0] in computed)
         read |= model.needed.plan(g.outputs)[1]
         g.set_lr(0)
+        g.scaler = grad_scaler(precision, where)
     for source in data.values():
         source.narrow(read)
+    use_compile = program.compile if compile is None else compile
     return Run(program, model, data, groups, where, spe, total, frozen,
-               draws=dict.fromkeys(data, 0))
+               draws=dict.fromkeys(data, 0), precision=precision,
+               forward=compiled(model, where) if use_compile else model)
 
 
 def restore(run: Run, path: Path) -> None:
@@ -802,6 +909,9 @@ def restore(run: Run, path: Path) -> None:
     for g in run.groups:
         g.updates = state["updates"][g.id]
         g.set_lr(g.updates)
+        scaler = state.get("scalers", {}).get(g.id)
+        if g.scaler is not None and scaler is not None:  # else a fresh scale, as a new run's
+            g.scaler.load_state_dict(scaler)
     for node, classes in data_classes(run.data).items():
         saved = state.get("classes", {}).get(node)
         if saved is not None and saved != classes:
@@ -814,11 +924,12 @@ def restore(run: Run, path: Path) -> None:
 
 
 def checkpoint(run: Run, path: Path) -> Path:
-    """Saves weights, optimisers, LR schedule positions, RNG, step, data positions and the
-    class values of data sources that have them."""
+    """Saves weights, optimisers, gradient scalers, LR schedule positions, RNG, step, data
+    positions and the class values of data sources that have them."""
     return save_checkpoint(path, {
         "model": run.model.state_dict(),
         "optimizers": {g.id: g.optimizer.state_dict() for g in run.groups},
+        "scalers": {g.id: g.scaler.state_dict() for g in run.groups if g.scaler is not None},
         "updates": {g.id: g.updates for g in run.groups},
         "rng": rng_state(), "step": run.step, "epoch": run.step // run.steps_per_epoch,
         "draws": dict(run.draws), "classes": data_classes(run.data),
@@ -852,8 +963,14 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
         batch = {**batch, **reuse}
         wanted += tuple(r for r in group.reusable if r not in reuse and r not in wanted)
     try:
-        outs = run.model(batch, wanted)
+        with autocast(run.precision, run.device):
+            outs = run.forward(batch, wanted)
     except Exception as e:
+        if run.compiled:  # torch.compile's error names no node: an eager forward tells which
+            e = eager_error(run.model, batch, wanted, run.precision, run.device, e)
+        if isinstance(e, CompileFailure):
+            raise TrainingFailure(f"{e} at step {step} (group {group.id})", None, group.id,
+                                  step) from e
         node = failing_node(e, run.model)
         where = f"node {node}" if node else "the forward pass"
         raise TrainingFailure(f"{where} failed at step {step} (group {group.id}): "
@@ -862,10 +979,11 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
         reuse.update({r: outs.pop(r) for r in wanted[len(group.outputs):]})
     total = None
     for weight, loss in zip(group.losses.values(), outs.values(), strict=True):
+        loss = loss.float()  # a loss computed in a lower precision is summed in float32
         term = loss if weight == 1.0 else weight * loss
         total = term if total is None else total + term
     values = [outs[group.outputs[0]].item()] if len(outs) == 1 else \
-        torch.stack(list(outs.values())).tolist()
+        torch.stack([loss.float() for loss in outs.values()]).tolist()
     for name, value in zip(group.losses, values, strict=True):
         if not math.isfinite(value):
             raise TrainingFailure(f"loss {name} is {value} at step {step} (group {group.id}); "
@@ -873,14 +991,21 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
     if not total.requires_grad:
         raise TrainingFailure(f"the losses of group {group.id} depend on none of its "
                               "parameters", None, group.id, step)
+    scaler = group.scaler
     try:
-        total.backward()
+        (total if scaler is None else scaler.scale(total)).backward()
     except RuntimeError as e:
         raise TrainingFailure(f"backward pass of group {group.id} failed at step {step}: {e}",
                               None, group.id, step) from e
     if group.clip_grad_norm is not None:
+        if scaler is not None:
+            scaler.unscale_(group.optimizer)  # clip the true gradients, not the scaled ones
         torch.nn.utils.clip_grad_norm_(group.params, group.clip_grad_norm)
-    group.optimizer.step()
+    if scaler is None:
+        group.optimizer.step()
+    else:  # skipped when the scaled gradients overflowed; the scale is then lowered
+        scaler.step(group.optimizer)
+        scaler.update()
     group.updates += 1
     group.set_lr(group.updates)
     return values
@@ -914,7 +1039,8 @@ def run_step(run: Run, step: int, epoch: int) -> tuple[dict[str, float], dict[st
 
 def end_of_epoch(run: Run, epoch: int, unfinished: bool = False) -> dict[str, Any]:
     """Validation after an epoch (or after the last, unfinished one)."""
-    run.val, run.accuracy = validate(run.model, run.data, run.program, run.val_sets)
+    with autocast(run.precision, run.device):
+        run.val, run.accuracy = validate(run.model, run.data, run.program, run.val_sets)
     run.validated_at = run.step
     record = {"epoch": epoch, "step": run.step - 1, "val": run.val, "accuracy": run.accuracy}
     if unfinished:
@@ -938,6 +1064,7 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
     """Steps until the run's end or a "stop" from the callback; returns the status."""
     started = time.perf_counter()
     spe = run.steps_per_epoch
+    first = run.step
     while run.step < run.total_steps:
         step = run.step
         epoch = step // spe
@@ -945,10 +1072,12 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
         losses, group_loss, active = run_step(run, step, epoch)
         run.step = step + 1
         run.record({"epoch": epoch, "step": step, "loss": losses})
-        stop = callback is not None and callback({
-            "kind": "step", "epoch": epoch, "step": step, "loss": losses,
-            "group_loss": group_loss, "lr": lr, "active": active,
-            "elapsed": time.perf_counter() - started}) == "stop"
+        event = {"kind": "step", "epoch": epoch, "step": step, "loss": losses,
+                 "group_loss": group_loss, "lr": lr, "active": active,
+                 "elapsed": time.perf_counter() - started}
+        if run.compiled and step == first:  # compiling happens in the first step's forwards
+            event["compile_s"] = event["elapsed"]
+        stop = callback is not None and callback(event) == "stop"
         if run.step % spe == 0:
             record = end_of_epoch(run, epoch)
             if out_dir is not None:
@@ -971,12 +1100,15 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
           seed: int | None = None, device: str | None = None, data_dir: Path | None = None,
           out_dir: Path | None = None, metrics_out: Path | None = None,
           resume: Path | None = None, checkpoint_every: int | None = None,
-          callback: Callback | None = None) -> RunSummary:
+          callback: Callback | None = None, precision: str | None = None,
+          compile: bool | None = None) -> RunSummary:
     """Trains a generated program; relative data paths start at `data_dir` (default: the
-    current folder). Raises TrainingFailure or DataSourceError when it can't (then no "end"
-    event is sent: the exception is the end)."""
+    current folder); `precision` and `compile` replace the program's settings. Raises
+    TrainingFailure or DataSourceError when it can't (then no "end" event is sent: the
+    exception is the end)."""
     out = output_folder(out_dir)
-    run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None)
+    run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None,
+                precision=precision, compile=compile)
     if resume is not None:
         restore(run, Path(resume))
     run.val_sets = validation_sets(run.model, program)
@@ -1020,6 +1152,11 @@ def script_parser(program: Program, script_dir: Path | None = None) -> argparse.
     parser.add_argument("--steps", type=int, help="stop after this many steps in all")
     parser.add_argument("--seed", type=int, help=f"random seed (default {program.seed})")
     parser.add_argument("--device", help=f"cpu, cuda, mps or auto (default {program.device})")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help=f"forward passes in this precision (default {program.precision})")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction,
+                        help="run the model through torch.compile (default "
+                        f"{'on' if program.compile else 'off'})")
     parser.add_argument("--metrics-out", type=Path, help="write metrics here (JSON lines)")
     parser.add_argument("--resume", type=Path, help="continue from this checkpoint")
     parser.add_argument("--out", type=Path, default=Path("run"),
@@ -1033,7 +1170,10 @@ def script_parser(program: Program, script_dir: Path | None = None) -> argparse.
 
 
 def print_epoch(event: dict[str, Any]) -> None:
-    """One line on stderr per validation: the mean loss (and accuracy) of each loss node."""
+    """One line on stderr per validation: the mean loss (and accuracy) of each loss node;
+    and, for a compiled model, how long its first step (which compiles) took."""
+    if "compile_s" in event:
+        print(compile_line(event["compile_s"]), file=sys.stderr)
     if event["kind"] != "epoch":
         return
     parts = [f"{node} {value:.4f}" for node, value in event["val"].items()]
@@ -1071,7 +1211,8 @@ def command_line(program: Program, argv: list[str] | None = None,
             run = train(program, epochs=args.epochs, steps=args.steps, seed=args.seed,
                         device=args.device, data_dir=args.data_dir, out_dir=args.out,
                         metrics_out=args.metrics_out, resume=args.resume,
-                        checkpoint_every=args.checkpoint_every, callback=print_epoch)
+                        checkpoint_every=args.checkpoint_every, callback=print_epoch,
+                        precision=args.precision, compile=args.compile)
     except (TrainingFailure, DataSourceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
