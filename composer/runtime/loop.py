@@ -64,10 +64,7 @@ class Run:
     writer: MetricsWriter = field(default_factory=lambda: MetricsWriter(None))
     precision: str = "32"  # training.precision: "32", "bf16-mixed" or "16-mixed"
     forward: Callable[..., Any] | None = None  # the model, or it through torch.compile
-
-    @property
-    def compiled(self) -> bool:
-        return self.forward is not self.model
+    compiled: bool = False  # training.compile
 
     def record(self, record: dict[str, Any]) -> None:
         self.history.append(record)
@@ -135,7 +132,8 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     use_compile = program.compile if compile is None else compile
     return Run(program, model, data, groups, where, spe, total, frozen,
                draws=dict.fromkeys(data, 0), precision=precision,
-               forward=compiled(model, where) if use_compile else model)
+               forward=compiled(model, where, bool(program.reused)) if use_compile else model,
+               compiled=bool(use_compile))
 
 
 def restore(run: Run, path: Path) -> None:
