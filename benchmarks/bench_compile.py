@@ -183,18 +183,32 @@ def composer_run(program, variant: str, steps: int, device: str):
     return run
 
 
-def timed(step: Callable[[int], dict[str, float]], steps: int, sync: Callable[[], None]
-          ) -> tuple[list[dict[str, float]], float, float]:
-    """(losses per step, the first step's seconds, median seconds of the steps after
-    WARMUP)."""
-    losses, times = [], []
-    for k in range(steps):
-        sync()
+class Timed:
+    """A step function, its losses and its step times."""
+
+    def __init__(self, step: Callable[[int], dict[str, float]], sync: Callable[[], None]):
+        self.step, self.sync = step, sync
+        self.losses: list[dict[str, float]] = []
+        self.times: list[float] = []
+
+    def __call__(self, k: int) -> None:
+        self.sync()
         start = time.perf_counter()
-        losses.append(step(k))
-        sync()
-        times.append(time.perf_counter() - start)
-    return losses, times[0], statistics.median(times[WARMUP:])
+        self.losses.append(self.step(k))
+        self.sync()
+        self.times.append(time.perf_counter() - start)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times[WARMUP:])
+
+
+def interleaved(a: Timed, b: Timed, steps: int) -> None:
+    """Step k of one, then of the other: a load that comes and goes on the machine slows
+    both alike."""
+    for k in range(steps):
+        a(k)
+        b(k)
 
 
 def gaps(a: list[dict[str, float]], b: list[dict[str, float]]) -> list[float]:
@@ -220,18 +234,20 @@ def bench(model: str, variants: list[str], steps: int, device: str) -> None:
     sync = torch.cuda.synchronize if where.type == "cuda" else (lambda: None)
     fresh = composer_run(program, "eager", steps, device)
     batches = [program.draw(fresh, fresh.data) for _ in range(steps)]
-    reference = REFERENCES[model](fresh.model.state_dict(), where)
-    ref_losses, ref_first, ref_median = timed(lambda k: reference(batches[k]), steps, sync)
-    print(f"{model}: reference eager loop {ref_median * 1000:.1f} ms/step "
-          f"(first step {ref_first:.2f} s)", flush=True)
+    state = fresh.model.state_dict()
+    print(f"{model}: each variant's steps interleaved with a fresh reference loop's",
+          flush=True)
     for variant in variants:
+        reference = REFERENCES[model](state, where)
+        ref = Timed(lambda k, reference=reference: reference(batches[k]), sync)
         run = composer_run(program, variant, steps, device)
-        losses, first, median = timed(
-            lambda k, run=run: program.run_step(run, k, k // run.steps_per_epoch)[0], steps,
-            sync)
-        print(f"  {variant:<13} {median * 1000:8.1f} ms/step  {ref_median / median:5.2f}x of "
-              f"reference  first step {first:6.2f} s  "
-              f"{verdict(gaps(ref_losses, losses), variant == 'bf16')}", flush=True)
+        ours = Timed(lambda k, run=run: program.run_step(run, k, k // run.steps_per_epoch)[0],
+                     sync)
+        interleaved(ref, ours, steps)
+        agreement = verdict(gaps(ref.losses, ours.losses), variant == "bf16")
+        print(f"  {variant:<13} {ours.median * 1000:8.1f} ms/step, reference "
+              f"{ref.median * 1000:6.1f}: {ref.median / ours.median:5.2f}x  first step "
+              f"{ours.times[0]:6.2f} s  {agreement}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

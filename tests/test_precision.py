@@ -142,3 +142,13 @@ def test_exported_script_honours_precision_and_compile(tmp_path):
     compiled = [r["loss"] for r in records if "loss" in r]
     eager = composer.train(g, steps=3, compile=False)  # bf16-mixed as well
     assert largest_gap(step_losses(eager), compiled) < 1e-4
+
+
+def test_compile_keeps_the_one_forward_of_a_gan_and_its_losses():
+    """The generator's image computed in the discriminator's update serves the generator's
+    update: compiled, each node's module is its own graph, so that second backward works."""
+    g = gan()
+    eager = step_losses(composer.train(g, steps=3))
+    with pytest.warns(UserWarning, match="training.compile on the CPU"):
+        compiled = step_losses(composer.train(g, steps=3, compile=True))
+    assert largest_gap(eager, compiled) < 1e-4

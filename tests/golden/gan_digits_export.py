@@ -376,16 +376,27 @@ def compile_line(seconds: float) -> str:
     return f"torch.compile: the first step took {seconds:.1f} s, compiling included"
 
 
-def compiled(model: nn.Module, device: torch.device) -> Callable[..., Any]:
-    """The model's forward through torch.compile; the module itself stays as it was, so its
-    state_dict, checkpoints and validation are those of an eager run. Compiling happens at
-    the first call of each distinct request (a group's outputs), not here."""
+def compiled(model: nn.Module, device: torch.device, reuses: bool) -> Callable[..., Any]:
+    """The model's forward through torch.compile. Compiling happens at the first call of each
+    distinct request (a group's outputs), not here; the state_dict keeps its names.
+
+    The whole forward becomes one graph per request, and the module stays eager for
+    validation. When a group reuses an output that an earlier group computed (`reuses`), that
+    cannot be: one compiled graph is one autograd node, whose saved tensors the first group's
+    backward frees, so the second group could not backward through the output it took. Then
+    each node's module (a network instance, a layer) is compiled on its own instead, in place,
+    and forward's own steps between them stay eager.
+    """
     if device.type == "cpu":
         warnings.warn(PerformanceWarning("training.compile on the CPU: compiling takes tens of "
                                          "seconds and compiled steps were measured slower than "
                                          "eager ones there (0.6x-0.7x); it pays off on a GPU"),
                       stacklevel=2)
-    return torch.compile(model)
+    if not reuses:
+        return torch.compile(model)
+    for module in model.children():  # a tied module once
+        module.compile()
+    return model
 
 
 class CompileFailure(Exception):
@@ -498,6 +509,13 @@ class Needed:
             missing = ", ".join(sorted(ports - batch.keys()))
             raise KeyError(f"the batch has no {missing}, which {', '.join(key)} need(s)")
         return nodes
+
+    def prepare(self, outputs: tuple[str, ...]) -> None:
+        """Works out now the plan of a request that comes with nothing reused: a compiled
+        forward then finds it, where adding it during the first call would make
+        torch.compile compile that forward a second time."""
+        if (outputs, ()) not in self.plans:
+            self.plans[(outputs, ())] = self.plan(outputs)
 
     def plan(self, outputs: tuple[str, ...],
              given: tuple[str, ...] = ()) -> tuple[frozenset[str], frozenset[str]]:
@@ -823,10 +841,7 @@ class Run:
     writer: MetricsWriter = field(default_factory=lambda: MetricsWriter(None))
     precision: str = "32"  # training.precision: "32", "bf16-mixed" or "16-mixed"
     forward: Callable[..., Any] | None = None  # the model, or it through torch.compile
-
-    @property
-    def compiled(self) -> bool:
-        return self.forward is not self.model
+    compiled: bool = False  # training.compile
 
     def record(self, record: dict[str, Any]) -> None:
         self.history.append(record)
@@ -884,6 +899,7 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     for g in groups:
         g.planned = count_updates(g.schedule, total, spe)
         g.data_nodes = model.needed.data_nodes(g.outputs)
+        model.needed.prepare(g.outputs)
         computed = model.needed.plan(g.outputs)[0]
         g.reusable = tuple(r for r in program.reused if r.partition(".")[0] in computed)
         read |= model.needed.plan(g.outputs)[1]
@@ -894,7 +910,8 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     use_compile = program.compile if compile is None else compile
     return Run(program, model, data, groups, where, spe, total, frozen,
                draws=dict.fromkeys(data, 0), precision=precision,
-               forward=compiled(model, where) if use_compile else model)
+               forward=compiled(model, where, bool(program.reused)) if use_compile else model,
+               compiled=bool(use_compile))
 
 
 def restore(run: Run, path: Path) -> None:
