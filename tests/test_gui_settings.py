@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QStyle, QStyleOptionButton
 
 import composer
 from tests.graph_builder import classifier
-from tests.gui_helpers import CTRL, open_window, press_keys
+from tests.gui_helpers import CTRL, click, open_window, press_keys
 
 SHIFT_CTRL = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 
@@ -100,3 +100,18 @@ def test_precision_and_compile_chosen_in_the_inspector_are_saved_and_undone(wind
     assert w.document.graph.training.compile is False and not check.isChecked()
     press_keys(w, Qt.Key.Key_Z, CTRL)
     assert w.document.graph.training.precision == "32" and combo.currentText() == "32"
+
+
+def test_the_device_list_offers_each_cuda_device_when_there_are_some(window, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    box = window.inspector.device_box
+    click(box)  # opening the list looks for CUDA devices
+    box.hidePopup()
+    items = [box.itemText(i) for i in range(box.count())]
+    assert items == ["auto", "cpu", "cuda", "cuda:1"]
+    box.setFocus()
+    QTest.keyClick(box, Qt.Key.Key_End)  # the last device, as a keyboard user picks it
+    assert window.document.graph.training.device == "cuda:1"

@@ -388,10 +388,10 @@ def compiled(model: nn.Module, device: torch.device, reuses: bool) -> Callable[.
     and forward's own steps between them stay eager.
     """
     if device.type == "cpu":
-        warnings.warn(PerformanceWarning("training.compile on the CPU: compiling takes tens of "
-                                         "seconds and compiled steps were measured slower than "
-                                         "eager ones there (0.6x-0.7x); it pays off on a GPU"),
-                      stacklevel=2)
+        warnings.warn(PerformanceWarning("training.compile on the CPU: compiling takes up to a "
+                                         "minute and compiled steps were measured no faster "
+                                         "than eager ones there (0.6x-1.0x); it pays off on a "
+                                         "GPU"), stacklevel=2)
     if not reuses:
         return torch.compile(model)
     for module in model.children():  # a tied module once
