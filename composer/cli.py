@@ -63,7 +63,8 @@ def _train(args: argparse.Namespace) -> int:
             run = train(graph, epochs=args.epochs, steps=args.steps, seed=args.seed,
                         device=args.device, out_dir=out, metrics_out=args.metrics_out,
                         resume=args.resume, checkpoint_every=args.checkpoint_every,
-                        callback=all_of(events, progress, stop))
+                        callback=all_of(events, progress, stop),
+                        precision=args.precision, compile=args.compile)
     except ComposerError as e:
         progress({"kind": "end"})
         events.error(e)
@@ -221,6 +222,10 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="stop after this many steps in all")
     p.add_argument("--seed", type=int, help="replaces training.seed")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--precision", choices=("32", "bf16-mixed", "16-mixed"),
+                   help="replaces training.precision")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction,
+                   help="replaces training.compile: run the model through torch.compile")
     p.add_argument("--out", type=Path, help="folder for checkpoints (default runs/<file name>)")
     p.add_argument("--metrics-out", type=Path, help="write metrics here, one JSON object a line")
     p.add_argument("--resume", type=Path, help="continue from this checkpoint")

@@ -148,10 +148,19 @@ class Training:
     seed: int = 0
     device: str = "auto"
     steps_per_epoch: int | None = None
+    precision: str = "32"  # "32", "bf16-mixed" or "16-mixed"
+    compile: bool = False  # run the model through torch.compile
 
     def to_dict(self) -> dict[str, Any]:
-        return {"epochs": self.epochs, "seed": self.seed, "device": self.device,
-                "steps_per_epoch": self.steps_per_epoch}
+        """The file's "training" object; precision and compile only when set, so a file
+        that does not use them is written as before."""
+        out = {"epochs": self.epochs, "seed": self.seed, "device": self.device,
+               "steps_per_epoch": self.steps_per_epoch}
+        if self.precision != "32":
+            out["precision"] = self.precision
+        if self.compile:
+            out["compile"] = True
+        return out
 
 
 @dataclass

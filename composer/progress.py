@@ -7,6 +7,8 @@ import shutil
 import time
 from typing import Any, TextIO
 
+from composer.runtime.precision import compile_line
+
 REDRAW_S = 0.1  # redraw the bar at most this often on a terminal
 LOG_S = 5.0  # and write a line at most this often to a file or pipe
 
@@ -35,6 +37,10 @@ class Progress:
             self.started = time.perf_counter()
         elif kind == "step":
             now = time.perf_counter()
+            if "compile_s" in event:  # the rate and ETA count from the first compiled step
+                self._end_line()
+                self.stream.write(compile_line(event["compile_s"]) + "\n")
+                self.started, self.first = now, event["step"] + 1
             last = event["step"] + 1 >= self.total
             if last or now - self.shown >= (REDRAW_S if self.tty else LOG_S):
                 self.shown = now

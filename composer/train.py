@@ -42,10 +42,12 @@ def train(graph: Graph, *, epochs: int | None = None, steps: int | None = None,
           seed: int | None = None, device: str | None = None,
           out_dir: str | Path | None = None, metrics_out: str | Path | None = None,
           resume: str | Path | None = None, checkpoint_every: int | None = None,
-          callback: Callable[[dict[str, Any]], str | None] | None = None) -> RunResult:
+          callback: Callable[[dict[str, Any]], str | None] | None = None,
+          precision: str | None = None, compile: bool | None = None) -> RunResult:
     """Trains the graph as docs/FORMAT.md describes and returns the model and its metrics.
 
-    `epochs`, `seed` and `device` override the graph's training settings; `steps` stops after
+    `epochs`, `seed`, `device`, `precision` and `compile` override the graph's training
+    settings; `steps` stops after
     that many steps in all. With `out_dir`, a checkpoint is written at every epoch's end and
     at the end (plus every `checkpoint_every` steps); `resume` continues from one.
     Raises CompileError, DataError or TrainingError (naming node, group and step).
@@ -60,7 +62,8 @@ def train(graph: Graph, *, epochs: int | None = None, steps: int | None = None,
         summary = program.train(
             program.PROGRAM, epochs=epochs, steps=steps, seed=seed, device=device,
             data_dir=graph.base_dir, out_dir=_path(out_dir), metrics_out=_path(metrics_out),
-            resume=_path(resume), checkpoint_every=checkpoint_every, callback=callback)
+            resume=_path(resume), checkpoint_every=checkpoint_every, callback=callback,
+            precision=precision, compile=compile)
     except program.TrainingFailure as e:
         raise TrainingError(str(e), node=e.node, group=e.group, step=e.step) from e
     except program.DataSourceError as e:

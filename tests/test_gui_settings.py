@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QStyle, QStyleOptionButton
 
 import composer
 from tests.graph_builder import classifier
-from tests.gui_helpers import CTRL, open_window, press_keys
+from tests.gui_helpers import CTRL, click, open_window, press_keys
 
 SHIFT_CTRL = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 
@@ -75,3 +76,42 @@ def test_a_graph_with_errors_does_not_start_training_and_its_first_error_is_sele
     assert panel.message.text().startswith("Cannot start training: f.in: input in is not wired")
     assert w.scene.selected_node_ids() == ["f"]
     assert panel.failure_box is None
+
+
+def test_precision_and_compile_chosen_in_the_inspector_are_saved_and_undone(window, tmp_path):
+    w = window
+    combo = w.inspector.editors["precision"].field
+    assert combo.currentText() == "32"
+    combo.setFocus()
+    QTest.keyClick(combo, Qt.Key.Key_Down)  # "32" -> "bf16-mixed", as a keyboard user picks
+    assert w.document.graph.training.precision == "bf16-mixed"
+    check = w.inspector.editors["compile"].field
+    option = QStyleOptionButton()
+    check.initStyleOption(option)
+    box = check.style().subElementRect(QStyle.SubElement.SE_CheckBoxIndicator, option, check)
+    QTest.mouseClick(check, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     box.center())
+    assert w.document.graph.training.compile is True
+    path = tmp_path / "mixed.graph.json"
+    w.document.save(path)
+    loaded = composer.load(path)
+    assert (loaded.training.precision, loaded.training.compile) == ("bf16-mixed", True)
+    press_keys(w, Qt.Key.Key_Z, CTRL)
+    assert w.document.graph.training.compile is False and not check.isChecked()
+    press_keys(w, Qt.Key.Key_Z, CTRL)
+    assert w.document.graph.training.precision == "32" and combo.currentText() == "32"
+
+
+def test_the_device_list_offers_each_cuda_device_when_there_are_some(window, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    box = window.inspector.device_box
+    click(box)  # opening the list looks for CUDA devices
+    box.hidePopup()
+    items = [box.itemText(i) for i in range(box.count())]
+    assert items == ["auto", "cpu", "cuda", "cuda:1"]
+    box.setFocus()
+    QTest.keyClick(box, Qt.Key.Key_End)  # the last device, as a keyboard user picks it
+    assert window.document.graph.training.device == "cuda:1"

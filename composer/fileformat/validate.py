@@ -20,7 +20,7 @@ from composer import schedules
 from composer.catalogue.base import NodeType
 from composer.errors import GraphFormatError, ParamError
 from composer.optim import DEVICES, LR_SCHEDULES, OPTIMIZERS
-from composer.params import Float, Int, Param
+from composer.params import Bool, Choice, Float, Int, Param
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Attributes of torch.nn.Module that a node id (a submodule name) must not replace, and names
@@ -49,7 +49,12 @@ EPOCHS = Int("epochs", 5, "epochs of a run", min=1, max=1_000_000)
 SEED = Int("seed", 0, "seed of data splits, order and initial weights", min=0, max=2**32 - 1)
 STEPS_PER_EPOCH = Int("steps_per_epoch", None, "empty: one pass over the training split",
                       min=1, optional=True)
-TRAINING = (EPOCHS, SEED, STEPS_PER_EPOCH)
+PRECISION = Choice("precision", "32", "32: float32 throughout; bf16-mixed or 16-mixed: forward "
+                   "passes under autocast (16-mixed scales each group's loss)",
+                   choices=("32", "bf16-mixed", "16-mixed"))
+COMPILE = Bool("compile", False, "run the model through torch.compile: slower to start, faster "
+               "steps on a GPU")
+TRAINING = (EPOCHS, SEED, STEPS_PER_EPOCH, PRECISION, COMPILE)
 DEVICE_PATTERN = re.compile(r"cuda:\d+\Z")
 
 

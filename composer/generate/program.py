@@ -112,6 +112,7 @@ def _program(graph: Graph, model: ModelCode, analysis: Analysis) -> list[str]:
     t = analysis.valid.training
     losses = tuple(n for n in model.nodes if graph.type_of(graph.nodes[n]).is_loss)
     epochs, seed, spe, device = t["epochs"], t["seed"], t["steps_per_epoch"], t["device"]
+    precision, compile_ = t.get("precision", "32"), t.get("compile", False)
     accuracy = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in _accuracy(graph, model).items())
     return [
         "PROGRAM = Program(",
@@ -127,6 +128,8 @@ def _program(graph: Graph, model: ModelCode, analysis: Analysis) -> list[str]:
         f"    steps_per_epoch={spe!r},",
         *_reused(model),
         *_weights(graph),
+        *([f"    precision={literal(precision)},"] if precision != "32" else []),
+        *(["    compile=True,"] if compile_ else []),
         ")",
     ]
 

@@ -31,6 +31,14 @@ def is_big(array: Any) -> bool:
     return isinstance(array, np.memmap | LazyRows) or getattr(array, "nbytes", 0) > LAZY_BYTES
 
 
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A CPU tensor on `device`: to CUDA through pinned memory without blocking the host, so
+    the copy overlaps the work queued before it; elsewhere a plain copy (or none)."""
+    if device.type == "cuda" and t.device.type == "cpu":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
+
+
 def tensor_arrays(node: str, path: Path, x_key: str, y_key: str | None) -> dict[str, Any]:
     """x as float32; y (when there is a y_key) as int64 class ids when it holds integers, else
     float32 targets. A big or memory-mapped array is converted a batch at a time, as it is
@@ -70,7 +78,7 @@ class LazyRows:
 
     def _read(self, rows: np.ndarray) -> torch.Tensor:
         values = np.asarray(self.array[self.index[rows]], dtype=self.dtype)
-        return torch.from_numpy(values).to(self.device)
+        return to_device(torch.from_numpy(values), self.device)
 
     def index_select(self, dim: int, rows: torch.Tensor) -> torch.Tensor:
         return self._read(rows.cpu().numpy())
@@ -171,7 +179,7 @@ class Batches:
     def to(self, device: torch.device) -> Batches:
         for split in (self.train, self.val, self.test):
             for key, t in split.items():
-                split[key] = t.to(device)
+                split[key] = to_device(t, torch.device(device))
         self._order = None
         return self
 
@@ -240,8 +248,8 @@ class Noise:
 
     def _normal(self, rows: int, *where: object) -> dict[str, torch.Tensor]:
         g = self.generator.manual_seed(seed_for(self.seed, self.node, *where))
-        z = torch.randn(rows, self.dim, generator=g)
-        return {self.key: z.to(self.device)}
+        z = torch.randn(rows, self.dim, generator=g)  # on the CPU: the same numbers anywhere
+        return {self.key: to_device(z, self.device)}
 
     def draw(self, k: int) -> dict[str, torch.Tensor]:
         return self._normal(self.batch_size, k)

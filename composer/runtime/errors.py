@@ -29,3 +29,8 @@ class TrainingFailure(Exception):
 class DataWarning(UserWarning):
     """A data problem that does not stop the run: a batch larger than its split. Names the
     data node."""
+
+
+class PerformanceWarning(UserWarning):
+    """A setting that works but makes this run slower, not faster, on its device: torch.compile
+    or float16 on a CPU. Names the setting and what to use instead."""

@@ -36,6 +36,8 @@ class Group:
         # outputs its losses need that a later group may reuse (Program.reused); set before
         # training
         self.reusable: tuple[str, ...] = ()
+        # scales its loss under training.precision "16-mixed"; set before training
+        self.scaler: torch.amp.GradScaler | None = None
 
     def set_lr(self, k: int) -> None:
         """The learning rate for update k, from the LR schedule (constant: unchanged)."""
@@ -68,3 +70,5 @@ class Program:
     # model: `partial(load_weights, ((node, file, prefix, match), ...))`; a resumed run takes
     # its checkpoint's weights instead
     pretrained: Callable[[nn.Module, Path], None] | None = None
+    precision: str = "32"  # "32", "bf16-mixed" or "16-mixed": see composer/runtime/precision
+    compile: bool = False  # run the model's forward through torch.compile

@@ -25,6 +25,14 @@ from composer.runtime.checkpoint import (
 from composer.runtime.errors import TrainingFailure
 from composer.runtime.groups import Group, Program
 from composer.runtime.model import failing_node
+from composer.runtime.precision import (
+    CompileFailure,
+    autocast,
+    check_precision,
+    compiled,
+    eager_error,
+    grad_scaler,
+)
 from composer.runtime.schedules import count_updates, is_active, schedule_dict
 from composer.runtime.validation import validate, validation_sets
 
@@ -54,6 +62,9 @@ class Run:
     saved_at: int | None = None  # step of the latest checkpoint.pt
     val_sets: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
     writer: MetricsWriter = field(default_factory=lambda: MetricsWriter(None))
+    precision: str = "32"  # training.precision: "32", "bf16-mixed" or "16-mixed"
+    forward: Callable[..., Any] | None = None  # the model, or it through torch.compile
+    compiled: bool = False  # training.compile
 
     def record(self, record: dict[str, Any]) -> None:
         self.history.append(record)
@@ -83,11 +94,14 @@ def pick_device(name: str) -> torch.device:
 
 
 def setup(program: Program, epochs: int | None, steps: int | None, seed: int | None,
-          device: str | None, data_dir: Path | None, load_pretrained: bool = True) -> Run:
+          device: str | None, data_dir: Path | None, load_pretrained: bool = True,
+          precision: str | None = None, compile: bool | None = None) -> Run:
     """Seeds, data, model (with its pretrained weights, unless a checkpoint will replace them)
     and groups: everything before the first step."""
     seed = program.seed if seed is None else seed
     where = pick_device(device or program.device)
+    precision = program.precision if precision is None else precision
+    check_precision(precision, where)
     torch.manual_seed(seed)
     base = Path(data_dir if data_dir is not None else ".")
     data = {node: source.to(where) for node, source in program.make_data(seed, base).items()}
@@ -108,14 +122,19 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     for g in groups:
         g.planned = count_updates(g.schedule, total, spe)
         g.data_nodes = model.needed.data_nodes(g.outputs)
+        model.needed.prepare(g.outputs)
         computed = model.needed.plan(g.outputs)[0]
         g.reusable = tuple(r for r in program.reused if r.partition(".")[0] in computed)
         read |= model.needed.plan(g.outputs)[1]
         g.set_lr(0)
+        g.scaler = grad_scaler(precision, where)
     for source in data.values():
         source.narrow(read)
+    use_compile = program.compile if compile is None else compile
     return Run(program, model, data, groups, where, spe, total, frozen,
-               draws=dict.fromkeys(data, 0))
+               draws=dict.fromkeys(data, 0), precision=precision,
+               forward=compiled(model, where, bool(program.reused)) if use_compile else model,
+               compiled=bool(use_compile))
 
 
 def restore(run: Run, path: Path) -> None:
@@ -130,6 +149,9 @@ def restore(run: Run, path: Path) -> None:
     for g in run.groups:
         g.updates = state["updates"][g.id]
         g.set_lr(g.updates)
+        scaler = state.get("scalers", {}).get(g.id)
+        if g.scaler is not None and scaler is not None:  # else a fresh scale, as a new run's
+            g.scaler.load_state_dict(scaler)
     for node, classes in data_classes(run.data).items():
         saved = state.get("classes", {}).get(node)
         if saved is not None and saved != classes:
@@ -142,11 +164,12 @@ def restore(run: Run, path: Path) -> None:
 
 
 def checkpoint(run: Run, path: Path) -> Path:
-    """Saves weights, optimisers, LR schedule positions, RNG, step, data positions and the
-    class values of data sources that have them."""
+    """Saves weights, optimisers, gradient scalers, LR schedule positions, RNG, step, data
+    positions and the class values of data sources that have them."""
     return save_checkpoint(path, {
         "model": run.model.state_dict(),
         "optimizers": {g.id: g.optimizer.state_dict() for g in run.groups},
+        "scalers": {g.id: g.scaler.state_dict() for g in run.groups if g.scaler is not None},
         "updates": {g.id: g.updates for g in run.groups},
         "rng": rng_state(), "step": run.step, "epoch": run.step // run.steps_per_epoch,
         "draws": dict(run.draws), "classes": data_classes(run.data),
@@ -180,8 +203,14 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
         batch = {**batch, **reuse}
         wanted += tuple(r for r in group.reusable if r not in reuse and r not in wanted)
     try:
-        outs = run.model(batch, wanted)
+        with autocast(run.precision, run.device):
+            outs = run.forward(batch, wanted)
     except Exception as e:
+        if run.compiled:  # torch.compile's error names no node: an eager forward tells which
+            e = eager_error(run.model, batch, wanted, run.precision, run.device, e)
+        if isinstance(e, CompileFailure):
+            raise TrainingFailure(f"{e} at step {step} (group {group.id})", None, group.id,
+                                  step) from e
         node = failing_node(e, run.model)
         where = f"node {node}" if node else "the forward pass"
         raise TrainingFailure(f"{where} failed at step {step} (group {group.id}): "
@@ -190,10 +219,11 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
         reuse.update({r: outs.pop(r) for r in wanted[len(group.outputs):]})
     total = None
     for weight, loss in zip(group.losses.values(), outs.values(), strict=True):
+        loss = loss.float()  # a loss computed in a lower precision is summed in float32
         term = loss if weight == 1.0 else weight * loss
         total = term if total is None else total + term
     values = [outs[group.outputs[0]].item()] if len(outs) == 1 else \
-        torch.stack(list(outs.values())).tolist()
+        torch.stack([loss.float() for loss in outs.values()]).tolist()
     for name, value in zip(group.losses, values, strict=True):
         if not math.isfinite(value):
             raise TrainingFailure(f"loss {name} is {value} at step {step} (group {group.id}); "
@@ -201,14 +231,21 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
     if not total.requires_grad:
         raise TrainingFailure(f"the losses of group {group.id} depend on none of its "
                               "parameters", None, group.id, step)
+    scaler = group.scaler
     try:
-        total.backward()
+        (total if scaler is None else scaler.scale(total)).backward()
     except RuntimeError as e:
         raise TrainingFailure(f"backward pass of group {group.id} failed at step {step}: {e}",
                               None, group.id, step) from e
     if group.clip_grad_norm is not None:
+        if scaler is not None:
+            scaler.unscale_(group.optimizer)  # clip the true gradients, not the scaled ones
         torch.nn.utils.clip_grad_norm_(group.params, group.clip_grad_norm)
-    group.optimizer.step()
+    if scaler is None:
+        group.optimizer.step()
+    else:  # skipped when the scaled gradients overflowed; the scale is then lowered
+        scaler.step(group.optimizer)
+        scaler.update()
     group.updates += 1
     group.set_lr(group.updates)
     return values
@@ -242,7 +279,8 @@ def run_step(run: Run, step: int, epoch: int) -> tuple[dict[str, float], dict[st
 
 def end_of_epoch(run: Run, epoch: int, unfinished: bool = False) -> dict[str, Any]:
     """Validation after an epoch (or after the last, unfinished one)."""
-    run.val, run.accuracy = validate(run.model, run.data, run.program, run.val_sets)
+    with autocast(run.precision, run.device):
+        run.val, run.accuracy = validate(run.model, run.data, run.program, run.val_sets)
     run.validated_at = run.step
     record = {"epoch": epoch, "step": run.step - 1, "val": run.val, "accuracy": run.accuracy}
     if unfinished:
@@ -266,6 +304,7 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
     """Steps until the run's end or a "stop" from the callback; returns the status."""
     started = time.perf_counter()
     spe = run.steps_per_epoch
+    first = run.step
     while run.step < run.total_steps:
         step = run.step
         epoch = step // spe
@@ -273,10 +312,12 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
         losses, group_loss, active = run_step(run, step, epoch)
         run.step = step + 1
         run.record({"epoch": epoch, "step": step, "loss": losses})
-        stop = callback is not None and callback({
-            "kind": "step", "epoch": epoch, "step": step, "loss": losses,
-            "group_loss": group_loss, "lr": lr, "active": active,
-            "elapsed": time.perf_counter() - started}) == "stop"
+        event = {"kind": "step", "epoch": epoch, "step": step, "loss": losses,
+                 "group_loss": group_loss, "lr": lr, "active": active,
+                 "elapsed": time.perf_counter() - started}
+        if run.compiled and step == first:  # compiling happens in the first step's forwards
+            event["compile_s"] = event["elapsed"]
+        stop = callback is not None and callback(event) == "stop"
         if run.step % spe == 0:
             record = end_of_epoch(run, epoch)
             if out_dir is not None:
@@ -299,12 +340,15 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
           seed: int | None = None, device: str | None = None, data_dir: Path | None = None,
           out_dir: Path | None = None, metrics_out: Path | None = None,
           resume: Path | None = None, checkpoint_every: int | None = None,
-          callback: Callback | None = None) -> RunSummary:
+          callback: Callback | None = None, precision: str | None = None,
+          compile: bool | None = None) -> RunSummary:
     """Trains a generated program; relative data paths start at `data_dir` (default: the
-    current folder). Raises TrainingFailure or DataSourceError when it can't (then no "end"
-    event is sent: the exception is the end)."""
+    current folder); `precision` and `compile` replace the program's settings. Raises
+    TrainingFailure or DataSourceError when it can't (then no "end" event is sent: the
+    exception is the end)."""
     out = output_folder(out_dir)
-    run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None)
+    run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None,
+                precision=precision, compile=compile)
     if resume is not None:
         restore(run, Path(resume))
     run.val_sets = validation_sets(run.model, program)

@@ -44,6 +44,13 @@ class Needed:
             raise KeyError(f"the batch has no {missing}, which {', '.join(key)} need(s)")
         return nodes
 
+    def prepare(self, outputs: tuple[str, ...]) -> None:
+        """Works out now the plan of a request that comes with nothing reused: a compiled
+        forward then finds it, where adding it during the first call would make
+        torch.compile compile that forward a second time."""
+        if (outputs, ()) not in self.plans:
+            self.plans[(outputs, ())] = self.plan(outputs)
+
     def plan(self, outputs: tuple[str, ...],
              given: tuple[str, ...] = ()) -> tuple[frozenset[str], frozenset[str]]:
         """(node ids to compute, batch entries read) for these outputs, when the `given`

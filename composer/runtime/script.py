@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from composer.runtime.errors import DataSourceError, TrainingFailure
 from composer.runtime.groups import Program
 from composer.runtime.loop import train
+from composer.runtime.precision import PRECISIONS, compile_line
 
 
 def script_parser(program: Program, script_dir: Path | None = None) -> argparse.ArgumentParser:
@@ -30,6 +31,11 @@ def script_parser(program: Program, script_dir: Path | None = None) -> argparse.
     parser.add_argument("--steps", type=int, help="stop after this many steps in all")
     parser.add_argument("--seed", type=int, help=f"random seed (default {program.seed})")
     parser.add_argument("--device", help=f"cpu, cuda, mps or auto (default {program.device})")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help=f"forward passes in this precision (default {program.precision})")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction,
+                        help="run the model through torch.compile (default "
+                        f"{'on' if program.compile else 'off'})")
     parser.add_argument("--metrics-out", type=Path, help="write metrics here (JSON lines)")
     parser.add_argument("--resume", type=Path, help="continue from this checkpoint")
     parser.add_argument("--out", type=Path, default=Path("run"),
@@ -46,7 +52,10 @@ def script_parser(program: Program, script_dir: Path | None = None) -> argparse.
 
 
 def print_epoch(event: dict[str, Any]) -> None:
-    """One line on stderr per validation: the mean loss (and accuracy) of each loss node."""
+    """One line on stderr per validation: the mean loss (and accuracy) of each loss node;
+    and, for a compiled model, how long its first step (which compiles) took."""
+    if "compile_s" in event:
+        print(compile_line(event["compile_s"]), file=sys.stderr)
     if event["kind"] != "epoch":
         return
     parts = [f"{node} {value:.4f}" for node, value in event["val"].items()]
@@ -169,7 +178,8 @@ def command_line(program: Program, argv: list[str] | None = None,
                         device=args.device, data_dir=args.data_dir, out_dir=args.out,
                         metrics_out=args.metrics_out, resume=args.resume,
                         checkpoint_every=args.checkpoint_every,
-                        callback=all_of(events, print_epoch, stop))
+                        callback=all_of(events, print_epoch, stop),
+                        precision=args.precision, compile=args.compile)
     except (TrainingFailure, DataSourceError) as e:
         events.error(e)
         print(f"error: {e}", file=sys.stderr)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from composer.runtime.data import augmented, seed_for, split_rows
+from composer.runtime.data import augmented, seed_for, split_rows, to_device
 from composer.runtime.errors import DataSourceError
 
 PREFETCH = 2  # batches each worker decodes ahead
@@ -130,7 +130,7 @@ class StreamedBatches:
             batch = self.batch(*key)
         else:
             batch = self._from_workers(key)
-        return {k: t.to(self.device, non_blocking=True) for k, t in batch.items()}
+        return {k: to_device(t, self.device) for k, t in batch.items()}
 
     def _from_workers(self, key: tuple[str, int]) -> dict[str, torch.Tensor]:
         if self._batches is None or key != self._next:

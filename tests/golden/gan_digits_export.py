@@ -1,7 +1,7 @@
 """A composed model and the code that trains it, exported by Model Composer.
 
 It trains exactly as the application does; run it with --help for the options. It needs torch
-and numpy (scikit-learn for the built-in digits, Pillow for image folders), not Model Composer.
+and numpy (and scikit-learn for the built-in digits), not Model Composer.
 """
 
 from __future__ import annotations
@@ -14,16 +14,14 @@ import linecache
 import math
 import os
 import pickle
-import signal
 import sys
-import threading
 import time
 import warnings
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 import torch
@@ -183,8 +181,13 @@ class TrainingFailure(Exception):
 
 
 class DataWarning(UserWarning):
-    """A data problem that does not stop the run: a batch larger than its split. Names the
-    data node."""
+    """A data problem that does not stop the run: an unreadable image skipped, a batch larger
+    than its split. Names the data node."""
+
+
+class PerformanceWarning(UserWarning):
+    """A setting that works but makes this run slower, not faster, on its device: torch.compile
+    or float16 on a CPU. Names the setting and what to use instead."""
 
 
 @dataclass(frozen=True)
@@ -325,6 +328,95 @@ class MetricsWriter:
             self.file = None
 
 
+PRECISIONS = ("32", "bf16-mixed", "16-mixed")
+
+
+LOW_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """Refuses, in one line naming the setting, a precision this device cannot run.
+
+    torch runs both autocast types on the CPU (float16 through its slower reference kernels,
+    with a gradient scaler that works there too), so the CPU refuses neither; a CUDA device
+    without bfloat16 arithmetic (before compute capability 8.0) refuses bf16-mixed.
+    """
+    if precision not in PRECISIONS:
+        raise TrainingFailure(f"training.precision must be one of {', '.join(PRECISIONS)}, "
+                              f"got {precision!r}")
+    if precision == "bf16-mixed" and device.type == "cuda" \
+            and not torch.cuda.is_bf16_supported(including_emulation=False):
+        raise TrainingFailure("training.precision bf16-mixed needs a GPU with bfloat16 "
+                              f"arithmetic, which {torch.cuda.get_device_name(device)} lacks: "
+                              "use 16-mixed or 32")
+    if precision == "16-mixed" and device.type == "cpu":
+        warnings.warn(PerformanceWarning("training.precision 16-mixed on the CPU: float16 "
+                                         "steps were measured 10x slower than float32 there; "
+                                         "bf16-mixed is the fast choice on a CPU"), stacklevel=2)
+
+
+def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """The context a forward pass runs in: autocast to the run's lower precision, or nothing."""
+    dtype = LOW_DTYPES.get(precision)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def grad_scaler(precision: str, device: torch.device) -> torch.amp.GradScaler | None:
+    """A new gradient scaler for one group under "16-mixed"; None otherwise."""
+    if precision != "16-mixed":
+        return None
+    return torch.amp.GradScaler(device.type)
+
+
+def compile_line(seconds: float) -> str:
+    """What a compiled run's log says after its first step, so that step's time is not
+    mistaken for a step's."""
+    return f"torch.compile: the first step took {seconds:.1f} s, compiling included"
+
+
+def compiled(model: nn.Module, device: torch.device, reuses: bool) -> Callable[..., Any]:
+    """The model's forward through torch.compile. Compiling happens at the first call of each
+    distinct request (a group's outputs), not here; the state_dict keeps its names.
+
+    The whole forward becomes one graph per request, and the module stays eager for
+    validation. When a group reuses an output that an earlier group computed (`reuses`), that
+    cannot be: one compiled graph is one autograd node, whose saved tensors the first group's
+    backward frees, so the second group could not backward through the output it took. Then
+    each node's module (a network instance, a layer) is compiled on its own instead, in place,
+    and forward's own steps between them stay eager.
+    """
+    if device.type == "cpu":
+        warnings.warn(PerformanceWarning("training.compile on the CPU: compiling takes up to a "
+                                         "minute and compiled steps were measured no faster "
+                                         "than eager ones there (0.6x-1.0x); it pays off on a "
+                                         "GPU"), stacklevel=2)
+    if not reuses:
+        return torch.compile(model)
+    for module in model.children():  # a tied module once
+        module.compile()
+    return model
+
+
+class CompileFailure(Exception):
+    """torch.compile failed on a forward that runs eagerly."""
+
+
+def eager_error(model: nn.Module, batch: dict[str, torch.Tensor], outputs: tuple[str, ...],
+                precision: str, device: torch.device, error: Exception) -> Exception:
+    """The exception the eager forward raises on what failed compiled, whose traceback
+    leads to the node; a CompileFailure when the eager forward runs."""
+    try:
+        with torch.no_grad(), autocast(precision, device):
+            model(batch, outputs)
+    except Exception as eager:
+        return eager
+    lines = str(error).strip().splitlines()
+    return CompileFailure(f"torch.compile failed ({type(error).__name__}: "
+                          f"{lines[0] if lines else ''}); training.compile false runs eagerly")
+
+
 class Group:
     """One optimiser group: its optimiser (over its members' parameters), its weighted losses,
     its schedule, its learning-rate schedule and its gradient clipping."""
@@ -348,6 +440,8 @@ class Group:
         # outputs its losses need that a later group may reuse (Program.reused); set before
         # training
         self.reusable: tuple[str, ...] = ()
+        # scales its loss under training.precision "16-mixed"; set before training
+        self.scaler: torch.amp.GradScaler | None = None
 
     def set_lr(self, k: int) -> None:
         """The learning rate for update k, from the LR schedule (constant: unchanged)."""
@@ -380,6 +474,8 @@ class Program:
     # model: `partial(load_weights, ((node, file, prefix, match), ...))`; a resumed run takes
     # its checkpoint's weights instead
     pretrained: Callable[[nn.Module, Path], None] | None = None
+    precision: str = "32"  # "32", "bf16-mixed" or "16-mixed": see composer/runtime/precision
+    compile: bool = False  # run the model's forward through torch.compile
 
 
 class Needed:
@@ -413,6 +509,13 @@ class Needed:
             missing = ", ".join(sorted(ports - batch.keys()))
             raise KeyError(f"the batch has no {missing}, which {', '.join(key)} need(s)")
         return nodes
+
+    def prepare(self, outputs: tuple[str, ...]) -> None:
+        """Works out now the plan of a request that comes with nothing reused: a compiled
+        forward then finds it, where adding it during the first call would make
+        torch.compile compile that forward a second time."""
+        if (outputs, ()) not in self.plans:
+            self.plans[(outputs, ())] = self.plan(outputs)
 
     def plan(self, outputs: tuple[str, ...],
              given: tuple[str, ...] = ()) -> tuple[frozenset[str], frozenset[str]]:
@@ -500,45 +603,12 @@ def seed_for(seed: int, *parts: object) -> int:
     return zlib.crc32(repr((seed, *parts)).encode())
 
 
-LAZY_BYTES = 256 * 2**20  # an array larger than this (or memory-mapped) is read per batch
-
-
-def is_big(array: Any) -> bool:
-    """An array better read a batch of rows at a time than copied whole into memory."""
-    return isinstance(array, np.memmap | LazyRows) or getattr(array, "nbytes", 0) > LAZY_BYTES
-
-
-class LazyRows:
-    """Rows of a big array (a memory map, usually) that a split holds without reading them:
-    indexing it reads just those rows and converts them, as a tensor, to `dtype`. It answers
-    the few tensor operations a batch source uses on a split, so the source need not know."""
-
-    def __init__(self, array: np.ndarray, dtype: Any = None,
-                 index: np.ndarray | None = None) -> None:
-        self.array = array
-        self.dtype = np.dtype(dtype or (np.float32 if array.dtype.kind == "f" else np.int64))
-        self.index = np.arange(len(array)) if index is None else index
-        self.device = torch.device("cpu")
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def subset(self, rows: np.ndarray) -> LazyRows:
-        return LazyRows(self.array, self.dtype, self.index[rows])
-
-    def to(self, device: torch.device) -> LazyRows:
-        self.device = torch.device(device)
-        return self
-
-    def _read(self, rows: np.ndarray) -> torch.Tensor:
-        values = np.asarray(self.array[self.index[rows]], dtype=self.dtype)
-        return torch.from_numpy(values).to(self.device)
-
-    def index_select(self, dim: int, rows: torch.Tensor) -> torch.Tensor:
-        return self._read(rows.cpu().numpy())
-
-    def __getitem__(self, rows: slice) -> torch.Tensor:
-        return self._read(np.arange(len(self.index))[rows])
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A CPU tensor on `device`: to CUDA through pinned memory without blocking the host, so
+    the copy overlaps the work queued before it; elsewhere a plain copy (or none)."""
+    if device.type == "cuda" and t.device.type == "cpu":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
 
 
 def digits_arrays(node: str) -> dict[str, np.ndarray]:
@@ -551,21 +621,6 @@ def digits_arrays(node: str) -> dict[str, np.ndarray]:
     digits = load_digits()
     x = (digits.images / 16.0).astype(np.float32)[:, None]
     return {"x": x, "y": digits.target.astype(np.int64)}
-
-
-def split_rows(node: str, seed: int, n: int, split: tuple[float, float, float] | list[float],
-               batch_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rows of the train, validation and test splits: a permutation fixed by the seed."""
-    order = np.random.default_rng(seed_for(seed, "split", n)).permutation(n)
-    n_val, n_test = int(n * split[1]), int(n * split[2])
-    n_train = n - n_val - n_test
-    if n_train < 1:
-        raise DataSourceError(node, f"the training split of {n} samples is empty")
-    if batch_size > n_train:
-        warnings.warn(DataWarning(f"{node}: batch_size {batch_size} is more than the "
-                                  f"{n_train} samples of the training split; every batch "
-                                  "is the whole split"), stacklevel=3)
-    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
 
 
 class Batches:
@@ -582,37 +637,36 @@ class Batches:
                  augment: tuple | list = ()) -> None:
         self.node, self.seed, self.batch_size, self.shuffle = node, seed, batch_size, shuffle
         self.augment = list(augment)
-        train, val, test = split_rows(node, seed, len(arrays["x"]), split, batch_size)
-        self.train = self._take(arrays, train)
-        self.val = self._take(arrays, val)
-        self.test = self._take(arrays, test)
-        self.n_train, self.n_val = len(train), len(val)
-        self.batches_per_pass = max(1, self.n_train // batch_size)
-        self.val_count = -(-self.n_val // batch_size)  # batches, the last one partial
+        n = len(arrays["x"])
+        order = np.random.default_rng(seed_for(seed, "split", n)).permutation(n)
+        n_val, n_test = int(n * split[1]), int(n * split[2])
+        n_train = n - n_val - n_test
+        if n_train < 1:
+            raise DataSourceError(node, f"the training split of {n} samples is empty")
+        self.train = self._take(arrays, order[:n_train])
+        self.val = self._take(arrays, order[n_train:n_train + n_val])
+        self.test = self._take(arrays, order[n_train + n_val:])
+        self.n_train, self.n_val = n_train, n_val
+        if batch_size > n_train:
+            warnings.warn(DataWarning(f"{node}: batch_size {batch_size} is more than the "
+                                      f"{n_train} samples of the training split; every batch "
+                                      "is the whole split"), stacklevel=2)
+        self.batches_per_pass = max(1, n_train // batch_size)
+        self.val_count = -(-n_val // batch_size)  # batches, the last one partial
         self._order: tuple[int, torch.Tensor] | None = None
         self.drawn = list(self.train)  # ports a training batch holds (all, unless narrowed)
         self.generator = torch.Generator()  # reseeded for every draw
         if self.augment:
             self._augment({k: t[:2] for k, t in self.train.items()}, -1)  # fail early
 
-    def close(self) -> None:
-        """Arrays in memory hold nothing to release."""
-
     def _take(self, arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, torch.Tensor]:
-        """The split's rows as tensors, or as LazyRows for a big array (read per batch)."""
-        split = {}
-        for port, a in arrays.items():
-            if is_big(a):
-                split[f"{self.node}.{port}"] = (a if isinstance(a, LazyRows) else LazyRows(a)
-                                                ).subset(rows)
-            else:
-                split[f"{self.node}.{port}"] = torch.from_numpy(np.ascontiguousarray(a[rows]))
-        return split
+        return {f"{self.node}.{port}": torch.from_numpy(np.ascontiguousarray(a[rows]))
+                for port, a in arrays.items()}
 
     def to(self, device: torch.device) -> Batches:
         for split in (self.train, self.val, self.test):
             for key, t in split.items():
-                split[key] = t.to(device)
+                split[key] = to_device(t, torch.device(device))
         self._order = None
         return self
 
@@ -638,29 +692,23 @@ class Batches:
         self.drawn = [key for key in self.train if key in ports]
 
     def _augment(self, batch: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
-        return augmented(batch, self.node, self.seed, self.augment, self.generator, k)
+        key = f"{self.node}.x"
+        if key not in batch:
+            return batch
+        g = self.generator.manual_seed(seed_for(self.seed, self.node, "augment", k))
+        x = batch[key]
+        try:
+            for op in self.augment:
+                x = op(x, g)
+        except DataSourceError as e:
+            raise DataSourceError(self.node, f"augment: {e.detail}") from e
+        batch[key] = x
+        return batch
 
     def val_batch(self, i: int, rows: int | None = None) -> dict[str, torch.Tensor]:
         """The i-th validation batch (cycling); `rows` is for noise and ignored here."""
         start = (i % self.val_count) * self.batch_size
         return {key: t[start:start + self.batch_size] for key, t in self.val.items()}
-
-
-def augmented(batch: dict[str, torch.Tensor], node: str, seed: int, ops: list,
-              generator: torch.Generator, k: int) -> dict[str, torch.Tensor]:
-    """The batch with its x through the augmentation ops, seeded by (seed, node, k)."""
-    key = f"{node}.x"
-    if key not in batch:
-        return batch
-    g = generator.manual_seed(seed_for(seed, node, "augment", k))
-    x = batch[key]
-    try:
-        for op in ops:
-            x = op(x, g)
-    except DataSourceError as e:
-        raise DataSourceError(node, f"augment: {e.detail}") from e
-    batch[key] = x
-    return batch
 
 
 class Noise:
@@ -681,8 +729,8 @@ class Noise:
 
     def _normal(self, rows: int, *where: object) -> dict[str, torch.Tensor]:
         g = self.generator.manual_seed(seed_for(self.seed, self.node, *where))
-        z = torch.randn(rows, self.dim, generator=g)
-        return {self.key: z.to(self.device)}
+        z = torch.randn(rows, self.dim, generator=g)  # on the CPU: the same numbers anywhere
+        return {self.key: to_device(z, self.device)}
 
     def draw(self, k: int) -> dict[str, torch.Tensor]:
         return self._normal(self.batch_size, k)
@@ -692,9 +740,6 @@ class Noise:
 
     def narrow(self, ports: set[str]) -> None:
         """Noise has one port: nothing to leave out."""
-
-    def close(self) -> None:
-        """Noise holds nothing to release."""
 
 
 NOISE_VAL_BATCHES = 4  # validation batches of a loss that reads only noise
@@ -794,6 +839,9 @@ class Run:
     saved_at: int | None = None  # step of the latest checkpoint.pt
     val_sets: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
     writer: MetricsWriter = field(default_factory=lambda: MetricsWriter(None))
+    precision: str = "32"  # training.precision: "32", "bf16-mixed" or "16-mixed"
+    forward: Callable[..., Any] | None = None  # the model, or it through torch.compile
+    compiled: bool = False  # training.compile
 
     def record(self, record: dict[str, Any]) -> None:
         self.history.append(record)
@@ -823,11 +871,14 @@ def pick_device(name: str) -> torch.device:
 
 
 def setup(program: Program, epochs: int | None, steps: int | None, seed: int | None,
-          device: str | None, data_dir: Path | None, load_pretrained: bool = True) -> Run:
+          device: str | None, data_dir: Path | None, load_pretrained: bool = True,
+          precision: str | None = None, compile: bool | None = None) -> Run:
     """Seeds, data, model (with its pretrained weights, unless a checkpoint will replace them)
     and groups: everything before the first step."""
     seed = program.seed if seed is None else seed
     where = pick_device(device or program.device)
+    precision = program.precision if precision is None else precision
+    check_precision(precision, where)
     torch.manual_seed(seed)
     base = Path(data_dir if data_dir is not None else ".")
     data = {node: source.to(where) for node, source in program.make_data(seed, base).items()}
@@ -848,14 +899,19 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     for g in groups:
         g.planned = count_updates(g.schedule, total, spe)
         g.data_nodes = model.needed.data_nodes(g.outputs)
+        model.needed.prepare(g.outputs)
         computed = model.needed.plan(g.outputs)[0]
         g.reusable = tuple(r for r in program.reused if r.partition(".")[0] in computed)
         read |= model.needed.plan(g.outputs)[1]
         g.set_lr(0)
+        g.scaler = grad_scaler(precision, where)
     for source in data.values():
         source.narrow(read)
+    use_compile = program.compile if compile is None else compile
     return Run(program, model, data, groups, where, spe, total, frozen,
-               draws=dict.fromkeys(data, 0))
+               draws=dict.fromkeys(data, 0), precision=precision,
+               forward=compiled(model, where, bool(program.reused)) if use_compile else model,
+               compiled=bool(use_compile))
 
 
 def restore(run: Run, path: Path) -> None:
@@ -870,6 +926,9 @@ def restore(run: Run, path: Path) -> None:
     for g in run.groups:
         g.updates = state["updates"][g.id]
         g.set_lr(g.updates)
+        scaler = state.get("scalers", {}).get(g.id)
+        if g.scaler is not None and scaler is not None:  # else a fresh scale, as a new run's
+            g.scaler.load_state_dict(scaler)
     for node, classes in data_classes(run.data).items():
         saved = state.get("classes", {}).get(node)
         if saved is not None and saved != classes:
@@ -882,11 +941,12 @@ def restore(run: Run, path: Path) -> None:
 
 
 def checkpoint(run: Run, path: Path) -> Path:
-    """Saves weights, optimisers, LR schedule positions, RNG, step, data positions and the
-    class values of data sources that have them."""
+    """Saves weights, optimisers, gradient scalers, LR schedule positions, RNG, step, data
+    positions and the class values of data sources that have them."""
     return save_checkpoint(path, {
         "model": run.model.state_dict(),
         "optimizers": {g.id: g.optimizer.state_dict() for g in run.groups},
+        "scalers": {g.id: g.scaler.state_dict() for g in run.groups if g.scaler is not None},
         "updates": {g.id: g.updates for g in run.groups},
         "rng": rng_state(), "step": run.step, "epoch": run.step // run.steps_per_epoch,
         "draws": dict(run.draws), "classes": data_classes(run.data),
@@ -920,8 +980,14 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
         batch = {**batch, **reuse}
         wanted += tuple(r for r in group.reusable if r not in reuse and r not in wanted)
     try:
-        outs = run.model(batch, wanted)
+        with autocast(run.precision, run.device):
+            outs = run.forward(batch, wanted)
     except Exception as e:
+        if run.compiled:  # torch.compile's error names no node: an eager forward tells which
+            e = eager_error(run.model, batch, wanted, run.precision, run.device, e)
+        if isinstance(e, CompileFailure):
+            raise TrainingFailure(f"{e} at step {step} (group {group.id})", None, group.id,
+                                  step) from e
         node = failing_node(e, run.model)
         where = f"node {node}" if node else "the forward pass"
         raise TrainingFailure(f"{where} failed at step {step} (group {group.id}): "
@@ -930,10 +996,11 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
         reuse.update({r: outs.pop(r) for r in wanted[len(group.outputs):]})
     total = None
     for weight, loss in zip(group.losses.values(), outs.values(), strict=True):
+        loss = loss.float()  # a loss computed in a lower precision is summed in float32
         term = loss if weight == 1.0 else weight * loss
         total = term if total is None else total + term
     values = [outs[group.outputs[0]].item()] if len(outs) == 1 else \
-        torch.stack(list(outs.values())).tolist()
+        torch.stack([loss.float() for loss in outs.values()]).tolist()
     for name, value in zip(group.losses, values, strict=True):
         if not math.isfinite(value):
             raise TrainingFailure(f"loss {name} is {value} at step {step} (group {group.id}); "
@@ -941,14 +1008,21 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
     if not total.requires_grad:
         raise TrainingFailure(f"the losses of group {group.id} depend on none of its "
                               "parameters", None, group.id, step)
+    scaler = group.scaler
     try:
-        total.backward()
+        (total if scaler is None else scaler.scale(total)).backward()
     except RuntimeError as e:
         raise TrainingFailure(f"backward pass of group {group.id} failed at step {step}: {e}",
                               None, group.id, step) from e
     if group.clip_grad_norm is not None:
+        if scaler is not None:
+            scaler.unscale_(group.optimizer)  # clip the true gradients, not the scaled ones
         torch.nn.utils.clip_grad_norm_(group.params, group.clip_grad_norm)
-    group.optimizer.step()
+    if scaler is None:
+        group.optimizer.step()
+    else:  # skipped when the scaled gradients overflowed; the scale is then lowered
+        scaler.step(group.optimizer)
+        scaler.update()
     group.updates += 1
     group.set_lr(group.updates)
     return values
@@ -982,7 +1056,8 @@ def run_step(run: Run, step: int, epoch: int) -> tuple[dict[str, float], dict[st
 
 def end_of_epoch(run: Run, epoch: int, unfinished: bool = False) -> dict[str, Any]:
     """Validation after an epoch (or after the last, unfinished one)."""
-    run.val, run.accuracy = validate(run.model, run.data, run.program, run.val_sets)
+    with autocast(run.precision, run.device):
+        run.val, run.accuracy = validate(run.model, run.data, run.program, run.val_sets)
     run.validated_at = run.step
     record = {"epoch": epoch, "step": run.step - 1, "val": run.val, "accuracy": run.accuracy}
     if unfinished:
@@ -1006,6 +1081,7 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
     """Steps until the run's end or a "stop" from the callback; returns the status."""
     started = time.perf_counter()
     spe = run.steps_per_epoch
+    first = run.step
     while run.step < run.total_steps:
         step = run.step
         epoch = step // spe
@@ -1013,10 +1089,12 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
         losses, group_loss, active = run_step(run, step, epoch)
         run.step = step + 1
         run.record({"epoch": epoch, "step": step, "loss": losses})
-        stop = callback is not None and callback({
-            "kind": "step", "epoch": epoch, "step": step, "loss": losses,
-            "group_loss": group_loss, "lr": lr, "active": active,
-            "elapsed": time.perf_counter() - started}) == "stop"
+        event = {"kind": "step", "epoch": epoch, "step": step, "loss": losses,
+                 "group_loss": group_loss, "lr": lr, "active": active,
+                 "elapsed": time.perf_counter() - started}
+        if run.compiled and step == first:  # compiling happens in the first step's forwards
+            event["compile_s"] = event["elapsed"]
+        stop = callback is not None and callback(event) == "stop"
         if run.step % spe == 0:
             record = end_of_epoch(run, epoch)
             if out_dir is not None:
@@ -1039,12 +1117,15 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
           seed: int | None = None, device: str | None = None, data_dir: Path | None = None,
           out_dir: Path | None = None, metrics_out: Path | None = None,
           resume: Path | None = None, checkpoint_every: int | None = None,
-          callback: Callback | None = None) -> RunSummary:
+          callback: Callback | None = None, precision: str | None = None,
+          compile: bool | None = None) -> RunSummary:
     """Trains a generated program; relative data paths start at `data_dir` (default: the
-    current folder). Raises TrainingFailure or DataSourceError when it can't (then no "end"
-    event is sent: the exception is the end)."""
+    current folder); `precision` and `compile` replace the program's settings. Raises
+    TrainingFailure or DataSourceError when it can't (then no "end" event is sent: the
+    exception is the end)."""
     out = output_folder(out_dir)
-    run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None)
+    run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None,
+                precision=precision, compile=compile)
     if resume is not None:
         restore(run, Path(resume))
     run.val_sets = validation_sets(run.model, program)
@@ -1060,8 +1141,6 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
     finally:
         gc.unfreeze()
         run.writer.close()
-        for source in run.data.values():
-            source.close()  # worker processes end with the run, however it ends
         for p in run.frozen:
             p.requires_grad_(True)
     if callback is not None:
@@ -1090,15 +1169,17 @@ def script_parser(program: Program, script_dir: Path | None = None) -> argparse.
     parser.add_argument("--steps", type=int, help="stop after this many steps in all")
     parser.add_argument("--seed", type=int, help=f"random seed (default {program.seed})")
     parser.add_argument("--device", help=f"cpu, cuda, mps or auto (default {program.device})")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help=f"forward passes in this precision (default {program.precision})")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction,
+                        help="run the model through torch.compile (default "
+                        f"{'on' if program.compile else 'off'})")
     parser.add_argument("--metrics-out", type=Path, help="write metrics here (JSON lines)")
     parser.add_argument("--resume", type=Path, help="continue from this checkpoint")
     parser.add_argument("--out", type=Path, default=Path("run"),
                         help="folder for checkpoints (default ./run)")
     parser.add_argument("--checkpoint-every", type=int, metavar="N",
                         help="also keep a checkpoint every N steps")
-    parser.add_argument("--events", metavar="PATH",
-                        help="write every training event here, one JSON object a line "
-                        "('-': stdout)")
     where = "this script's folder" if script_dir is not None else "the current folder"
     parser.add_argument("--data-dir", type=Path, default=script_dir,
                         help=f"where relative data paths start (default: {where})")
@@ -1106,7 +1187,10 @@ def script_parser(program: Program, script_dir: Path | None = None) -> argparse.
 
 
 def print_epoch(event: dict[str, Any]) -> None:
-    """One line on stderr per validation: the mean loss (and accuracy) of each loss node."""
+    """One line on stderr per validation: the mean loss (and accuracy) of each loss node;
+    and, for a compiled model, how long its first step (which compiles) took."""
+    if "compile_s" in event:
+        print(compile_line(event["compile_s"]), file=sys.stderr)
     if event["kind"] != "epoch":
         return
     parts = [f"{node} {value:.4f}" for node, value in event["val"].items()]
@@ -1116,7 +1200,7 @@ def print_epoch(event: dict[str, Any]) -> None:
 
 def plain_warning(message: Warning | str, category: type, filename: str, lineno: int,
                   line: str | None = None) -> str:
-    """A warning as one line (`warning: t: batch_size 64 is more than ...`), without the source line
+    """A warning as one line (`warning: t: skipped 'a/b.png': ...`), without the source line
     that raised it."""
     return f"warning: {message}\n"
 
@@ -1131,85 +1215,6 @@ def plain_warnings() -> Iterator[None]:
         warnings.formatwarning = previous
 
 
-class EventStream:
-    """Every training event as one JSON object a line, flushed at once, so that a program
-    watching the run (the application) sees each step as it ends. A reader that goes away (a
-    closed pipe) asks the run to stop: it ends after its step with its checkpoint."""
-
-    def __init__(self, path: str | Path | None) -> None:
-        self.gone = False
-        self.file: TextIO | None = None
-        if path is not None:
-            self.file = sys.stdout if str(path) == "-" else open(path, "w", encoding="utf-8")
-
-    def __call__(self, event: dict[str, Any]) -> str | None:
-        if self.file is not None and not self.gone:
-            try:
-                self.file.write(json.dumps(event) + "\n")
-                self.file.flush()
-            except BrokenPipeError:
-                self.gone = True
-                # Writes to the closed pipe would fail again at exit: they go nowhere now.
-                os.dup2(os.open(os.devnull, os.O_WRONLY), self.file.fileno())
-        return "stop" if self.gone else None
-
-    def error(self, error: Exception) -> None:
-        """The last event of a failed run: its one-line message and the place it names."""
-        self({"kind": "error", "message": str(error), "node": getattr(error, "node", None),
-              "group": getattr(error, "group", None), "step": getattr(error, "step", None)})
-
-    def close(self) -> None:
-        if self.file is not None and self.file is not sys.stdout:
-            self.file.close()
-
-
-class StopOnSignal:
-    """While the block runs, SIGTERM or SIGINT ends the run after its current step as a stop
-    (the last validation and the checkpoint are written), not in the middle of an update; a
-    second signal ends the process at once. Handlers exist only on the main thread."""
-
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self.told = False
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> StopOnSignal:
-        if threading.current_thread() is threading.main_thread():
-            for number in self.SIGNALS:
-                self._previous[number] = signal.signal(number, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for number, handler in self._previous.items():
-            signal.signal(number, handler)
-
-    def _handle(self, number: int, frame: Any) -> None:
-        if self.received is not None:
-            signal.signal(number, signal.SIG_DFL)
-            os.kill(os.getpid(), number)
-            return
-        self.received = number
-
-    def __call__(self, event: dict[str, Any]) -> str | None:
-        if self.received is None:
-            return None
-        if not self.told:
-            self.told = True
-            print(f"{signal.Signals(self.received).name}: stopping after this step (send it "
-                  "again to end at once)", file=sys.stderr)
-        return "stop"
-
-
-def all_of(*callbacks: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
-    """One training callback that calls each in turn: "stop" when any of them says so."""
-    def call(event: dict[str, Any]) -> str | None:
-        answers = [callback(event) for callback in callbacks]
-        return "stop" if "stop" in answers else None
-    return call
-
-
 def command_line(program: Program, argv: list[str] | None = None,
                  script_dir: Path | None = None) -> int:
     """Parses the options, trains, and returns the exit status (1 with a message on failure).
@@ -1219,23 +1224,15 @@ def command_line(program: Program, argv: list[str] | None = None,
     """
     args = script_parser(program, script_dir).parse_args(argv)
     try:
-        events = EventStream(args.events)
-    except OSError as e:
-        print(f"error: cannot write events to {args.events}: {e.strerror or e}", file=sys.stderr)
-        return 1
-    try:
-        with plain_warnings(), StopOnSignal() as stop:
+        with plain_warnings():
             run = train(program, epochs=args.epochs, steps=args.steps, seed=args.seed,
                         device=args.device, data_dir=args.data_dir, out_dir=args.out,
                         metrics_out=args.metrics_out, resume=args.resume,
-                        checkpoint_every=args.checkpoint_every,
-                        callback=all_of(events, print_epoch, stop))
+                        checkpoint_every=args.checkpoint_every, callback=print_epoch,
+                        precision=args.precision, compile=args.compile)
     except (TrainingFailure, DataSourceError) as e:
-        events.error(e)
         print(f"error: {e}", file=sys.stderr)
         return 1
-    finally:
-        events.close()
     print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}", file=sys.stderr)
     return 0
 
