@@ -1,7 +1,7 @@
 """A composed model and the code that trains it, exported by Model Composer.
 
 It trains exactly as the application does; run it with --help for the options. It needs torch
-and numpy (and scikit-learn for the built-in digits), not Model Composer.
+and numpy (scikit-learn for the built-in digits, Pillow for image folders), not Model Composer.
 """
 
 from __future__ import annotations
@@ -14,14 +14,16 @@ import linecache
 import math
 import os
 import pickle
+import signal
 import sys
+import threading
 import time
 import warnings
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import torch
@@ -181,8 +183,8 @@ class TrainingFailure(Exception):
 
 
 class DataWarning(UserWarning):
-    """A data problem that does not stop the run: an unreadable image skipped, a batch larger
-    than its split. Names the data node."""
+    """A data problem that does not stop the run: a batch larger than its split. Names the
+    data node."""
 
 
 class PerformanceWarning(UserWarning):
@@ -603,12 +605,53 @@ def seed_for(seed: int, *parts: object) -> int:
     return zlib.crc32(repr((seed, *parts)).encode())
 
 
+LAZY_BYTES = 256 * 2**20  # an array larger than this (or memory-mapped) is read per batch
+
+
+def is_big(array: Any) -> bool:
+    """An array better read a batch of rows at a time than copied whole into memory."""
+    return isinstance(array, np.memmap | LazyRows) or getattr(array, "nbytes", 0) > LAZY_BYTES
+
+
 def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
     """A CPU tensor on `device`: to CUDA through pinned memory without blocking the host, so
     the copy overlaps the work queued before it; elsewhere a plain copy (or none)."""
     if device.type == "cuda" and t.device.type == "cpu":
         return t.pin_memory().to(device, non_blocking=True)
     return t.to(device)
+
+
+class LazyRows:
+    """Rows of a big array (a memory map, usually) that a split holds without reading them:
+    indexing it reads just those rows and converts them, as a tensor, to `dtype`. It answers
+    the few tensor operations a batch source uses on a split, so the source need not know."""
+
+    def __init__(self, array: np.ndarray, dtype: Any = None,
+                 index: np.ndarray | None = None) -> None:
+        self.array = array
+        self.dtype = np.dtype(dtype or (np.float32 if array.dtype.kind == "f" else np.int64))
+        self.index = np.arange(len(array)) if index is None else index
+        self.device = torch.device("cpu")
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def subset(self, rows: np.ndarray) -> LazyRows:
+        return LazyRows(self.array, self.dtype, self.index[rows])
+
+    def to(self, device: torch.device) -> LazyRows:
+        self.device = torch.device(device)
+        return self
+
+    def _read(self, rows: np.ndarray) -> torch.Tensor:
+        values = np.asarray(self.array[self.index[rows]], dtype=self.dtype)
+        return to_device(torch.from_numpy(values), self.device)
+
+    def index_select(self, dim: int, rows: torch.Tensor) -> torch.Tensor:
+        return self._read(rows.cpu().numpy())
+
+    def __getitem__(self, rows: slice) -> torch.Tensor:
+        return self._read(np.arange(len(self.index))[rows])
 
 
 def digits_arrays(node: str) -> dict[str, np.ndarray]:
@@ -621,6 +664,21 @@ def digits_arrays(node: str) -> dict[str, np.ndarray]:
     digits = load_digits()
     x = (digits.images / 16.0).astype(np.float32)[:, None]
     return {"x": x, "y": digits.target.astype(np.int64)}
+
+
+def split_rows(node: str, seed: int, n: int, split: tuple[float, float, float] | list[float],
+               batch_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of the train, validation and test splits: a permutation fixed by the seed."""
+    order = np.random.default_rng(seed_for(seed, "split", n)).permutation(n)
+    n_val, n_test = int(n * split[1]), int(n * split[2])
+    n_train = n - n_val - n_test
+    if n_train < 1:
+        raise DataSourceError(node, f"the training split of {n} samples is empty")
+    if batch_size > n_train:
+        warnings.warn(DataWarning(f"{node}: batch_size {batch_size} is more than the "
+                                  f"{n_train} samples of the training split; every batch "
+                                  "is the whole split"), stacklevel=3)
+    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
 
 
 class Batches:
@@ -637,31 +695,32 @@ class Batches:
                  augment: tuple | list = ()) -> None:
         self.node, self.seed, self.batch_size, self.shuffle = node, seed, batch_size, shuffle
         self.augment = list(augment)
-        n = len(arrays["x"])
-        order = np.random.default_rng(seed_for(seed, "split", n)).permutation(n)
-        n_val, n_test = int(n * split[1]), int(n * split[2])
-        n_train = n - n_val - n_test
-        if n_train < 1:
-            raise DataSourceError(node, f"the training split of {n} samples is empty")
-        self.train = self._take(arrays, order[:n_train])
-        self.val = self._take(arrays, order[n_train:n_train + n_val])
-        self.test = self._take(arrays, order[n_train + n_val:])
-        self.n_train, self.n_val = n_train, n_val
-        if batch_size > n_train:
-            warnings.warn(DataWarning(f"{node}: batch_size {batch_size} is more than the "
-                                      f"{n_train} samples of the training split; every batch "
-                                      "is the whole split"), stacklevel=2)
-        self.batches_per_pass = max(1, n_train // batch_size)
-        self.val_count = -(-n_val // batch_size)  # batches, the last one partial
+        train, val, test = split_rows(node, seed, len(arrays["x"]), split, batch_size)
+        self.train = self._take(arrays, train)
+        self.val = self._take(arrays, val)
+        self.test = self._take(arrays, test)
+        self.n_train, self.n_val = len(train), len(val)
+        self.batches_per_pass = max(1, self.n_train // batch_size)
+        self.val_count = -(-self.n_val // batch_size)  # batches, the last one partial
         self._order: tuple[int, torch.Tensor] | None = None
         self.drawn = list(self.train)  # ports a training batch holds (all, unless narrowed)
         self.generator = torch.Generator()  # reseeded for every draw
         if self.augment:
             self._augment({k: t[:2] for k, t in self.train.items()}, -1)  # fail early
 
+    def close(self) -> None:
+        """Arrays in memory hold nothing to release."""
+
     def _take(self, arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, torch.Tensor]:
-        return {f"{self.node}.{port}": torch.from_numpy(np.ascontiguousarray(a[rows]))
-                for port, a in arrays.items()}
+        """The split's rows as tensors, or as LazyRows for a big array (read per batch)."""
+        split = {}
+        for port, a in arrays.items():
+            if is_big(a):
+                split[f"{self.node}.{port}"] = (a if isinstance(a, LazyRows) else LazyRows(a)
+                                                ).subset(rows)
+            else:
+                split[f"{self.node}.{port}"] = torch.from_numpy(np.ascontiguousarray(a[rows]))
+        return split
 
     def to(self, device: torch.device) -> Batches:
         for split in (self.train, self.val, self.test):
@@ -692,23 +751,29 @@ class Batches:
         self.drawn = [key for key in self.train if key in ports]
 
     def _augment(self, batch: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
-        key = f"{self.node}.x"
-        if key not in batch:
-            return batch
-        g = self.generator.manual_seed(seed_for(self.seed, self.node, "augment", k))
-        x = batch[key]
-        try:
-            for op in self.augment:
-                x = op(x, g)
-        except DataSourceError as e:
-            raise DataSourceError(self.node, f"augment: {e.detail}") from e
-        batch[key] = x
-        return batch
+        return augmented(batch, self.node, self.seed, self.augment, self.generator, k)
 
     def val_batch(self, i: int, rows: int | None = None) -> dict[str, torch.Tensor]:
         """The i-th validation batch (cycling); `rows` is for noise and ignored here."""
         start = (i % self.val_count) * self.batch_size
         return {key: t[start:start + self.batch_size] for key, t in self.val.items()}
+
+
+def augmented(batch: dict[str, torch.Tensor], node: str, seed: int, ops: list,
+              generator: torch.Generator, k: int) -> dict[str, torch.Tensor]:
+    """The batch with its x through the augmentation ops, seeded by (seed, node, k)."""
+    key = f"{node}.x"
+    if key not in batch:
+        return batch
+    g = generator.manual_seed(seed_for(seed, node, "augment", k))
+    x = batch[key]
+    try:
+        for op in ops:
+            x = op(x, g)
+    except DataSourceError as e:
+        raise DataSourceError(node, f"augment: {e.detail}") from e
+    batch[key] = x
+    return batch
 
 
 class Noise:
@@ -740,6 +805,9 @@ class Noise:
 
     def narrow(self, ports: set[str]) -> None:
         """Noise has one port: nothing to leave out."""
+
+    def close(self) -> None:
+        """Noise holds nothing to release."""
 
 
 NOISE_VAL_BATCHES = 4  # validation batches of a loss that reads only noise
@@ -1141,6 +1209,8 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
     finally:
         gc.unfreeze()
         run.writer.close()
+        for source in run.data.values():
+            source.close()  # worker processes end with the run, however it ends
         for p in run.frozen:
             p.requires_grad_(True)
     if callback is not None:
@@ -1180,6 +1250,9 @@ def script_parser(program: Program, script_dir: Path | None = None) -> argparse.
                         help="folder for checkpoints (default ./run)")
     parser.add_argument("--checkpoint-every", type=int, metavar="N",
                         help="also keep a checkpoint every N steps")
+    parser.add_argument("--events", metavar="PATH",
+                        help="write every training event here, one JSON object a line "
+                        "('-': stdout)")
     where = "this script's folder" if script_dir is not None else "the current folder"
     parser.add_argument("--data-dir", type=Path, default=script_dir,
                         help=f"where relative data paths start (default: {where})")
@@ -1200,7 +1273,7 @@ def print_epoch(event: dict[str, Any]) -> None:
 
 def plain_warning(message: Warning | str, category: type, filename: str, lineno: int,
                   line: str | None = None) -> str:
-    """A warning as one line (`warning: t: skipped 'a/b.png': ...`), without the source line
+    """A warning as one line (`warning: t: batch_size 64 is more than ...`), without the source line
     that raised it."""
     return f"warning: {message}\n"
 
@@ -1215,6 +1288,85 @@ def plain_warnings() -> Iterator[None]:
         warnings.formatwarning = previous
 
 
+class EventStream:
+    """Every training event as one JSON object a line, flushed at once, so that a program
+    watching the run (the application) sees each step as it ends. A reader that goes away (a
+    closed pipe) asks the run to stop: it ends after its step with its checkpoint."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self.gone = False
+        self.file: TextIO | None = None
+        if path is not None:
+            self.file = sys.stdout if str(path) == "-" else open(path, "w", encoding="utf-8")
+
+    def __call__(self, event: dict[str, Any]) -> str | None:
+        if self.file is not None and not self.gone:
+            try:
+                self.file.write(json.dumps(event) + "\n")
+                self.file.flush()
+            except BrokenPipeError:
+                self.gone = True
+                # Writes to the closed pipe would fail again at exit: they go nowhere now.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self.file.fileno())
+        return "stop" if self.gone else None
+
+    def error(self, error: Exception) -> None:
+        """The last event of a failed run: its one-line message and the place it names."""
+        self({"kind": "error", "message": str(error), "node": getattr(error, "node", None),
+              "group": getattr(error, "group", None), "step": getattr(error, "step", None)})
+
+    def close(self) -> None:
+        if self.file is not None and self.file is not sys.stdout:
+            self.file.close()
+
+
+class StopOnSignal:
+    """While the block runs, SIGTERM or SIGINT ends the run after its current step as a stop
+    (the last validation and the checkpoint are written), not in the middle of an update; a
+    second signal ends the process at once. Handlers exist only on the main thread."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.told = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopOnSignal:
+        if threading.current_thread() is threading.main_thread():
+            for number in self.SIGNALS:
+                self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+    def _handle(self, number: int, frame: Any) -> None:
+        if self.received is not None:
+            signal.signal(number, signal.SIG_DFL)
+            os.kill(os.getpid(), number)
+            return
+        self.received = number
+
+    def __call__(self, event: dict[str, Any]) -> str | None:
+        if self.received is None:
+            return None
+        if not self.told:
+            self.told = True
+            print(f"{signal.Signals(self.received).name}: stopping after this step (send it "
+                  "again to end at once)", file=sys.stderr)
+        return "stop"
+
+
+def all_of(*callbacks: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+    """One training callback that calls each in turn: "stop" when any of them says so."""
+    def call(event: dict[str, Any]) -> str | None:
+        answers = [callback(event) for callback in callbacks]
+        return "stop" if "stop" in answers else None
+    return call
+
+
 def command_line(program: Program, argv: list[str] | None = None,
                  script_dir: Path | None = None) -> int:
     """Parses the options, trains, and returns the exit status (1 with a message on failure).
@@ -1224,15 +1376,24 @@ def command_line(program: Program, argv: list[str] | None = None,
     """
     args = script_parser(program, script_dir).parse_args(argv)
     try:
-        with plain_warnings():
+        events = EventStream(args.events)
+    except OSError as e:
+        print(f"error: cannot write events to {args.events}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    try:
+        with plain_warnings(), StopOnSignal() as stop:
             run = train(program, epochs=args.epochs, steps=args.steps, seed=args.seed,
                         device=args.device, data_dir=args.data_dir, out_dir=args.out,
                         metrics_out=args.metrics_out, resume=args.resume,
-                        checkpoint_every=args.checkpoint_every, callback=print_epoch,
+                        checkpoint_every=args.checkpoint_every,
+                        callback=all_of(events, print_epoch, stop),
                         precision=args.precision, compile=args.compile)
     except (TrainingFailure, DataSourceError) as e:
+        events.error(e)
         print(f"error: {e}", file=sys.stderr)
         return 1
+    finally:
+        events.close()
     print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}", file=sys.stderr)
     return 0
 
