@@ -107,8 +107,9 @@ def graph_dicts(draw) -> dict:
     ports = []
     for node in nodes:
         t = catalogue.get(node["type"])
-        ports.append(([p.name for p in t.outputs],
-                      [p.name for p in t.input_ports(t.resolve(node.get("params", {})))]))
+        params = t.resolve(node.get("params", {}))
+        ports.append(([p.name for p in t.output_ports(params)],
+                      [p.name for p in t.input_ports(params)]))
     edges = []
     for _ in range(draw(st.integers(0, 10))) if len(nodes) > 1 else []:
         a = draw(st.integers(0, len(nodes) - 2))
