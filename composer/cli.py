@@ -46,8 +46,10 @@ def _train(args: argparse.Namespace) -> int:
     from composer.runtime.script import plain_warnings
     from composer.train import train
 
-    progress = Progress(sys.stderr)
     out = args.out if args.out is not None else Path("runs") / _stem(args.file)
+    if args.nproc != 1:
+        return _train_processes(args, out)
+    progress = Progress(sys.stderr)
     try:
         graph = load(args.file)
         with plain_warnings():  # a data warning: one line, not the source line
@@ -64,6 +66,26 @@ def _train(args: argparse.Namespace) -> int:
     print(f"{run.status} after {run.steps} steps; checkpoint {run.checkpoint}"
           + (f"; metrics {args.metrics_out}" if args.metrics_out else ""))
     return 0
+
+
+def _train_processes(args: argparse.Namespace, out: Path) -> int:
+    """`--nproc N`: the program runs under torch.distributed.run; its output is rank 0's."""
+    from composer.errors import ComposerError
+    from composer.fileformat import load
+    from composer.launch import train_processes
+
+    if args.nproc < 1:
+        print(f"error: --nproc must be 1 or more, got {args.nproc}", file=sys.stderr)
+        return 1
+    passed = {"--epochs": args.epochs, "--steps": args.steps, "--seed": args.seed,
+              "--device": args.device, "--metrics-out": args.metrics_out,
+              "--resume": args.resume, "--checkpoint-every": args.checkpoint_every}
+    options = [str(x) for k, v in passed.items() if v is not None for x in (k, v)]
+    try:
+        return train_processes(load(args.file), args.nproc, out, options)
+    except ComposerError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -214,6 +236,9 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", type=Path, help="continue from this checkpoint")
     p.add_argument("--checkpoint-every", type=int, metavar="N",
                    help="also keep a checkpoint every N steps")
+    p.add_argument("--nproc", type=int, default=1, metavar="N",
+                   help="train in N processes (torch.distributed.run; batch_size is the "
+                   "global batch)")
     p.set_defaults(run=_train)
     p = sub.add_parser("export", help="write a standalone Python file that trains the graph, "
                        "or its inference path as ONNX")

@@ -148,10 +148,14 @@ class Training:
     seed: int = 0
     device: str = "auto"
     steps_per_epoch: int | None = None
+    sync_batchnorm: bool = False  # batch norms use the global batch across processes
 
     def to_dict(self) -> dict[str, Any]:
-        return {"epochs": self.epochs, "seed": self.seed, "device": self.device,
-                "steps_per_epoch": self.steps_per_epoch}
+        fields = {"epochs": self.epochs, "seed": self.seed, "device": self.device,
+                  "steps_per_epoch": self.steps_per_epoch}
+        if self.sync_batchnorm:  # written only when set: files without it stay as they were
+            fields["sync_batchnorm"] = True
+        return fields
 
 
 @dataclass

@@ -20,7 +20,7 @@ from composer import schedules
 from composer.catalogue.base import NodeType
 from composer.errors import GraphFormatError, ParamError
 from composer.optim import DEVICES, LR_SCHEDULES, OPTIMIZERS
-from composer.params import Float, Int, Param
+from composer.params import Bool, Float, Int, Param
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Attributes of torch.nn.Module that a node id (a submodule name) must not replace, and names
@@ -49,7 +49,9 @@ EPOCHS = Int("epochs", 5, "epochs of a run", min=1, max=1_000_000)
 SEED = Int("seed", 0, "seed of data splits, order and initial weights", min=0, max=2**32 - 1)
 STEPS_PER_EPOCH = Int("steps_per_epoch", None, "empty: one pass over the training split",
                       min=1, optional=True)
-TRAINING = (EPOCHS, SEED, STEPS_PER_EPOCH)
+SYNC_BATCHNORM = Bool("sync_batchnorm", False, "several processes: batch norms use the "
+                      "statistics of the global batch, not of each process's share")
+TRAINING = (EPOCHS, SEED, STEPS_PER_EPOCH, SYNC_BATCHNORM)
 DEVICE_PATTERN = re.compile(r"cuda:\d+\Z")
 
 

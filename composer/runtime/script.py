@@ -10,6 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from composer.runtime.distributed import (
+    PeerLost,
+    processes_from_env,
+    report_rank,
+    stderr_to_launcher,
+)
 from composer.runtime.errors import DataSourceError, TrainingFailure
 from composer.runtime.groups import Program
 from composer.runtime.loop import train
@@ -70,14 +76,24 @@ def command_line(program: Program, argv: list[str] | None = None,
     `--data-dir` says otherwise; it travels with the script, so a moved copy finds its data.
     """
     args = script_parser(program, script_dir).parse_args(argv)
+    procs = processes_from_env()  # under torchrun: this process's rank among several
+    rank = f"rank {procs.rank}: " if procs.many else ""
+    if procs.many:
+        stderr_to_launcher(procs.rank)
     try:
         with plain_warnings():
             run = train(program, epochs=args.epochs, steps=args.steps, seed=args.seed,
                         device=args.device, data_dir=args.data_dir, out_dir=args.out,
                         metrics_out=args.metrics_out, resume=args.resume,
-                        checkpoint_every=args.checkpoint_every, callback=print_epoch)
+                        checkpoint_every=args.checkpoint_every, callback=print_epoch,
+                        procs=procs)
     except (TrainingFailure, DataSourceError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {rank}{e}", file=sys.stderr)
+        report_rank(procs.rank, "failed", {"message": f"{rank}{e}",
+                                           "peer": isinstance(e, PeerLost)})
         return 1
-    print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}", file=sys.stderr)
+    report_rank(procs.rank, "done", {"status": run.status})
+    if procs.rank == 0:
+        print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}",
+              file=sys.stderr)
     return 0

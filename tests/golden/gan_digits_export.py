@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import gc
 import json
 import linecache
 import math
 import os
 import pickle
+import signal
 import sys
 import time
 import warnings
@@ -21,10 +23,12 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+import torch.distributed as dist
+import torch.distributed.nn.functional as dist_fn
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -238,6 +242,80 @@ def guarded_node(line: str) -> str | None:
     return node if found and node.isidentifier() else None
 
 
+class GlobalBatchNorm(nn.Module):
+    """A batch norm (any dimension) whose training statistics are the global batch's.
+
+    Gradients flow through the summed statistics (the all_reduce's backward sums them too),
+    so with gradients averaged across processes afterwards they equal one process's."""
+
+    def __init__(self, norm: nn.modules.batchnorm._BatchNorm) -> None:
+        super().__init__()
+        self.eps, self.momentum = norm.eps, norm.momentum
+        self.affine, self.track = norm.affine, norm.track_running_stats
+        self.weight, self.bias = norm.weight, norm.bias
+        if self.track:
+            self.register_buffer("running_mean", norm.running_mean)
+            self.register_buffer("running_var", norm.running_var)
+            self.register_buffer("num_batches_tracked", norm.num_batches_tracked)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training and self.track:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                False, 0.0, self.eps)
+        dims = [0] + list(range(2, x.dim()))
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        local = torch.tensor([x.numel() / x.shape[1]], device=x.device, dtype=x.dtype)
+        total = dist_fn.all_reduce(torch.cat([x.sum(dims), local]))
+        n = total[-1]
+        mean = total[:-1] / n
+        centred = x - mean.view(shape)
+        var = dist_fn.all_reduce((centred * centred).sum(dims)) / n
+        if self.training and self.track:
+            self._track(mean.detach(), var.detach(), n.item())
+        y = centred * torch.rsqrt(var + self.eps).view(shape)
+        if self.affine:
+            y = y * self.weight.view(shape) + self.bias.view(shape)
+        return y
+
+    def _track(self, mean: torch.Tensor, var: torch.Tensor, n: float) -> None:
+        """Running statistics as torch's batch norm keeps them (unbiased variance)."""
+        self.num_batches_tracked += 1
+        factor = self.momentum if self.momentum is not None \
+            else 1.0 / float(self.num_batches_tracked)
+        with torch.no_grad():
+            self.running_mean.lerp_(mean, factor)
+            self.running_var.lerp_(var * (n / max(n - 1, 1)), factor)
+
+
+def synchronise_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
+    """The model with every batch norm computing global-batch statistics; state_dict keys stay
+    as they were, so checkpoints move between runs with and without it."""
+    if device.type == "cuda":
+        return nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    for name, child in model.named_children():
+        if isinstance(child, nn.modules.batchnorm._BatchNorm):
+            setattr(model, name, GlobalBatchNorm(child))
+        else:
+            synchronise_batchnorm(child, device)
+    return model
+
+
+class Rows(NamedTuple):
+    """Which rows of the global batch x holds: `count` rows from `start`, of `total` in all."""
+
+    start: int
+    count: int
+    total: int
+
+    @staticmethod
+    def all(x: torch.Tensor) -> Rows:
+        return Rows(0, x.shape[0], x.shape[0])
+
+    def of(self, drawn: torch.Tensor, dim: int = 0) -> torch.Tensor:
+        """This share of numbers drawn for the whole batch (along `dim`)."""
+        return drawn.narrow(dim, self.start, self.count)
+
+
 CHECKPOINT_FORMAT = "composer-checkpoint"
 
 
@@ -323,6 +401,132 @@ class MetricsWriter:
             self.file = None
 
 
+COLLECTIVE_TIMEOUT_S = 120  # a collective that waits longer ends the run with an error
+
+
+RANKS_DIR_ENV = "COMPOSER_RANKS_DIR"  # where `composer train --nproc` reads what ranks say
+
+
+class PeerLost(TrainingFailure):
+    """A collective operation that failed because another process stopped."""
+
+
+class Processes:
+    """This process's place among the run's processes: rank `rank` of `world` (1: alone)."""
+
+    def __init__(self, rank: int = 0, world: int = 1, local_rank: int = 0) -> None:
+        self.rank, self.world, self.local_rank = rank, world, local_rank
+        self.stop_asked = False  # set by SIGTERM/SIGINT: stop after this step
+
+    @property
+    def many(self) -> bool:
+        return self.world > 1
+
+    def start(self, device: torch.device) -> torch.device:
+        """Joins the process group (NCCL on CUDA, gloo otherwise) and returns this process's
+        device (cuda:LOCAL_RANK when the run is on CUDA)."""
+        if not self.many:
+            return device
+        if device.type == "cuda":
+            device = torch.device("cuda", self.local_rank)
+            torch.cuda.set_device(device)
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
+                                    timeout=datetime.timedelta(seconds=COLLECTIVE_TIMEOUT_S))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._ask_stop)
+        report_rank(self.rank, "pid", {"pid": os.getpid()})
+        return device
+
+    def _ask_stop(self, signum: int, frame: Any) -> None:
+        self.stop_asked = True
+
+    def close(self) -> None:
+        if self.many and dist.is_initialized():
+            dist.destroy_process_group()
+
+    def all_reduce(self, t: torch.Tensor) -> torch.Tensor:
+        """Sums `t` across processes in place; a peer that died is a PeerLost."""
+        if self.many:
+            collective(dist.all_reduce, t)
+        return t
+
+    def sum_values(self, values: list[float], device: torch.device) -> list[float]:
+        """These numbers summed across processes (in float64)."""
+        if not self.many:
+            return values
+        return self.all_reduce(torch.tensor(values, dtype=torch.float64, device=device)).tolist()
+
+    def average(self, grads: list[torch.Tensor], values: torch.Tensor) -> torch.Tensor:
+        """Averages these gradients across processes, in one flat buffer with the loss values,
+        which come back averaged too (one collective per group update)."""
+        if not self.many:
+            return values
+        flat = torch.cat([g.reshape(-1) for g in grads] + [values.to(grads[0].dtype)
+                                                            if grads else values])
+        self.all_reduce(flat).div_(self.world)
+        at = 0
+        for g in grads:
+            g.copy_(flat[at:at + g.numel()].view_as(g))
+            at += g.numel()
+        return flat[at:].to(values.dtype)
+
+    def any(self, flag: bool, device: torch.device) -> bool:
+        """True on every process when it is true on any (a stop request)."""
+        if not self.many:
+            return flag
+        return bool(self.all_reduce(torch.tensor([float(flag)], device=device)).item())
+
+    def broadcast_state(self, model: nn.Module) -> None:
+        """Every process starts from rank 0's weights and buffers."""
+        if self.many:
+            for t in list(model.parameters()) + list(model.buffers()):
+                collective(dist.broadcast, t.data, 0)
+
+
+def collective(op: Any, *args: Any) -> None:
+    """Runs a collective operation; its failure (a peer that died, a timeout) is a PeerLost."""
+    try:
+        op(*args)
+    except Exception as e:  # gloo and NCCL raise several kinds
+        said = str(e).strip().splitlines()
+        raise PeerLost("another process stopped during a collective operation ("
+                       f"{said[0] if said else type(e).__name__})") from e
+
+
+def processes_from_env() -> Processes:
+    """Rank, world size and local rank as torchrun sets them (one process when unset)."""
+    env = os.environ
+    if "RANK" not in env or "WORLD_SIZE" not in env:
+        return Processes()
+    return Processes(int(env["RANK"]), int(env["WORLD_SIZE"]), int(env.get("LOCAL_RANK", 0)))
+
+
+def report_rank(rank: int, kind: str, what: dict[str, Any]) -> None:
+    """Tells `composer train --nproc` about this process ("pid", "failed", "done") through a
+    small file, when it launched it; a run under plain torchrun writes nothing."""
+    folder = os.environ.get(RANKS_DIR_ENV)
+    if folder:
+        path = Path(folder) / f"rank{rank}.{kind}"
+        path.write_text(json.dumps({"time": time.time(), **what}), encoding="utf-8")
+
+
+def stderr_to_launcher(rank: int) -> None:
+    """Under `composer train --nproc`, this process's stderr goes to a file it reads (rank 0's
+    is shown as the run goes; torchrun's own report of a failure is not)."""
+    folder = os.environ.get(RANKS_DIR_ENV)
+    if folder:
+        sys.stderr.flush()
+        fd = os.open(Path(folder) / f"rank{rank}.err", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        os.dup2(fd, 2)
+        os.close(fd)
+
+
+def share(rows: int, rank: int, world: int) -> slice:
+    """The contiguous rows of a batch of `rows` that process `rank` of `world` takes."""
+    return slice(rows * rank // world, rows * (rank + 1) // world)
+
+
 class Group:
     """One optimiser group: its optimiser (over its members' parameters), its weighted losses,
     its schedule, its learning-rate schedule and its gradient clipping."""
@@ -370,6 +574,7 @@ class Program:
     seed: int
     device: str
     steps_per_epoch: int | None = None
+    sync_batchnorm: bool = False  # several processes: batch norms over the global batch
     # output -> the groups whose update makes it stale: an output an earlier group computed
     # in a step serves later groups of that step until then (one forward where a
     # hand-written loop does one)
@@ -590,8 +795,9 @@ class Batches:
         self._order: tuple[int, torch.Tensor] | None = None
         self.drawn = list(self.train)  # ports a training batch holds (all, unless narrowed)
         self.generator = torch.Generator()  # reseeded for every draw
+        self.rank, self.world = 0, 1  # this process's share of every batch
         if self.augment:
-            self._augment({k: t[:2] for k, t in self.train.items()}, -1)  # fail early
+            self._augment({k: t[:2] for k, t in self.train.items()}, -1, Rows(0, 2, 2))
 
     def close(self) -> None:
         """Arrays in memory hold nothing to release."""
@@ -627,26 +833,51 @@ class Batches:
         if self._order is None or self._order[0] != p:
             self._order = (p, self._pass_order(p))
         rows = self._order[1][i * self.batch_size:(i + 1) * self.batch_size]
-        batch = {key: self.train[key].index_select(0, rows) for key in self.drawn}
-        return self._augment(batch, k) if self.augment else batch
+        mine = share(len(rows), self.rank, self.world)
+        batch = {key: self.train[key].index_select(0, rows[mine]) for key in self.drawn}
+        if not self.augment:
+            return batch
+        return self._augment(batch, k, Rows(mine.start, mine.stop - mine.start, len(rows)))
+
+    def shard(self, rank: int, world: int) -> None:
+        """Draws only process `rank`'s share (of `world`) of every batch."""
+        self.rank, self.world = rank, checked_world(self.node, min(self.batch_size,
+                                                                   self.n_train), world)
 
     def narrow(self, ports: set[str]) -> None:
         """Training batches hold only these ports (those some group's losses read); the
         others would be indexed for nothing. The numbers drawn do not change."""
         self.drawn = [key for key in self.train if key in ports]
 
-    def _augment(self, batch: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
-        return augmented(batch, self.node, self.seed, self.augment, self.generator, k)
+    def _augment(self, batch: dict[str, torch.Tensor], k: int,
+                 rows: Rows) -> dict[str, torch.Tensor]:
+        return augmented(batch, self.node, self.seed, self.augment, self.generator, k, rows)
+
+    def val_rows(self, i: int) -> int:
+        """The rows of the i-th validation batch, all processes together."""
+        return min(self.batch_size, self.n_val - (i % self.val_count) * self.batch_size)
 
     def val_batch(self, i: int, rows: int | None = None) -> dict[str, torch.Tensor]:
-        """The i-th validation batch (cycling); `rows` is for noise and ignored here."""
+        """This process's share of the i-th validation batch (cycling); `rows` is for noise
+        and ignored here."""
         start = (i % self.val_count) * self.batch_size
-        return {key: t[start:start + self.batch_size] for key, t in self.val.items()}
+        mine = share(self.val_rows(i), self.rank, self.world)
+        return {key: t[start + mine.start:start + mine.stop] for key, t in self.val.items()}
+
+
+def checked_world(node: str, rows: int, world: int) -> int:
+    """`world`, when it divides a training batch of `rows` into equal shares."""
+    if rows % world:
+        raise DataSourceError(node, f"batch_size {rows} does not divide among {world} "
+                              "processes: each draws an equal share of every batch; make it a "
+                              f"multiple of {world}")
+    return world
 
 
 def augmented(batch: dict[str, torch.Tensor], node: str, seed: int, ops: list,
-              generator: torch.Generator, k: int) -> dict[str, torch.Tensor]:
-    """The batch with its x through the augmentation ops, seeded by (seed, node, k)."""
+              generator: torch.Generator, k: int, rows: Rows) -> dict[str, torch.Tensor]:
+    """The batch (rows `rows` of the global batch) with its x through the augmentation ops,
+    seeded by (seed, node, k)."""
     key = f"{node}.x"
     if key not in batch:
         return batch
@@ -654,7 +885,7 @@ def augmented(batch: dict[str, torch.Tensor], node: str, seed: int, ops: list,
     x = batch[key]
     try:
         for op in ops:
-            x = op(x, g)
+            x = op(x, g, rows)
     except DataSourceError as e:
         raise DataSourceError(node, f"augment: {e.detail}") from e
     batch[key] = x
@@ -672,6 +903,11 @@ class Noise:
         self.device = torch.device("cpu")
         self.batches_per_pass = 0  # endless: it sets no epoch length
         self.generator = torch.Generator()  # reseeded for every draw
+        self.rank, self.world = 0, 1  # this process's share of every batch
+
+    def shard(self, rank: int, world: int) -> None:
+        """Keeps only process `rank`'s share of the numbers one process draws."""
+        self.rank, self.world = rank, checked_world(self.node, self.batch_size, world)
 
     def to(self, device: torch.device) -> Noise:
         self.device = torch.device(device)
@@ -679,13 +915,18 @@ class Noise:
 
     def _normal(self, rows: int, *where: object) -> dict[str, torch.Tensor]:
         g = self.generator.manual_seed(seed_for(self.seed, self.node, *where))
-        z = torch.randn(rows, self.dim, generator=g)
+        z = torch.randn(rows, self.dim, generator=g)[share(rows, self.rank, self.world)]
         return {self.key: z.to(self.device)}
 
     def draw(self, k: int) -> dict[str, torch.Tensor]:
         return self._normal(self.batch_size, k)
 
+    def val_rows(self, i: int) -> int:
+        """The rows of a validation batch of noise alone, all processes together."""
+        return self.batch_size
+
     def val_batch(self, i: int, rows: int | None = None) -> dict[str, torch.Tensor]:
+        """This process's share of `rows` (all processes' rows of the data it goes with)."""
         return self._normal(rows or self.batch_size, "val", i)
 
     def narrow(self, ports: set[str]) -> None:
@@ -710,9 +951,11 @@ def validation_sets(model: nn.Module, program: Any) -> ValSets:
     return [(nodes, tuple(losses)) for nodes, losses in sets.items()]
 
 
-def validate(model: nn.Module, data: dict[str, Any], program: Any,
-             sets: ValSets) -> tuple[dict[str, float], dict[str, float]]:
-    """(mean loss per loss node, accuracy per cross-entropy node), in eval mode, no gradients."""
+def validate(model: nn.Module, data: dict[str, Any], program: Any, sets: ValSets,
+             procs: Processes | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """(mean loss per loss node, accuracy per cross-entropy node), in eval mode, no gradients.
+    Each of several processes validates its share of every batch; the sums are combined."""
+    procs = procs or Processes()
     val: dict[str, float] = {}
     accuracy: dict[str, float] = {}
     model.eval()
@@ -722,7 +965,7 @@ def validate(model: nn.Module, data: dict[str, Any], program: Any,
                 sources = sorted((data[n] for n in nodes), key=lambda s: s.batches_per_pass == 0)
                 pairs = {loss: program.accuracy[loss] for loss in losses
                          if loss in program.accuracy}
-                _validate_set(model, sources, losses, pairs, val, accuracy)
+                _validate_set(model, sources, losses, pairs, val, accuracy, procs)
     finally:
         model.train()
     return val, accuracy
@@ -730,7 +973,7 @@ def validate(model: nn.Module, data: dict[str, Any], program: Any,
 
 def _validate_set(model: nn.Module, sources: list[Any], losses: tuple[str, ...],
                   pairs: dict[str, tuple[str, str]], val: dict[str, float],
-                  accuracy: dict[str, float]) -> None:
+                  accuracy: dict[str, float], procs: Processes) -> None:
     counts = [s.val_count for s in sources if s.batches_per_pass]  # noise has no split
     if 0 in counts:
         return  # a data node without validation samples
@@ -741,11 +984,13 @@ def _validate_set(model: nn.Module, sources: list[Any], losses: tuple[str, ...],
     seen = 0
     for i in range(max(counts, default=NOISE_VAL_BATCHES)):
         batch: dict[str, torch.Tensor] = {}
-        rows = None
+        rows = None  # all processes' rows of this batch
         for source in sources:  # finite data first: noise then matches its rows
-            part = source.val_batch(i, rows)
-            batch.update(part)
-            rows = rows or len(next(iter(part.values())))
+            batch.update(source.val_batch(i, rows))
+            rows = rows or source.val_rows(i)
+        rows = len(next(iter(batch.values())))  # this process's share
+        if rows == 0:
+            continue
         try:
             outs = model(batch, outputs)
         except Exception as e:
@@ -760,6 +1005,12 @@ def _validate_set(model: nn.Module, sources: list[Any], losses: tuple[str, ...],
             if not t.is_floating_point():
                 correct[loss] += int((outs[pred].argmax(1) == t).sum())
                 labels[loss] += t.numel()
+    totals = procs.sum_values([seen, *sums.values(), *correct.values(), *labels.values()],
+                              next(iter(batch.values())).device)
+    seen, n = totals[0], len(losses)
+    sums = dict(zip(losses, totals[1:1 + n], strict=True))
+    correct = dict(zip(pairs, totals[1 + n:1 + n + len(pairs)], strict=True))
+    labels = dict(zip(pairs, totals[1 + n + len(pairs):], strict=True))
     val.update({loss: sums[loss] / seen for loss in losses})
     accuracy.update({loss: correct[loss] / labels[loss] for loss in pairs if labels[loss]})
 
@@ -782,6 +1033,7 @@ class Run:
     steps_per_epoch: int
     total_steps: int
     frozen: list[nn.Parameter]
+    procs: Processes = field(default_factory=Processes)  # this process among the run's
     step: int = 0  # steps done, counted from 0 across resumes
     draws: dict[str, int] = field(default_factory=dict)  # batches drawn per data node
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -821,14 +1073,20 @@ def pick_device(name: str) -> torch.device:
 
 
 def setup(program: Program, epochs: int | None, steps: int | None, seed: int | None,
-          device: str | None, data_dir: Path | None, load_pretrained: bool = True) -> Run:
+          device: str | None, data_dir: Path | None, load_pretrained: bool = True,
+          procs: Processes | None = None) -> Run:
     """Seeds, data, model (with its pretrained weights, unless a checkpoint will replace them)
-    and groups: everything before the first step."""
+    and groups: everything before the first step. Under torchrun (`procs`), each process
+    draws its share of every batch and starts from rank 0's weights."""
+    procs = procs or Processes()
     seed = program.seed if seed is None else seed
-    where = pick_device(device or program.device)
+    where = procs.start(pick_device(device or program.device))
     torch.manual_seed(seed)
     base = Path(data_dir if data_dir is not None else ".")
     data = {node: source.to(where) for node, source in program.make_data(seed, base).items()}
+    if procs.many:
+        for source in data.values():
+            source.shard(procs.rank, procs.world)
     lengths = [s.batches_per_pass for s in data.values() if s.batches_per_pass]
     spe = program.steps_per_epoch or (max(lengths) if lengths else NOISE_ONLY_EPOCH)
     total = steps if steps is not None else (epochs or program.epochs) * spe
@@ -836,6 +1094,9 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     if load_pretrained and program.pretrained is not None:
         program.pretrained(model, base)
     model = model.to(where)
+    if procs.many and program.sync_batchnorm:
+        model = synchronise_batchnorm(model, where)
+    procs.broadcast_state(model)
     model.train()
     groups = program.make_groups(model)
     listed = {id(p) for g in groups for p in g.params}
@@ -852,7 +1113,7 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
         g.set_lr(0)
     for source in data.values():
         source.narrow(read)
-    return Run(program, model, data, groups, where, spe, total, frozen,
+    return Run(program, model, data, groups, where, spe, total, frozen, procs,
                draws=dict.fromkeys(data, 0))
 
 
@@ -881,7 +1142,10 @@ def restore(run: Run, path: Path) -> None:
 
 def checkpoint(run: Run, path: Path) -> Path:
     """Saves weights, optimisers, LR schedule positions, RNG, step, data positions and the
-    class values of data sources that have them."""
+    class values of data sources that have them. Of several processes, rank 0 alone writes
+    (what it holds is the same in all, but for the random state: rank 0's is kept)."""
+    if run.procs.rank != 0:
+        return path
     return save_checkpoint(path, {
         "model": run.model.state_dict(),
         "optimizers": {g.id: g.optimizer.state_dict() for g in run.groups},
@@ -930,12 +1194,6 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
     for weight, loss in zip(group.losses.values(), outs.values(), strict=True):
         term = loss if weight == 1.0 else weight * loss
         total = term if total is None else total + term
-    values = [outs[group.outputs[0]].item()] if len(outs) == 1 else \
-        torch.stack(list(outs.values())).tolist()
-    for name, value in zip(group.losses, values, strict=True):
-        if not math.isfinite(value):
-            raise TrainingFailure(f"loss {name} is {value} at step {step} (group {group.id}); "
-                                  "training stopped before this update", name, group.id, step)
     if not total.requires_grad:
         raise TrainingFailure(f"the losses of group {group.id} depend on none of its "
                               "parameters", None, group.id, step)
@@ -944,6 +1202,15 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
     except RuntimeError as e:
         raise TrainingFailure(f"backward pass of group {group.id} failed at step {step}: {e}",
                               None, group.id, step) from e
+    # Several processes average this group's gradients, and the loss values with them (one
+    # collective); the values are checked after, so every process stops at the same NaN.
+    losses = torch.stack([loss.detach() for loss in outs.values()])
+    grads = [p.grad for p in group.params if p.grad is not None]
+    values = run.procs.average(grads, losses).tolist()
+    for name, value in zip(group.losses, values, strict=True):
+        if not math.isfinite(value):
+            raise TrainingFailure(f"loss {name} is {value} at step {step} (group {group.id}); "
+                                  "training stopped before this update", name, group.id, step)
     if group.clip_grad_norm is not None:
         torch.nn.utils.clip_grad_norm_(group.params, group.clip_grad_norm)
     group.optimizer.step()
@@ -980,7 +1247,7 @@ def run_step(run: Run, step: int, epoch: int) -> tuple[dict[str, float], dict[st
 
 def end_of_epoch(run: Run, epoch: int, unfinished: bool = False) -> dict[str, Any]:
     """Validation after an epoch (or after the last, unfinished one)."""
-    run.val, run.accuracy = validate(run.model, run.data, run.program, run.val_sets)
+    run.val, run.accuracy = validate(run.model, run.data, run.program, run.val_sets, run.procs)
     run.validated_at = run.step
     record = {"epoch": epoch, "step": run.step - 1, "val": run.val, "accuracy": run.accuracy}
     if unfinished:
@@ -1023,6 +1290,8 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
                 stop = True
         if checkpoint_every and out_dir is not None and run.step % checkpoint_every == 0:
             checkpoint(run, out_dir / f"checkpoint_step{run.step}.pt")
+        if run.procs.many:  # every process stops at the same step
+            stop = run.procs.any(stop or run.procs.stop_asked, run.device)
         if stop:
             return "stopped"
     return "finished"
@@ -1037,14 +1306,22 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
           seed: int | None = None, device: str | None = None, data_dir: Path | None = None,
           out_dir: Path | None = None, metrics_out: Path | None = None,
           resume: Path | None = None, checkpoint_every: int | None = None,
-          callback: Callback | None = None) -> RunSummary:
+          callback: Callback | None = None, procs: Processes | None = None) -> RunSummary:
     """Trains a generated program; relative data paths start at `data_dir` (default: the
     current folder). Raises TrainingFailure or DataSourceError when it can't (then no "end"
-    event is sent: the exception is the end)."""
+    event is sent: the exception is the end). Of several processes (`procs`), rank 0 alone
+    calls `callback` and writes metrics and checkpoints."""
+    procs = procs or Processes()
     out = output_folder(out_dir)
-    run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None)
+    run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None,
+                procs=procs)
     if resume is not None:
         restore(run, Path(resume))
+    if procs.many:  # dropout and other global draws differ between processes
+        torch.manual_seed(seed_for(program.seed if seed is None else seed, "rank", procs.rank,
+                                   run.step))
+    if procs.rank != 0:
+        callback, metrics_out = None, None
     run.val_sets = validation_sets(run.model, program)
     run.writer = MetricsWriter(metrics_out)
     # Everything alive now (torch, numpy, the data) lives as long as the run: leaving it out
@@ -1062,6 +1339,7 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
             source.close()  # worker processes end with the run, however it ends
         for p in run.frozen:
             p.requires_grad_(True)
+        procs.close()
     if callback is not None:
         callback({"kind": "end", "status": status, "step": run.step})
     return RunSummary(run.model, run.history, run.val, run.accuracy, run.checkpoint, run.step,
@@ -1134,16 +1412,26 @@ def command_line(program: Program, argv: list[str] | None = None,
     `--data-dir` says otherwise; it travels with the script, so a moved copy finds its data.
     """
     args = script_parser(program, script_dir).parse_args(argv)
+    procs = processes_from_env()  # under torchrun: this process's rank among several
+    rank = f"rank {procs.rank}: " if procs.many else ""
+    if procs.many:
+        stderr_to_launcher(procs.rank)
     try:
         with plain_warnings():
             run = train(program, epochs=args.epochs, steps=args.steps, seed=args.seed,
                         device=args.device, data_dir=args.data_dir, out_dir=args.out,
                         metrics_out=args.metrics_out, resume=args.resume,
-                        checkpoint_every=args.checkpoint_every, callback=print_epoch)
+                        checkpoint_every=args.checkpoint_every, callback=print_epoch,
+                        procs=procs)
     except (TrainingFailure, DataSourceError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {rank}{e}", file=sys.stderr)
+        report_rank(procs.rank, "failed", {"message": f"{rank}{e}",
+                                           "peer": isinstance(e, PeerLost)})
         return 1
-    print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}", file=sys.stderr)
+    report_rank(procs.rank, "done", {"status": run.status})
+    if procs.rank == 0:
+        print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}",
+              file=sys.stderr)
     return 0
 
 
