@@ -174,6 +174,35 @@ def test_killing_one_process_ends_the_run_with_its_rank_and_leaves_none_running(
         assert not _alive(pid), f"process {pid} outlived the run"
 
 
+def test_a_stop_request_stops_every_process_at_the_same_step_with_a_checkpoint(tmp_path):
+    graph = multitask()
+    file = tmp_path / "g.graph.json"
+    save(graph, file)
+    out = tmp_path / "out"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "composer", "train", str(file), "--steps", "100000",
+         "--out", str(out), "--nproc", "2", "--metrics-out", str(out / "metrics.jsonl")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
+    try:
+        pids = _wait_for_pids(out / "processes", 2, run)
+        _wait_for(lambda: (out / "metrics.jsonl").exists()
+                  and (out / "metrics.jsonl").stat().st_size > 0, run)
+        run.send_signal(signal.SIGTERM)
+        _, stderr = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 0, stderr
+    done = [json.loads((out / "processes" / f"rank{r}.done").read_text()) for r in (0, 1)]
+    assert [d["status"] for d in done] == ["stopped", "stopped"]
+    assert done[0]["step"] == done[1]["step"]
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["step"] == done[0]["step"]
+    assert f"stopped after {done[0]['step']} steps" in stderr
+    for pid in pids:
+        assert not _alive(pid)
+
+
 def _wait_for(ready, run: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while not ready():

@@ -104,10 +104,10 @@ class Processes:
                 collective(dist.broadcast, t.data, 0)
 
 
-def collective(op: Any, *args: Any) -> None:
+def collective(op: Any, *args: Any) -> Any:
     """Runs a collective operation; its failure (a peer that died, a timeout) is a PeerLost."""
     try:
-        op(*args)
+        return op(*args)
     except Exception as e:  # gloo and NCCL raise several kinds
         said = str(e).strip().splitlines()
         raise PeerLost("another process stopped during a collective operation ("

@@ -23,7 +23,7 @@ from composer.runtime.checkpoint import (
     set_rng_state,
 )
 from composer.runtime.data import seed_for
-from composer.runtime.distributed import Processes
+from composer.runtime.distributed import PeerLost, Processes
 from composer.runtime.errors import TrainingFailure
 from composer.runtime.groups import Group, Program
 from composer.runtime.model import failing_node
@@ -197,6 +197,8 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
         wanted += tuple(r for r in group.reusable if r not in reuse and r not in wanted)
     try:
         outs = run.model(batch, wanted)
+    except PeerLost:
+        raise
     except Exception as e:
         node = failing_node(e, run.model)
         where = f"node {node}" if node else "the forward pass"

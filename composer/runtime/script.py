@@ -92,7 +92,7 @@ def command_line(program: Program, argv: list[str] | None = None,
         report_rank(procs.rank, "failed", {"message": f"{rank}{e}",
                                            "peer": isinstance(e, PeerLost)})
         return 1
-    report_rank(procs.rank, "done", {"status": run.status})
+    report_rank(procs.rank, "done", {"status": run.status, "step": run.steps})
     if procs.rank == 0:
         print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}",
               file=sys.stderr)

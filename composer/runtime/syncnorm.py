@@ -10,6 +10,8 @@ import torch.distributed.nn.functional as dist_fn
 import torch.nn.functional as F
 from torch import nn
 
+from composer.runtime.distributed import collective
+
 
 class GlobalBatchNorm(nn.Module):
     """A batch norm (any dimension) whose training statistics are the global batch's.
@@ -34,11 +36,11 @@ class GlobalBatchNorm(nn.Module):
         dims = [0] + list(range(2, x.dim()))
         shape = [1, -1] + [1] * (x.dim() - 2)
         local = torch.tensor([x.numel() / x.shape[1]], device=x.device, dtype=x.dtype)
-        total = dist_fn.all_reduce(torch.cat([x.sum(dims), local]))
+        total = summed(torch.cat([x.sum(dims), local]))
         n = total[-1]
         mean = total[:-1] / n
         centred = x - mean.view(shape)
-        var = dist_fn.all_reduce((centred * centred).sum(dims)) / n
+        var = summed((centred * centred).sum(dims)) / n
         if self.training and self.track:
             self._track(mean.detach(), var.detach(), n.item())
         y = centred * torch.rsqrt(var + self.eps).view(shape)
@@ -54,6 +56,11 @@ class GlobalBatchNorm(nn.Module):
         with torch.no_grad():
             self.running_mean.lerp_(mean, factor)
             self.running_var.lerp_(var * (n / max(n - 1, 1)), factor)
+
+
+def summed(t: torch.Tensor) -> torch.Tensor:
+    """`t` summed across processes, differentiably (its gradient is summed too)."""
+    return collective(dist_fn.all_reduce, t)
 
 
 def synchronise_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:

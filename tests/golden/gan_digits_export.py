@@ -242,64 +242,6 @@ def guarded_node(line: str) -> str | None:
     return node if found and node.isidentifier() else None
 
 
-class GlobalBatchNorm(nn.Module):
-    """A batch norm (any dimension) whose training statistics are the global batch's.
-
-    Gradients flow through the summed statistics (the all_reduce's backward sums them too),
-    so with gradients averaged across processes afterwards they equal one process's."""
-
-    def __init__(self, norm: nn.modules.batchnorm._BatchNorm) -> None:
-        super().__init__()
-        self.eps, self.momentum = norm.eps, norm.momentum
-        self.affine, self.track = norm.affine, norm.track_running_stats
-        self.weight, self.bias = norm.weight, norm.bias
-        if self.track:
-            self.register_buffer("running_mean", norm.running_mean)
-            self.register_buffer("running_var", norm.running_var)
-            self.register_buffer("num_batches_tracked", norm.num_batches_tracked)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training and self.track:
-            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                                False, 0.0, self.eps)
-        dims = [0] + list(range(2, x.dim()))
-        shape = [1, -1] + [1] * (x.dim() - 2)
-        local = torch.tensor([x.numel() / x.shape[1]], device=x.device, dtype=x.dtype)
-        total = dist_fn.all_reduce(torch.cat([x.sum(dims), local]))
-        n = total[-1]
-        mean = total[:-1] / n
-        centred = x - mean.view(shape)
-        var = dist_fn.all_reduce((centred * centred).sum(dims)) / n
-        if self.training and self.track:
-            self._track(mean.detach(), var.detach(), n.item())
-        y = centred * torch.rsqrt(var + self.eps).view(shape)
-        if self.affine:
-            y = y * self.weight.view(shape) + self.bias.view(shape)
-        return y
-
-    def _track(self, mean: torch.Tensor, var: torch.Tensor, n: float) -> None:
-        """Running statistics as torch's batch norm keeps them (unbiased variance)."""
-        self.num_batches_tracked += 1
-        factor = self.momentum if self.momentum is not None \
-            else 1.0 / float(self.num_batches_tracked)
-        with torch.no_grad():
-            self.running_mean.lerp_(mean, factor)
-            self.running_var.lerp_(var * (n / max(n - 1, 1)), factor)
-
-
-def synchronise_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
-    """The model with every batch norm computing global-batch statistics; state_dict keys stay
-    as they were, so checkpoints move between runs with and without it."""
-    if device.type == "cuda":
-        return nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    for name, child in model.named_children():
-        if isinstance(child, nn.modules.batchnorm._BatchNorm):
-            setattr(model, name, GlobalBatchNorm(child))
-        else:
-            synchronise_batchnorm(child, device)
-    return model
-
-
 class Rows(NamedTuple):
     """Which rows of the global batch x holds: `count` rows from `start`, of `total` in all."""
 
@@ -484,10 +426,10 @@ class Processes:
                 collective(dist.broadcast, t.data, 0)
 
 
-def collective(op: Any, *args: Any) -> None:
+def collective(op: Any, *args: Any) -> Any:
     """Runs a collective operation; its failure (a peer that died, a timeout) is a PeerLost."""
     try:
-        op(*args)
+        return op(*args)
     except Exception as e:  # gloo and NCCL raise several kinds
         said = str(e).strip().splitlines()
         raise PeerLost("another process stopped during a collective operation ("
@@ -936,6 +878,69 @@ class Noise:
         """Noise holds nothing to release."""
 
 
+class GlobalBatchNorm(nn.Module):
+    """A batch norm (any dimension) whose training statistics are the global batch's.
+
+    Gradients flow through the summed statistics (the all_reduce's backward sums them too),
+    so with gradients averaged across processes afterwards they equal one process's."""
+
+    def __init__(self, norm: nn.modules.batchnorm._BatchNorm) -> None:
+        super().__init__()
+        self.eps, self.momentum = norm.eps, norm.momentum
+        self.affine, self.track = norm.affine, norm.track_running_stats
+        self.weight, self.bias = norm.weight, norm.bias
+        if self.track:
+            self.register_buffer("running_mean", norm.running_mean)
+            self.register_buffer("running_var", norm.running_var)
+            self.register_buffer("num_batches_tracked", norm.num_batches_tracked)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training and self.track:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                False, 0.0, self.eps)
+        dims = [0] + list(range(2, x.dim()))
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        local = torch.tensor([x.numel() / x.shape[1]], device=x.device, dtype=x.dtype)
+        total = summed(torch.cat([x.sum(dims), local]))
+        n = total[-1]
+        mean = total[:-1] / n
+        centred = x - mean.view(shape)
+        var = summed((centred * centred).sum(dims)) / n
+        if self.training and self.track:
+            self._track(mean.detach(), var.detach(), n.item())
+        y = centred * torch.rsqrt(var + self.eps).view(shape)
+        if self.affine:
+            y = y * self.weight.view(shape) + self.bias.view(shape)
+        return y
+
+    def _track(self, mean: torch.Tensor, var: torch.Tensor, n: float) -> None:
+        """Running statistics as torch's batch norm keeps them (unbiased variance)."""
+        self.num_batches_tracked += 1
+        factor = self.momentum if self.momentum is not None \
+            else 1.0 / float(self.num_batches_tracked)
+        with torch.no_grad():
+            self.running_mean.lerp_(mean, factor)
+            self.running_var.lerp_(var * (n / max(n - 1, 1)), factor)
+
+
+def summed(t: torch.Tensor) -> torch.Tensor:
+    """`t` summed across processes, differentiably (its gradient is summed too)."""
+    return collective(dist_fn.all_reduce, t)
+
+
+def synchronise_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
+    """The model with every batch norm computing global-batch statistics; state_dict keys stay
+    as they were, so checkpoints move between runs with and without it."""
+    if device.type == "cuda":
+        return nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    for name, child in model.named_children():
+        if isinstance(child, nn.modules.batchnorm._BatchNorm):
+            setattr(model, name, GlobalBatchNorm(child))
+        else:
+            synchronise_batchnorm(child, device)
+    return model
+
+
 NOISE_VAL_BATCHES = 4  # validation batches of a loss that reads only noise
 
 
@@ -1183,6 +1188,8 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
         wanted += tuple(r for r in group.reusable if r not in reuse and r not in wanted)
     try:
         outs = run.model(batch, wanted)
+    except PeerLost:
+        raise
     except Exception as e:
         node = failing_node(e, run.model)
         where = f"node {node}" if node else "the forward pass"
@@ -1428,7 +1435,7 @@ def command_line(program: Program, argv: list[str] | None = None,
         report_rank(procs.rank, "failed", {"message": f"{rank}{e}",
                                            "peer": isinstance(e, PeerLost)})
         return 1
-    report_rank(procs.rank, "done", {"status": run.status})
+    report_rank(procs.rank, "done", {"status": run.status, "step": run.steps})
     if procs.rank == 0:
         print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}",
               file=sys.stderr)
