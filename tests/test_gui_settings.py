@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 import composer
@@ -75,3 +75,18 @@ def test_a_graph_with_errors_does_not_start_training_and_its_first_error_is_sele
     assert panel.message.text().startswith("Cannot start training: f.in: input in is not wired")
     assert w.scene.selected_node_ids() == ["f"]
     assert panel.failure_box is None
+
+
+def test_sync_batchnorm_is_a_checkbox_of_the_training_settings_saved_with_the_file(
+        window, tmp_path):
+    w = window
+    box = w.inspector.editors["sync_batchnorm"].field
+    assert not box.isChecked()
+    QTest.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+    assert w.document.graph.training.sync_batchnorm is True
+    path = tmp_path / "classifier.graph.json"
+    w.document.save(path)
+    assert composer.load(path).training.sync_batchnorm is True
+    press_keys(w, Qt.Key.Key_Z, CTRL)
+    assert w.document.graph.training.sync_batchnorm is False
+    assert not box.isChecked()
