@@ -169,7 +169,9 @@ def test_killing_one_process_ends_the_run_with_its_rank_and_leaves_none_running(
             run.kill()
     assert time.monotonic() - killed_at < 30, time.monotonic() - started
     assert run.returncode == 1
-    assert stderr.strip().splitlines()[-1].startswith("error: rank 1: "), stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and errors[0].startswith("error: rank 1: "), stderr
+    assert "Traceback" not in stderr
     for pid in pids:
         assert not _alive(pid), f"process {pid} outlived the run"
 

@@ -88,9 +88,10 @@ def command_line(program: Program, argv: list[str] | None = None,
                         checkpoint_every=args.checkpoint_every, callback=print_epoch,
                         procs=procs)
     except (TrainingFailure, DataSourceError) as e:
-        print(f"error: {rank}{e}", file=sys.stderr)
-        report_rank(procs.rank, "failed", {"message": f"{rank}{e}",
-                                           "peer": isinstance(e, PeerLost)})
+        told = report_rank(procs.rank, "failed", {"message": f"{rank}{e}",
+                                                  "peer": isinstance(e, PeerLost)})
+        if not told:  # else `composer train --nproc` prints the first process's failure
+            print(f"error: {rank}{e}", file=sys.stderr)
         return 1
     report_rank(procs.rank, "done", {"status": run.status, "step": run.steps})
     if procs.rank == 0:

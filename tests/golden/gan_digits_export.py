@@ -444,13 +444,17 @@ def processes_from_env() -> Processes:
     return Processes(int(env["RANK"]), int(env["WORLD_SIZE"]), int(env.get("LOCAL_RANK", 0)))
 
 
-def report_rank(rank: int, kind: str, what: dict[str, Any]) -> None:
+def report_rank(rank: int, kind: str, what: dict[str, Any]) -> bool:
     """Tells `composer train --nproc` about this process ("pid", "failed", "done") through a
-    small file, when it launched it; a run under plain torchrun writes nothing."""
+    small file, when it launched it (then True); a run under plain torchrun writes nothing."""
     folder = os.environ.get(RANKS_DIR_ENV)
-    if folder:
-        path = Path(folder) / f"rank{rank}.{kind}"
-        path.write_text(json.dumps({"time": time.time(), **what}), encoding="utf-8")
+    if not folder:
+        return False
+    path = Path(folder) / f"rank{rank}.{kind}"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"time": time.time(), **what}), encoding="utf-8")
+    os.replace(tmp, path)  # the launcher never reads half a file
+    return True
 
 
 def stderr_to_launcher(rank: int) -> None:
@@ -1431,9 +1435,10 @@ def command_line(program: Program, argv: list[str] | None = None,
                         checkpoint_every=args.checkpoint_every, callback=print_epoch,
                         procs=procs)
     except (TrainingFailure, DataSourceError) as e:
-        print(f"error: {rank}{e}", file=sys.stderr)
-        report_rank(procs.rank, "failed", {"message": f"{rank}{e}",
-                                           "peer": isinstance(e, PeerLost)})
+        told = report_rank(procs.rank, "failed", {"message": f"{rank}{e}",
+                                                  "peer": isinstance(e, PeerLost)})
+        if not told:  # else `composer train --nproc` prints the first process's failure
+            print(f"error: {rank}{e}", file=sys.stderr)
         return 1
     report_rank(procs.rank, "done", {"status": run.status, "step": run.steps})
     if procs.rank == 0:
