@@ -50,6 +50,8 @@ def _train(args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr)
     report = sys.stderr if args.events == "-" else sys.stdout
     out = args.out if args.out is not None else Path("runs") / _stem(args.file)
+    if args.nproc != 1:
+        return _train_processes(args, out)
     try:
         events = EventStream(args.events)
     except OSError as e:
@@ -77,6 +79,32 @@ def _train(args: argparse.Namespace) -> int:
     print(f"{run.status} after {run.steps} steps; checkpoint {run.checkpoint}"
           + (f"; metrics {args.metrics_out}" if args.metrics_out else ""), file=report)
     return 0
+
+
+def _train_processes(args: argparse.Namespace, out: Path) -> int:
+    """`--nproc N`: the program runs under torch.distributed.run; its output is rank 0's."""
+    from composer.errors import ComposerError
+    from composer.fileformat import load
+    from composer.launch import train_processes
+
+    if args.nproc < 1:
+        print(f"error: --nproc must be 1 or more, got {args.nproc}", file=sys.stderr)
+        return 1
+    passed = {"--epochs": args.epochs, "--steps": args.steps, "--seed": args.seed,
+              "--device": args.device, "--metrics-out": args.metrics_out,
+              "--resume": args.resume, "--checkpoint-every": args.checkpoint_every,
+              "--events": args.events, "--precision": args.precision}
+    options = [str(x) for k, v in passed.items() if v is not None for x in (k, v)]
+    if args.compile is not None:
+        options.append("--compile" if args.compile else "--no-compile")
+    try:
+        graph = load(args.file)
+        if args.data_dir is not None:
+            graph.base_dir = args.data_dir.resolve()
+        return train_processes(graph, args.nproc, out, options)
+    except ComposerError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -235,6 +263,9 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
                    "JSON object a line ('-': stdout; the summary then goes to stderr)")
     p.add_argument("--data-dir", type=Path, help="where relative data paths start (default: "
                    "the graph file's folder)")
+    p.add_argument("--nproc", type=int, default=1, metavar="N",
+                   help="train in N processes (torch.distributed.run; batch_size is the "
+                   "global batch)")
     p.set_defaults(run=_train)
     p = sub.add_parser("export", help="write a standalone Python file that trains the graph, "
                        "or its inference path as ONNX")

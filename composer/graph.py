@@ -150,16 +150,19 @@ class Training:
     steps_per_epoch: int | None = None
     precision: str = "32"  # "32", "bf16-mixed" or "16-mixed"
     compile: bool = False  # run the model through torch.compile
+    sync_batchnorm: bool = False  # batch norms use the global batch across processes
 
     def to_dict(self) -> dict[str, Any]:
-        """The file's "training" object; precision and compile only when set, so a file
-        that does not use them is written as before."""
+        """The file's "training" object; the keys of version 2's training at scale only when
+        set, so a file that does not use them is written as before."""
         out = {"epochs": self.epochs, "seed": self.seed, "device": self.device,
                "steps_per_epoch": self.steps_per_epoch}
         if self.precision != "32":
             out["precision"] = self.precision
         if self.compile:
             out["compile"] = True
+        if self.sync_batchnorm:
+            out["sync_batchnorm"] = True
         return out
 
 

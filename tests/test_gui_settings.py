@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QStyle, QStyleOptionButton
 
@@ -115,3 +115,18 @@ def test_the_device_list_offers_each_cuda_device_when_there_are_some(window, mon
     box.setFocus()
     QTest.keyClick(box, Qt.Key.Key_End)  # the last device, as a keyboard user picks it
     assert window.document.graph.training.device == "cuda:1"
+
+
+def test_sync_batchnorm_is_a_checkbox_of_the_training_settings_saved_with_the_file(
+        window, tmp_path):
+    w = window
+    box = w.inspector.editors["sync_batchnorm"].field
+    assert not box.isChecked()
+    QTest.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+    assert w.document.graph.training.sync_batchnorm is True
+    path = tmp_path / "classifier.graph.json"
+    w.document.save(path)
+    assert composer.load(path).training.sync_batchnorm is True
+    press_keys(w, Qt.Key.Key_Z, CTRL)
+    assert w.document.graph.training.sync_batchnorm is False
+    assert not box.isChecked()

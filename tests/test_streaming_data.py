@@ -110,7 +110,7 @@ def test_center_and_random_crops_and_normalize_are_what_a_hand_computation_gives
     np.testing.assert_allclose(x[0, 0], (expected - 0.25) / 0.5, rtol=1e-6)
     random = ImageFolder("t", tmp_path / "one", 6, grayscale=True, crop="random")
     left = int(np.random.default_rng(7).integers(0, 12 - 6 + 1))
-    x = random.rows(np.array([0]), np.random.default_rng(7))["x"]
+    x = random.rows(np.array([0]), [np.random.default_rng(7)])["x"]
     np.testing.assert_array_equal(x[0, 0], pixels[:, left:left + 6].astype(np.float32) / 255)
     resized = ImageFolder("t", tmp_path / "one", 4, grayscale=True)  # crop null: as before
     squeezed = np.asarray(Image.fromarray(pixels).resize((4, 4)), dtype=np.float32) / 255

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import threading
 import time
+from functools import partial
 
 import numpy as np
 import pytest
@@ -212,7 +213,7 @@ def test_image_folder_without_pillow_says_what_to_install(tmp_path):
 def test_augmentation_changes_training_batches_only():
     arrays = data.digits_arrays("d")
     flip = data.Batches("d", 0, arrays, 32, (0.8, 0.1, 0.1),
-                        augment=[lambda x, g: augment.hflip(x, g, p=1.0)])
+                        augment=[partial(augment.hflip, p=1.0)])
     plain = data.Batches("d", 0, arrays, 32, (0.8, 0.1, 0.1))
     assert torch.equal(flip.draw(0)["d.x"], plain.draw(0)["d.x"].flip(3))
     assert torch.equal(flip.val_batch(0)["d.x"], plain.val_batch(0)["d.x"])

@@ -31,7 +31,8 @@ NETWORK_PARAM_KEYS = ("default", "sets", "doc")
 NODE_KEYS = ("id", "type", "params", "label", "shares", "weights", "ui")
 GROUP_KEYS = ("id", "members", "losses", "optimizer", "schedule", "lr_schedule",
               "clip_grad_norm", "ui")
-TRAINING_KEYS = ("epochs", "seed", "device", "steps_per_epoch", "precision", "compile")
+TRAINING_KEYS = ("epochs", "seed", "device", "steps_per_epoch", "precision", "compile",
+                 "sync_batchnorm")
 MAX_UI_DEPTH = 32  # levels of objects and lists in a "ui" value
 
 

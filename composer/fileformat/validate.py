@@ -54,7 +54,9 @@ PRECISION = Choice("precision", "32", "32: float32 throughout; bf16-mixed or 16-
                    choices=("32", "bf16-mixed", "16-mixed"))
 COMPILE = Bool("compile", False, "run the model through torch.compile: slower to start, faster "
                "steps on a GPU")
-TRAINING = (EPOCHS, SEED, STEPS_PER_EPOCH, PRECISION, COMPILE)
+SYNC_BATCHNORM = Bool("sync_batchnorm", False, "several processes: batch norms use the "
+                      "statistics of the global batch, not of each process's share")
+TRAINING = (EPOCHS, SEED, STEPS_PER_EPOCH, PRECISION, COMPILE, SYNC_BATCHNORM)
 DEVICE_PATTERN = re.compile(r"cuda:\d+\Z")
 
 

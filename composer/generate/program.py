@@ -126,6 +126,7 @@ def _program(graph: Graph, model: ModelCode, analysis: Analysis) -> list[str]:
         f"    seed={seed!r},",
         f"    device={literal(device)},",
         f"    steps_per_epoch={spe!r},",
+        *(["    sync_batchnorm=True,"] if t.get("sync_batchnorm") else []),
         *_reused(model),
         *_weights(graph),
         *([f"    precision={literal(precision)},"] if precision != "32" else []),

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 
 from composer.runtime.arrays import load_arrays
+from composer.runtime.augment import Rows
+from composer.runtime.distributed import share
 from composer.runtime.errors import DataSourceError, DataWarning
 
 
@@ -159,8 +161,9 @@ class Batches:
         self._order: tuple[int, torch.Tensor] | None = None
         self.drawn = list(self.train)  # ports a training batch holds (all, unless narrowed)
         self.generator = torch.Generator()  # reseeded for every draw
+        self.rank, self.world = 0, 1  # this process's share of every batch
         if self.augment:
-            self._augment({k: t[:2] for k, t in self.train.items()}, -1)  # fail early
+            self._augment({k: t[:2] for k, t in self.train.items()}, -1, Rows(0, 2, 2))
 
     def close(self) -> None:
         """Arrays in memory hold nothing to release."""
@@ -196,26 +199,51 @@ class Batches:
         if self._order is None or self._order[0] != p:
             self._order = (p, self._pass_order(p))
         rows = self._order[1][i * self.batch_size:(i + 1) * self.batch_size]
-        batch = {key: self.train[key].index_select(0, rows) for key in self.drawn}
-        return self._augment(batch, k) if self.augment else batch
+        mine = share(len(rows), self.rank, self.world)
+        batch = {key: self.train[key].index_select(0, rows[mine]) for key in self.drawn}
+        if not self.augment:
+            return batch
+        return self._augment(batch, k, Rows(mine.start, mine.stop - mine.start, len(rows)))
+
+    def shard(self, rank: int, world: int) -> None:
+        """Draws only process `rank`'s share (of `world`) of every batch."""
+        self.rank, self.world = rank, checked_world(self.node, min(self.batch_size,
+                                                                   self.n_train), world)
 
     def narrow(self, ports: set[str]) -> None:
         """Training batches hold only these ports (those some group's losses read); the
         others would be indexed for nothing. The numbers drawn do not change."""
         self.drawn = [key for key in self.train if key in ports]
 
-    def _augment(self, batch: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
-        return augmented(batch, self.node, self.seed, self.augment, self.generator, k)
+    def _augment(self, batch: dict[str, torch.Tensor], k: int,
+                 rows: Rows) -> dict[str, torch.Tensor]:
+        return augmented(batch, self.node, self.seed, self.augment, self.generator, k, rows)
+
+    def val_rows(self, i: int) -> int:
+        """The rows of the i-th validation batch, all processes together."""
+        return min(self.batch_size, self.n_val - (i % self.val_count) * self.batch_size)
 
     def val_batch(self, i: int, rows: int | None = None) -> dict[str, torch.Tensor]:
-        """The i-th validation batch (cycling); `rows` is for noise and ignored here."""
+        """This process's share of the i-th validation batch (cycling); `rows` is for noise
+        and ignored here."""
         start = (i % self.val_count) * self.batch_size
-        return {key: t[start:start + self.batch_size] for key, t in self.val.items()}
+        mine = share(self.val_rows(i), self.rank, self.world)
+        return {key: t[start + mine.start:start + mine.stop] for key, t in self.val.items()}
+
+
+def checked_world(node: str, rows: int, world: int) -> int:
+    """`world`, when it divides a training batch of `rows` into equal shares."""
+    if rows % world:
+        raise DataSourceError(node, f"batch_size {rows} does not divide among {world} "
+                              "processes: each draws an equal share of every batch; make it a "
+                              f"multiple of {world}")
+    return world
 
 
 def augmented(batch: dict[str, torch.Tensor], node: str, seed: int, ops: list,
-              generator: torch.Generator, k: int) -> dict[str, torch.Tensor]:
-    """The batch with its x through the augmentation ops, seeded by (seed, node, k)."""
+              generator: torch.Generator, k: int, rows: Rows) -> dict[str, torch.Tensor]:
+    """The batch (rows `rows` of the global batch) with its x through the augmentation ops,
+    seeded by (seed, node, k)."""
     key = f"{node}.x"
     if key not in batch:
         return batch
@@ -223,7 +251,7 @@ def augmented(batch: dict[str, torch.Tensor], node: str, seed: int, ops: list,
     x = batch[key]
     try:
         for op in ops:
-            x = op(x, g)
+            x = op(x, g, rows)
     except DataSourceError as e:
         raise DataSourceError(node, f"augment: {e.detail}") from e
     batch[key] = x
@@ -241,6 +269,11 @@ class Noise:
         self.device = torch.device("cpu")
         self.batches_per_pass = 0  # endless: it sets no epoch length
         self.generator = torch.Generator()  # reseeded for every draw
+        self.rank, self.world = 0, 1  # this process's share of every batch
+
+    def shard(self, rank: int, world: int) -> None:
+        """Keeps only process `rank`'s share of the numbers one process draws."""
+        self.rank, self.world = rank, checked_world(self.node, self.batch_size, world)
 
     def to(self, device: torch.device) -> Noise:
         self.device = torch.device(device)
@@ -248,13 +281,18 @@ class Noise:
 
     def _normal(self, rows: int, *where: object) -> dict[str, torch.Tensor]:
         g = self.generator.manual_seed(seed_for(self.seed, self.node, *where))
-        z = torch.randn(rows, self.dim, generator=g)  # on the CPU: the same numbers anywhere
-        return {self.key: to_device(z, self.device)}
+        z = torch.randn(rows, self.dim, generator=g)[share(rows, self.rank, self.world)]
+        return {self.key: to_device(z, self.device)}  # drawn on the CPU: the same anywhere
 
     def draw(self, k: int) -> dict[str, torch.Tensor]:
         return self._normal(self.batch_size, k)
 
+    def val_rows(self, i: int) -> int:
+        """The rows of a validation batch of noise alone, all processes together."""
+        return self.batch_size
+
     def val_batch(self, i: int, rows: int | None = None) -> dict[str, torch.Tensor]:
+        """This process's share of `rows` (all processes' rows of the data it goes with)."""
         return self._normal(rows or self.batch_size, "val", i)
 
     def narrow(self, ports: set[str]) -> None:

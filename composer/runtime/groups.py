@@ -62,6 +62,7 @@ class Program:
     seed: int
     device: str
     steps_per_epoch: int | None = None
+    sync_batchnorm: bool = False  # several processes: batch norms over the global batch
     # output -> the groups whose update makes it stale: an output an earlier group computed
     # in a step serves later groups of that step until then (one forward where a
     # hand-written loop does one)

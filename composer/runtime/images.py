@@ -54,9 +54,17 @@ class ImageFolder:
     def __len__(self) -> int:
         return len(self.files)
 
-    def rows(self, index: np.ndarray, rng: np.random.Generator | None) -> dict[str, np.ndarray]:
-        """x and y of these rows; `rng` places random crops (None: centre crops)."""
-        x = np.stack([self.decode(self.files[i], rng) for i in index])
+    def rows(self, index: np.ndarray,
+             rngs: list[np.random.Generator] | None) -> dict[str, np.ndarray]:
+        """x and y of these rows; `rngs`, one per row, place random crops (None: centre
+        crops), so a row's crop does not depend on the rows decoded with it."""
+        if len(index) == 0:  # a process's share of a small last validation batch
+            channels = 1 if self.mode == "L" else 3
+            return {"x": np.zeros((0, channels, self.size, self.size), np.float32),
+                    "y": self.labels[index]}
+        rngs = rngs if rngs is not None else [None] * len(index)
+        x = np.stack([self.decode(self.files[i], rng) for i, rng in zip(index, rngs,
+                                                                       strict=True)])
         if self.mean is not None:
             x = (x - self.mean) / self.std
         return {"x": x, "y": self.labels[index]}

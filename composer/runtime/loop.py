@@ -22,6 +22,8 @@ from composer.runtime.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
+from composer.runtime.data import seed_for
+from composer.runtime.distributed import PeerLost, Processes
 from composer.runtime.errors import TrainingFailure
 from composer.runtime.groups import Group, Program
 from composer.runtime.model import failing_node
@@ -34,6 +36,7 @@ from composer.runtime.precision import (
     grad_scaler,
 )
 from composer.runtime.schedules import count_updates, is_active, schedule_dict
+from composer.runtime.syncnorm import synchronise_batchnorm
 from composer.runtime.validation import validate, validation_sets
 
 Callback = Callable[[dict[str, Any]], Any]
@@ -52,6 +55,7 @@ class Run:
     steps_per_epoch: int
     total_steps: int
     frozen: list[nn.Parameter]
+    procs: Processes = field(default_factory=Processes)  # this process among the run's
     step: int = 0  # steps done, counted from 0 across resumes
     draws: dict[str, int] = field(default_factory=dict)  # batches drawn per data node
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -95,16 +99,22 @@ def pick_device(name: str) -> torch.device:
 
 def setup(program: Program, epochs: int | None, steps: int | None, seed: int | None,
           device: str | None, data_dir: Path | None, load_pretrained: bool = True,
-          precision: str | None = None, compile: bool | None = None) -> Run:
+          precision: str | None = None, compile: bool | None = None,
+          procs: Processes | None = None) -> Run:
     """Seeds, data, model (with its pretrained weights, unless a checkpoint will replace them)
-    and groups: everything before the first step."""
+    and groups: everything before the first step. Under torchrun (`procs`), each process
+    draws its share of every batch and starts from rank 0's weights."""
+    procs = procs or Processes()
     seed = program.seed if seed is None else seed
-    where = pick_device(device or program.device)
+    where = procs.start(pick_device(device or program.device))
     precision = program.precision if precision is None else precision
     check_precision(precision, where)
     torch.manual_seed(seed)
     base = Path(data_dir if data_dir is not None else ".")
     data = {node: source.to(where) for node, source in program.make_data(seed, base).items()}
+    if procs.many:
+        for source in data.values():
+            source.shard(procs.rank, procs.world)
     lengths = [s.batches_per_pass for s in data.values() if s.batches_per_pass]
     spe = program.steps_per_epoch or (max(lengths) if lengths else NOISE_ONLY_EPOCH)
     total = steps if steps is not None else (epochs or program.epochs) * spe
@@ -112,6 +122,9 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     if load_pretrained and program.pretrained is not None:
         program.pretrained(model, base)
     model = model.to(where)
+    if procs.many and program.sync_batchnorm:
+        model = synchronise_batchnorm(model, where)
+    procs.broadcast_state(model)
     model.train()
     groups = program.make_groups(model)
     listed = {id(p) for g in groups for p in g.params}
@@ -131,7 +144,7 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     for source in data.values():
         source.narrow(read)
     use_compile = program.compile if compile is None else compile
-    return Run(program, model, data, groups, where, spe, total, frozen,
+    return Run(program, model, data, groups, where, spe, total, frozen, procs,
                draws=dict.fromkeys(data, 0), precision=precision,
                forward=compiled(model, where, bool(program.reused)) if use_compile else model,
                compiled=bool(use_compile))
@@ -165,7 +178,11 @@ def restore(run: Run, path: Path) -> None:
 
 def checkpoint(run: Run, path: Path) -> Path:
     """Saves weights, optimisers, gradient scalers, LR schedule positions, RNG, step, data
-    positions and the class values of data sources that have them."""
+    positions and the class values of data sources that have them. Of several processes, rank
+    0 alone writes (what it holds is the same in all, but for the random state: rank 0's is
+    kept)."""
+    if run.procs.rank != 0:
+        return path
     return save_checkpoint(path, {
         "model": run.model.state_dict(),
         "optimizers": {g.id: g.optimizer.state_dict() for g in run.groups},
@@ -205,6 +222,8 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
     try:
         with autocast(run.precision, run.device):
             outs = run.forward(batch, wanted)
+    except PeerLost:
+        raise
     except Exception as e:
         if run.compiled:  # torch.compile's error names no node: an eager forward tells which
             e = eager_error(run.model, batch, wanted, run.precision, run.device, e)
@@ -222,12 +241,6 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
         loss = loss.float()  # a loss computed in a lower precision is summed in float32
         term = loss if weight == 1.0 else weight * loss
         total = term if total is None else total + term
-    values = [outs[group.outputs[0]].item()] if len(outs) == 1 else \
-        torch.stack([loss.float() for loss in outs.values()]).tolist()
-    for name, value in zip(group.losses, values, strict=True):
-        if not math.isfinite(value):
-            raise TrainingFailure(f"loss {name} is {value} at step {step} (group {group.id}); "
-                                  "training stopped before this update", name, group.id, step)
     if not total.requires_grad:
         raise TrainingFailure(f"the losses of group {group.id} depend on none of its "
                               "parameters", None, group.id, step)
@@ -237,6 +250,15 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
     except RuntimeError as e:
         raise TrainingFailure(f"backward pass of group {group.id} failed at step {step}: {e}",
                               None, group.id, step) from e
+    # Several processes average this group's gradients, and the loss values with them (one
+    # collective); the values are checked after, so every process stops at the same NaN.
+    losses = torch.stack([loss.detach().float() for loss in outs.values()])
+    grads = [p.grad for p in group.params if p.grad is not None]
+    values = run.procs.average(grads, losses).tolist()
+    for name, value in zip(group.losses, values, strict=True):
+        if not math.isfinite(value):
+            raise TrainingFailure(f"loss {name} is {value} at step {step} (group {group.id}); "
+                                  "training stopped before this update", name, group.id, step)
     if group.clip_grad_norm is not None:
         if scaler is not None:
             scaler.unscale_(group.optimizer)  # clip the true gradients, not the scaled ones
@@ -280,7 +302,8 @@ def run_step(run: Run, step: int, epoch: int) -> tuple[dict[str, float], dict[st
 def end_of_epoch(run: Run, epoch: int, unfinished: bool = False) -> dict[str, Any]:
     """Validation after an epoch (or after the last, unfinished one)."""
     with autocast(run.precision, run.device):
-        run.val, run.accuracy = validate(run.model, run.data, run.program, run.val_sets)
+        run.val, run.accuracy = validate(run.model, run.data, run.program, run.val_sets,
+                                         run.procs)
     run.validated_at = run.step
     record = {"epoch": epoch, "step": run.step - 1, "val": run.val, "accuracy": run.accuracy}
     if unfinished:
@@ -326,6 +349,8 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
                 stop = True
         if checkpoint_every and out_dir is not None and run.step % checkpoint_every == 0:
             checkpoint(run, out_dir / f"checkpoint_step{run.step}.pt")
+        if run.procs.many:  # every process stops at the same step
+            stop = run.procs.any(stop or run.procs.stop_asked, run.device)
         if stop:
             return "stopped"
     return "finished"
@@ -341,16 +366,23 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
           out_dir: Path | None = None, metrics_out: Path | None = None,
           resume: Path | None = None, checkpoint_every: int | None = None,
           callback: Callback | None = None, precision: str | None = None,
-          compile: bool | None = None) -> RunSummary:
+          compile: bool | None = None, procs: Processes | None = None) -> RunSummary:
     """Trains a generated program; relative data paths start at `data_dir` (default: the
     current folder); `precision` and `compile` replace the program's settings. Raises
     TrainingFailure or DataSourceError when it can't (then no "end" event is sent: the
-    exception is the end)."""
+    exception is the end). Of several processes (`procs`), rank 0 alone calls `callback` and
+    writes metrics and checkpoints."""
+    procs = procs or Processes()
     out = output_folder(out_dir)
     run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None,
-                precision=precision, compile=compile)
+                precision=precision, compile=compile, procs=procs)
     if resume is not None:
         restore(run, Path(resume))
+    if procs.many:  # dropout and other global draws differ between processes
+        torch.manual_seed(seed_for(program.seed if seed is None else seed, "rank", procs.rank,
+                                   run.step))
+    if procs.rank != 0:
+        callback, metrics_out = None, None
     run.val_sets = validation_sets(run.model, program)
     run.writer = MetricsWriter(metrics_out)
     # Everything alive now (torch, numpy, the data) lives as long as the run: leaving it out
@@ -368,6 +400,7 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
             source.close()  # worker processes end with the run, however it ends
         for p in run.frozen:
             p.requires_grad_(True)
+        procs.close()
     if callback is not None:
         callback({"kind": "end", "status": status, "step": run.step})
     return RunSummary(run.model, run.history, run.val, run.accuracy, run.checkpoint, run.step,

@@ -16,6 +16,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from composer.runtime.distributed import (
+    PeerLost,
+    processes_from_env,
+    report_rank,
+    stderr_to_launcher,
+)
 from composer.runtime.errors import DataSourceError, TrainingFailure
 from composer.runtime.groups import Program
 from composer.runtime.loop import train
@@ -167,8 +173,12 @@ def command_line(program: Program, argv: list[str] | None = None,
     `--data-dir` says otherwise; it travels with the script, so a moved copy finds its data.
     """
     args = script_parser(program, script_dir).parse_args(argv)
+    procs = processes_from_env()  # under torchrun: this process's rank among several
+    rank = f"rank {procs.rank}: " if procs.many else ""
+    if procs.many:
+        stderr_to_launcher(procs.rank)
     try:
-        events = EventStream(args.events)
+        events = EventStream(args.events if procs.rank == 0 else None)  # rank 0 reports
     except OSError as e:
         print(f"error: cannot write events to {args.events}: {e.strerror or e}", file=sys.stderr)
         return 1
@@ -179,12 +189,18 @@ def command_line(program: Program, argv: list[str] | None = None,
                         metrics_out=args.metrics_out, resume=args.resume,
                         checkpoint_every=args.checkpoint_every,
                         callback=all_of(events, print_epoch, stop),
-                        precision=args.precision, compile=args.compile)
+                        precision=args.precision, compile=args.compile, procs=procs)
     except (TrainingFailure, DataSourceError) as e:
         events.error(e)
-        print(f"error: {e}", file=sys.stderr)
+        told = report_rank(procs.rank, "failed", {"message": f"{rank}{e}",
+                                                  "peer": isinstance(e, PeerLost)})
+        if not told:  # else `composer train --nproc` prints the first process's failure
+            print(f"error: {rank}{e}", file=sys.stderr)
         return 1
     finally:
         events.close()
-    print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}", file=sys.stderr)
+    report_rank(procs.rank, "done", {"status": run.status, "step": run.steps})
+    if procs.rank == 0:
+        print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}",
+              file=sys.stderr)
     return 0

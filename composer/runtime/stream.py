@@ -18,7 +18,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from composer.runtime.data import augmented, seed_for, split_rows, to_device
+from composer.runtime.augment import Rows
+from composer.runtime.data import augmented, checked_world, seed_for, split_rows, to_device
+from composer.runtime.distributed import share
 from composer.runtime.errors import DataSourceError
 
 PREFETCH = 2  # batches each worker decodes ahead
@@ -62,7 +64,7 @@ class StreamedBatches:
     """A data node whose rows are read when a batch needs them (an image folder): the same
     splits, pass order and augmentation as Batches, computed per batch on the CPU.
 
-    `rows` answers `len(rows)` and `rows.rows(index, rng) -> {port: array}`; `workers` is the
+    `rows` answers `len(rows)` and `rows.rows(index, rngs) -> {port: array}`; `workers` is the
     number of worker processes (0: decode in this process; None: default_workers()).
     """
 
@@ -79,6 +81,7 @@ class StreamedBatches:
         self.device = torch.device("cpu")
         self.drawn: list[str] | None = None  # all ports, unless narrowed
         self.generator = torch.Generator()  # reseeded for every batch
+        self.rank, self.world = 0, 1  # this process's share of every batch
         self._order: tuple[int, np.ndarray] | None = None
         self._loader: DataLoader | None = None
         self._batches: Any = None  # the loader's iterator while it runs
@@ -92,30 +95,44 @@ class StreamedBatches:
         """Training batches hold only these ports (those some group's losses read)."""
         self.drawn = sorted(ports)
 
+    def shard(self, rank: int, world: int) -> None:
+        """Decodes only process `rank`'s share (of `world`) of every batch."""
+        rows = min(self.batch_size, len(self.train))
+        self.rank, self.world = rank, checked_world(self.node, rows, world)
+
     def draw(self, k: int) -> dict[str, torch.Tensor]:
         """The k-th training batch of the run (k counts this node's draws from 0)."""
         return self._get(("train", k))
 
+    def val_rows(self, i: int) -> int:
+        """The rows of the i-th validation batch, all processes together."""
+        return min(self.batch_size, len(self.val) - (i % self.val_count) * self.batch_size)
+
     def val_batch(self, i: int, rows: int | None = None) -> dict[str, torch.Tensor]:
-        """The i-th validation batch (cycling); `rows` is for noise and ignored here."""
+        """This process's share of the i-th validation batch (cycling); `rows` is for noise
+        and ignored here."""
         return self._get(("val", i))
 
     def batch(self, kind: str, j: int) -> dict[str, torch.Tensor]:
         """Training batch j or validation batch j, on the CPU: what a worker computes."""
         if kind == "val":
             start = (j % self.val_count) * self.batch_size
-            index, rng = self.val[start:start + self.batch_size], None
+            index = self.val[start:start + self.batch_size]
         else:
             p, i = divmod(j, self.batches_per_pass)
             index = self.train[self._pass_order(p)[i * self.batch_size:(i + 1) * self.batch_size]]
-            rng = np.random.default_rng(seed_for(self.seed, self.node, "crop", j))
+        mine = share(len(index), self.rank, self.world)
+        rngs = None if kind == "val" else [  # a random crop per global row
+            np.random.default_rng(seed_for(self.seed, self.node, "crop", j, r))
+            for r in range(mine.start, mine.stop)]
         batch = {f"{self.node}.{port}": torch.from_numpy(np.ascontiguousarray(a))
-                 for port, a in self.rows.rows(index, rng).items()}
+                 for port, a in self.rows.rows(index[mine], rngs).items()}
         if kind == "val":
             return batch
         if self.drawn is not None:
             batch = {key: t for key, t in batch.items() if key in self.drawn}
-        return augmented(batch, self.node, self.seed, self.augment, self.generator, j)
+        rows = Rows(mine.start, mine.stop - mine.start, len(index))
+        return augmented(batch, self.node, self.seed, self.augment, self.generator, j, rows)
 
     def _pass_order(self, p: int) -> np.ndarray:
         if self._order is None or self._order[0] != p:

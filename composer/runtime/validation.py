@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from composer.runtime.distributed import Processes
 from composer.runtime.errors import TrainingFailure
 from composer.runtime.model import failing_node
 
@@ -25,9 +26,11 @@ def validation_sets(model: nn.Module, program: Any) -> ValSets:
     return [(nodes, tuple(losses)) for nodes, losses in sets.items()]
 
 
-def validate(model: nn.Module, data: dict[str, Any], program: Any,
-             sets: ValSets) -> tuple[dict[str, float], dict[str, float]]:
-    """(mean loss per loss node, accuracy per cross-entropy node), in eval mode, no gradients."""
+def validate(model: nn.Module, data: dict[str, Any], program: Any, sets: ValSets,
+             procs: Processes | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """(mean loss per loss node, accuracy per cross-entropy node), in eval mode, no gradients.
+    Each of several processes validates its share of every batch; the sums are combined."""
+    procs = procs or Processes()
     val: dict[str, float] = {}
     accuracy: dict[str, float] = {}
     model.eval()
@@ -37,7 +40,7 @@ def validate(model: nn.Module, data: dict[str, Any], program: Any,
                 sources = sorted((data[n] for n in nodes), key=lambda s: s.batches_per_pass == 0)
                 pairs = {loss: program.accuracy[loss] for loss in losses
                          if loss in program.accuracy}
-                _validate_set(model, sources, losses, pairs, val, accuracy)
+                _validate_set(model, sources, losses, pairs, val, accuracy, procs)
     finally:
         model.train()
     return val, accuracy
@@ -45,7 +48,7 @@ def validate(model: nn.Module, data: dict[str, Any], program: Any,
 
 def _validate_set(model: nn.Module, sources: list[Any], losses: tuple[str, ...],
                   pairs: dict[str, tuple[str, str]], val: dict[str, float],
-                  accuracy: dict[str, float]) -> None:
+                  accuracy: dict[str, float], procs: Processes) -> None:
     counts = [s.val_count for s in sources if s.batches_per_pass]  # noise has no split
     if 0 in counts:
         return  # a data node without validation samples
@@ -56,11 +59,13 @@ def _validate_set(model: nn.Module, sources: list[Any], losses: tuple[str, ...],
     seen = 0
     for i in range(max(counts, default=NOISE_VAL_BATCHES)):
         batch: dict[str, torch.Tensor] = {}
-        rows = None
+        rows = None  # all processes' rows of this batch
         for source in sources:  # finite data first: noise then matches its rows
-            part = source.val_batch(i, rows)
-            batch.update(part)
-            rows = rows or len(next(iter(part.values())))
+            batch.update(source.val_batch(i, rows))
+            rows = rows or source.val_rows(i)
+        rows = len(next(iter(batch.values())))  # this process's share
+        if rows == 0:
+            continue
         try:
             outs = model(batch, outputs)
         except Exception as e:
@@ -75,5 +80,11 @@ def _validate_set(model: nn.Module, sources: list[Any], losses: tuple[str, ...],
             if not t.is_floating_point():
                 correct[loss] += int((outs[pred].argmax(1) == t).sum())
                 labels[loss] += t.numel()
+    totals = procs.sum_values([seen, *sums.values(), *correct.values(), *labels.values()],
+                              next(iter(batch.values())).device)
+    seen, n = totals[0], len(losses)
+    sums = dict(zip(losses, totals[1:1 + n], strict=True))
+    correct = dict(zip(pairs, totals[1 + n:1 + n + len(pairs)], strict=True))
+    labels = dict(zip(pairs, totals[1 + n + len(pairs):], strict=True))
     val.update({loss: sums[loss] / seen for loss in losses})
     accuracy.update({loss: correct[loss] / labels[loss] for loss in pairs if labels[loss]})

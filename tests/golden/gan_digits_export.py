@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import gc
 import json
 import linecache
@@ -16,17 +17,18 @@ import os
 import pickle
 import signal
 import sys
-import threading
 import time
 import warnings
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+import torch.distributed as dist
+import torch.distributed.nn.functional as dist_fn
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -187,11 +189,6 @@ class DataWarning(UserWarning):
     data node."""
 
 
-class PerformanceWarning(UserWarning):
-    """A setting that works but makes this run slower, not faster, on its device: torch.compile
-    or float16 on a CPU. Names the setting and what to use instead."""
-
-
 @dataclass(frozen=True)
 class Schedule:
     every: int = 1
@@ -243,6 +240,22 @@ def guarded_node(line: str) -> str | None:
         return None
     node, found, _ = text[len(head):].partition(tail)
     return node if found and node.isidentifier() else None
+
+
+class Rows(NamedTuple):
+    """Which rows of the global batch x holds: `count` rows from `start`, of `total` in all."""
+
+    start: int
+    count: int
+    total: int
+
+    @staticmethod
+    def all(x: torch.Tensor) -> Rows:
+        return Rows(0, x.shape[0], x.shape[0])
+
+    def of(self, drawn: torch.Tensor, dim: int = 0) -> torch.Tensor:
+        """This share of numbers drawn for the whole batch (along `dim`)."""
+        return drawn.narrow(dim, self.start, self.count)
 
 
 CHECKPOINT_FORMAT = "composer-checkpoint"
@@ -330,93 +343,134 @@ class MetricsWriter:
             self.file = None
 
 
-PRECISIONS = ("32", "bf16-mixed", "16-mixed")
+COLLECTIVE_TIMEOUT_S = 120  # a collective that waits longer ends the run with an error
 
 
-LOW_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+RANKS_DIR_ENV = "COMPOSER_RANKS_DIR"  # where `composer train --nproc` reads what ranks say
 
 
-def check_precision(precision: str, device: torch.device) -> None:
-    """Refuses, in one line naming the setting, a precision this device cannot run.
-
-    torch runs both autocast types on the CPU (float16 through its slower reference kernels,
-    with a gradient scaler that works there too), so the CPU refuses neither; a CUDA device
-    without bfloat16 arithmetic (before compute capability 8.0) refuses bf16-mixed.
-    """
-    if precision not in PRECISIONS:
-        raise TrainingFailure(f"training.precision must be one of {', '.join(PRECISIONS)}, "
-                              f"got {precision!r}")
-    if precision == "bf16-mixed" and device.type == "cuda" \
-            and not torch.cuda.is_bf16_supported(including_emulation=False):
-        raise TrainingFailure("training.precision bf16-mixed needs a GPU with bfloat16 "
-                              f"arithmetic, which {torch.cuda.get_device_name(device)} lacks: "
-                              "use 16-mixed or 32")
-    if precision == "16-mixed" and device.type == "cpu":
-        warnings.warn(PerformanceWarning("training.precision 16-mixed on the CPU: float16 "
-                                         "steps were measured 10x slower than float32 there; "
-                                         "bf16-mixed is the fast choice on a CPU"), stacklevel=2)
+class PeerLost(TrainingFailure):
+    """A collective operation that failed because another process stopped."""
 
 
-def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
-    """The context a forward pass runs in: autocast to the run's lower precision, or nothing."""
-    dtype = LOW_DTYPES.get(precision)
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=dtype)
+class Processes:
+    """This process's place among the run's processes: rank `rank` of `world` (1: alone)."""
+
+    def __init__(self, rank: int = 0, world: int = 1, local_rank: int = 0) -> None:
+        self.rank, self.world, self.local_rank = rank, world, local_rank
+        self.stop_asked = False  # set by SIGTERM/SIGINT: stop after this step
+
+    @property
+    def many(self) -> bool:
+        return self.world > 1
+
+    def start(self, device: torch.device) -> torch.device:
+        """Joins the process group (NCCL on CUDA, gloo otherwise) and returns this process's
+        device (cuda:LOCAL_RANK when the run is on CUDA)."""
+        if not self.many:
+            return device
+        if device.type == "cuda":
+            device = torch.device("cuda", self.local_rank)
+            torch.cuda.set_device(device)
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
+                                    timeout=datetime.timedelta(seconds=COLLECTIVE_TIMEOUT_S))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._ask_stop)
+        report_rank(self.rank, "pid", {"pid": os.getpid()})
+        return device
+
+    def _ask_stop(self, signum: int, frame: Any) -> None:
+        self.stop_asked = True
+
+    def close(self) -> None:
+        if self.many and dist.is_initialized():
+            dist.destroy_process_group()
+
+    def all_reduce(self, t: torch.Tensor) -> torch.Tensor:
+        """Sums `t` across processes in place; a peer that died is a PeerLost."""
+        if self.many:
+            collective(dist.all_reduce, t)
+        return t
+
+    def sum_values(self, values: list[float], device: torch.device) -> list[float]:
+        """These numbers summed across processes (in float64)."""
+        if not self.many:
+            return values
+        return self.all_reduce(torch.tensor(values, dtype=torch.float64, device=device)).tolist()
+
+    def average(self, grads: list[torch.Tensor], values: torch.Tensor) -> torch.Tensor:
+        """Averages these gradients across processes, in one flat buffer with the loss values,
+        which come back averaged too (one collective per group update)."""
+        if not self.many:
+            return values
+        flat = torch.cat([g.reshape(-1) for g in grads] + [values.to(grads[0].dtype)
+                                                            if grads else values])
+        self.all_reduce(flat).div_(self.world)
+        at = 0
+        for g in grads:
+            g.copy_(flat[at:at + g.numel()].view_as(g))
+            at += g.numel()
+        return flat[at:].to(values.dtype)
+
+    def any(self, flag: bool, device: torch.device) -> bool:
+        """True on every process when it is true on any (a stop request)."""
+        if not self.many:
+            return flag
+        return bool(self.all_reduce(torch.tensor([float(flag)], device=device)).item())
+
+    def broadcast_state(self, model: nn.Module) -> None:
+        """Every process starts from rank 0's weights and buffers."""
+        if self.many:
+            for t in list(model.parameters()) + list(model.buffers()):
+                collective(dist.broadcast, t.data, 0)
 
 
-def grad_scaler(precision: str, device: torch.device) -> torch.amp.GradScaler | None:
-    """A new gradient scaler for one group under "16-mixed"; None otherwise."""
-    if precision != "16-mixed":
-        return None
-    return torch.amp.GradScaler(device.type)
-
-
-def compile_line(seconds: float) -> str:
-    """What a compiled run's log says after its first step, so that step's time is not
-    mistaken for a step's."""
-    return f"torch.compile: the first step took {seconds:.1f} s, compiling included"
-
-
-def compiled(model: nn.Module, device: torch.device, reuses: bool) -> Callable[..., Any]:
-    """The model's forward through torch.compile. Compiling happens at the first call of each
-    distinct request (a group's outputs), not here; the state_dict keeps its names.
-
-    The whole forward becomes one graph per request, and the module stays eager for
-    validation. When a group reuses an output that an earlier group computed (`reuses`), that
-    cannot be: one compiled graph is one autograd node, whose saved tensors the first group's
-    backward frees, so the second group could not backward through the output it took. Then
-    each node's module (a network instance, a layer) is compiled on its own instead, in place,
-    and forward's own steps between them stay eager.
-    """
-    if device.type == "cpu":
-        warnings.warn(PerformanceWarning("training.compile on the CPU: compiling takes up to a "
-                                         "minute and compiled steps were measured no faster "
-                                         "than eager ones there (0.6x-1.0x); it pays off on a "
-                                         "GPU"), stacklevel=2)
-    if not reuses:
-        return torch.compile(model)
-    for module in model.children():  # a tied module once
-        module.compile()
-    return model
-
-
-class CompileFailure(Exception):
-    """torch.compile failed on a forward that runs eagerly."""
-
-
-def eager_error(model: nn.Module, batch: dict[str, torch.Tensor], outputs: tuple[str, ...],
-                precision: str, device: torch.device, error: Exception) -> Exception:
-    """The exception the eager forward raises on what failed compiled, whose traceback
-    leads to the node; a CompileFailure when the eager forward runs."""
+def collective(op: Any, *args: Any) -> Any:
+    """Runs a collective operation; its failure (a peer that died, a timeout) is a PeerLost."""
     try:
-        with torch.no_grad(), autocast(precision, device):
-            model(batch, outputs)
-    except Exception as eager:
-        return eager
-    lines = str(error).strip().splitlines()
-    return CompileFailure(f"torch.compile failed ({type(error).__name__}: "
-                          f"{lines[0] if lines else ''}); training.compile false runs eagerly")
+        return op(*args)
+    except Exception as e:  # gloo and NCCL raise several kinds
+        said = str(e).strip().splitlines()
+        raise PeerLost("another process stopped during a collective operation ("
+                       f"{said[0] if said else type(e).__name__})") from e
+
+
+def processes_from_env() -> Processes:
+    """Rank, world size and local rank as torchrun sets them (one process when unset)."""
+    env = os.environ
+    if "RANK" not in env or "WORLD_SIZE" not in env:
+        return Processes()
+    return Processes(int(env["RANK"]), int(env["WORLD_SIZE"]), int(env.get("LOCAL_RANK", 0)))
+
+
+def report_rank(rank: int, kind: str, what: dict[str, Any]) -> bool:
+    """Tells `composer train --nproc` about this process ("pid", "failed", "done") through a
+    small file, when it launched it (then True); a run under plain torchrun writes nothing."""
+    folder = os.environ.get(RANKS_DIR_ENV)
+    if not folder:
+        return False
+    path = Path(folder) / f"rank{rank}.{kind}"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"time": time.time(), **what}), encoding="utf-8")
+    os.replace(tmp, path)  # the launcher never reads half a file
+    return True
+
+
+def stderr_to_launcher(rank: int) -> None:
+    """Under `composer train --nproc`, this process's stderr goes to a file it reads (rank 0's
+    is shown as the run goes; torchrun's own report of a failure is not)."""
+    folder = os.environ.get(RANKS_DIR_ENV)
+    if folder:
+        sys.stderr.flush()
+        fd = os.open(Path(folder) / f"rank{rank}.err", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        os.dup2(fd, 2)
+        os.close(fd)
+
+
+def share(rows: int, rank: int, world: int) -> slice:
+    """The contiguous rows of a batch of `rows` that process `rank` of `world` takes."""
+    return slice(rows * rank // world, rows * (rank + 1) // world)
 
 
 class Group:
@@ -442,8 +496,6 @@ class Group:
         # outputs its losses need that a later group may reuse (Program.reused); set before
         # training
         self.reusable: tuple[str, ...] = ()
-        # scales its loss under training.precision "16-mixed"; set before training
-        self.scaler: torch.amp.GradScaler | None = None
 
     def set_lr(self, k: int) -> None:
         """The learning rate for update k, from the LR schedule (constant: unchanged)."""
@@ -468,6 +520,7 @@ class Program:
     seed: int
     device: str
     steps_per_epoch: int | None = None
+    sync_batchnorm: bool = False  # several processes: batch norms over the global batch
     # output -> the groups whose update makes it stale: an output an earlier group computed
     # in a step serves later groups of that step until then (one forward where a
     # hand-written loop does one)
@@ -476,8 +529,6 @@ class Program:
     # model: `partial(load_weights, ((node, file, prefix, match), ...))`; a resumed run takes
     # its checkpoint's weights instead
     pretrained: Callable[[nn.Module, Path], None] | None = None
-    precision: str = "32"  # "32", "bf16-mixed" or "16-mixed": see composer/runtime/precision
-    compile: bool = False  # run the model's forward through torch.compile
 
 
 class Needed:
@@ -511,13 +562,6 @@ class Needed:
             missing = ", ".join(sorted(ports - batch.keys()))
             raise KeyError(f"the batch has no {missing}, which {', '.join(key)} need(s)")
         return nodes
-
-    def prepare(self, outputs: tuple[str, ...]) -> None:
-        """Works out now the plan of a request that comes with nothing reused: a compiled
-        forward then finds it, where adding it during the first call would make
-        torch.compile compile that forward a second time."""
-        if (outputs, ()) not in self.plans:
-            self.plans[(outputs, ())] = self.plan(outputs)
 
     def plan(self, outputs: tuple[str, ...],
              given: tuple[str, ...] = ()) -> tuple[frozenset[str], frozenset[str]]:
@@ -613,14 +657,6 @@ def is_big(array: Any) -> bool:
     return isinstance(array, np.memmap | LazyRows) or getattr(array, "nbytes", 0) > LAZY_BYTES
 
 
-def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """A CPU tensor on `device`: to CUDA through pinned memory without blocking the host, so
-    the copy overlaps the work queued before it; elsewhere a plain copy (or none)."""
-    if device.type == "cuda" and t.device.type == "cpu":
-        return t.pin_memory().to(device, non_blocking=True)
-    return t.to(device)
-
-
 class LazyRows:
     """Rows of a big array (a memory map, usually) that a split holds without reading them:
     indexing it reads just those rows and converts them, as a tensor, to `dtype`. It answers
@@ -645,7 +681,7 @@ class LazyRows:
 
     def _read(self, rows: np.ndarray) -> torch.Tensor:
         values = np.asarray(self.array[self.index[rows]], dtype=self.dtype)
-        return to_device(torch.from_numpy(values), self.device)
+        return torch.from_numpy(values).to(self.device)
 
     def index_select(self, dim: int, rows: torch.Tensor) -> torch.Tensor:
         return self._read(rows.cpu().numpy())
@@ -705,8 +741,9 @@ class Batches:
         self._order: tuple[int, torch.Tensor] | None = None
         self.drawn = list(self.train)  # ports a training batch holds (all, unless narrowed)
         self.generator = torch.Generator()  # reseeded for every draw
+        self.rank, self.world = 0, 1  # this process's share of every batch
         if self.augment:
-            self._augment({k: t[:2] for k, t in self.train.items()}, -1)  # fail early
+            self._augment({k: t[:2] for k, t in self.train.items()}, -1, Rows(0, 2, 2))
 
     def close(self) -> None:
         """Arrays in memory hold nothing to release."""
@@ -725,7 +762,7 @@ class Batches:
     def to(self, device: torch.device) -> Batches:
         for split in (self.train, self.val, self.test):
             for key, t in split.items():
-                split[key] = to_device(t, torch.device(device))
+                split[key] = t.to(device)
         self._order = None
         return self
 
@@ -742,26 +779,51 @@ class Batches:
         if self._order is None or self._order[0] != p:
             self._order = (p, self._pass_order(p))
         rows = self._order[1][i * self.batch_size:(i + 1) * self.batch_size]
-        batch = {key: self.train[key].index_select(0, rows) for key in self.drawn}
-        return self._augment(batch, k) if self.augment else batch
+        mine = share(len(rows), self.rank, self.world)
+        batch = {key: self.train[key].index_select(0, rows[mine]) for key in self.drawn}
+        if not self.augment:
+            return batch
+        return self._augment(batch, k, Rows(mine.start, mine.stop - mine.start, len(rows)))
+
+    def shard(self, rank: int, world: int) -> None:
+        """Draws only process `rank`'s share (of `world`) of every batch."""
+        self.rank, self.world = rank, checked_world(self.node, min(self.batch_size,
+                                                                   self.n_train), world)
 
     def narrow(self, ports: set[str]) -> None:
         """Training batches hold only these ports (those some group's losses read); the
         others would be indexed for nothing. The numbers drawn do not change."""
         self.drawn = [key for key in self.train if key in ports]
 
-    def _augment(self, batch: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
-        return augmented(batch, self.node, self.seed, self.augment, self.generator, k)
+    def _augment(self, batch: dict[str, torch.Tensor], k: int,
+                 rows: Rows) -> dict[str, torch.Tensor]:
+        return augmented(batch, self.node, self.seed, self.augment, self.generator, k, rows)
+
+    def val_rows(self, i: int) -> int:
+        """The rows of the i-th validation batch, all processes together."""
+        return min(self.batch_size, self.n_val - (i % self.val_count) * self.batch_size)
 
     def val_batch(self, i: int, rows: int | None = None) -> dict[str, torch.Tensor]:
-        """The i-th validation batch (cycling); `rows` is for noise and ignored here."""
+        """This process's share of the i-th validation batch (cycling); `rows` is for noise
+        and ignored here."""
         start = (i % self.val_count) * self.batch_size
-        return {key: t[start:start + self.batch_size] for key, t in self.val.items()}
+        mine = share(self.val_rows(i), self.rank, self.world)
+        return {key: t[start + mine.start:start + mine.stop] for key, t in self.val.items()}
+
+
+def checked_world(node: str, rows: int, world: int) -> int:
+    """`world`, when it divides a training batch of `rows` into equal shares."""
+    if rows % world:
+        raise DataSourceError(node, f"batch_size {rows} does not divide among {world} "
+                              "processes: each draws an equal share of every batch; make it a "
+                              f"multiple of {world}")
+    return world
 
 
 def augmented(batch: dict[str, torch.Tensor], node: str, seed: int, ops: list,
-              generator: torch.Generator, k: int) -> dict[str, torch.Tensor]:
-    """The batch with its x through the augmentation ops, seeded by (seed, node, k)."""
+              generator: torch.Generator, k: int, rows: Rows) -> dict[str, torch.Tensor]:
+    """The batch (rows `rows` of the global batch) with its x through the augmentation ops,
+    seeded by (seed, node, k)."""
     key = f"{node}.x"
     if key not in batch:
         return batch
@@ -769,7 +831,7 @@ def augmented(batch: dict[str, torch.Tensor], node: str, seed: int, ops: list,
     x = batch[key]
     try:
         for op in ops:
-            x = op(x, g)
+            x = op(x, g, rows)
     except DataSourceError as e:
         raise DataSourceError(node, f"augment: {e.detail}") from e
     batch[key] = x
@@ -787,6 +849,11 @@ class Noise:
         self.device = torch.device("cpu")
         self.batches_per_pass = 0  # endless: it sets no epoch length
         self.generator = torch.Generator()  # reseeded for every draw
+        self.rank, self.world = 0, 1  # this process's share of every batch
+
+    def shard(self, rank: int, world: int) -> None:
+        """Keeps only process `rank`'s share of the numbers one process draws."""
+        self.rank, self.world = rank, checked_world(self.node, self.batch_size, world)
 
     def to(self, device: torch.device) -> Noise:
         self.device = torch.device(device)
@@ -794,13 +861,18 @@ class Noise:
 
     def _normal(self, rows: int, *where: object) -> dict[str, torch.Tensor]:
         g = self.generator.manual_seed(seed_for(self.seed, self.node, *where))
-        z = torch.randn(rows, self.dim, generator=g)  # on the CPU: the same numbers anywhere
-        return {self.key: to_device(z, self.device)}
+        z = torch.randn(rows, self.dim, generator=g)[share(rows, self.rank, self.world)]
+        return {self.key: z.to(self.device)}
 
     def draw(self, k: int) -> dict[str, torch.Tensor]:
         return self._normal(self.batch_size, k)
 
+    def val_rows(self, i: int) -> int:
+        """The rows of a validation batch of noise alone, all processes together."""
+        return self.batch_size
+
     def val_batch(self, i: int, rows: int | None = None) -> dict[str, torch.Tensor]:
+        """This process's share of `rows` (all processes' rows of the data it goes with)."""
         return self._normal(rows or self.batch_size, "val", i)
 
     def narrow(self, ports: set[str]) -> None:
@@ -808,6 +880,69 @@ class Noise:
 
     def close(self) -> None:
         """Noise holds nothing to release."""
+
+
+class GlobalBatchNorm(nn.Module):
+    """A batch norm (any dimension) whose training statistics are the global batch's.
+
+    Gradients flow through the summed statistics (the all_reduce's backward sums them too),
+    so with gradients averaged across processes afterwards they equal one process's."""
+
+    def __init__(self, norm: nn.modules.batchnorm._BatchNorm) -> None:
+        super().__init__()
+        self.eps, self.momentum = norm.eps, norm.momentum
+        self.affine, self.track = norm.affine, norm.track_running_stats
+        self.weight, self.bias = norm.weight, norm.bias
+        if self.track:
+            self.register_buffer("running_mean", norm.running_mean)
+            self.register_buffer("running_var", norm.running_var)
+            self.register_buffer("num_batches_tracked", norm.num_batches_tracked)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training and self.track:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                False, 0.0, self.eps)
+        dims = [0] + list(range(2, x.dim()))
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        local = torch.tensor([x.numel() / x.shape[1]], device=x.device, dtype=x.dtype)
+        total = summed(torch.cat([x.sum(dims), local]))
+        n = total[-1]
+        mean = total[:-1] / n
+        centred = x - mean.view(shape)
+        var = summed((centred * centred).sum(dims)) / n
+        if self.training and self.track:
+            self._track(mean.detach(), var.detach(), n.item())
+        y = centred * torch.rsqrt(var + self.eps).view(shape)
+        if self.affine:
+            y = y * self.weight.view(shape) + self.bias.view(shape)
+        return y
+
+    def _track(self, mean: torch.Tensor, var: torch.Tensor, n: float) -> None:
+        """Running statistics as torch's batch norm keeps them (unbiased variance)."""
+        self.num_batches_tracked += 1
+        factor = self.momentum if self.momentum is not None \
+            else 1.0 / float(self.num_batches_tracked)
+        with torch.no_grad():
+            self.running_mean.lerp_(mean, factor)
+            self.running_var.lerp_(var * (n / max(n - 1, 1)), factor)
+
+
+def summed(t: torch.Tensor) -> torch.Tensor:
+    """`t` summed across processes, differentiably (its gradient is summed too)."""
+    return collective(dist_fn.all_reduce, t)
+
+
+def synchronise_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
+    """The model with every batch norm computing global-batch statistics; state_dict keys stay
+    as they were, so checkpoints move between runs with and without it."""
+    if device.type == "cuda":
+        return nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    for name, child in model.named_children():
+        if isinstance(child, nn.modules.batchnorm._BatchNorm):
+            setattr(model, name, GlobalBatchNorm(child))
+        else:
+            synchronise_batchnorm(child, device)
+    return model
 
 
 NOISE_VAL_BATCHES = 4  # validation batches of a loss that reads only noise
@@ -825,9 +960,11 @@ def validation_sets(model: nn.Module, program: Any) -> ValSets:
     return [(nodes, tuple(losses)) for nodes, losses in sets.items()]
 
 
-def validate(model: nn.Module, data: dict[str, Any], program: Any,
-             sets: ValSets) -> tuple[dict[str, float], dict[str, float]]:
-    """(mean loss per loss node, accuracy per cross-entropy node), in eval mode, no gradients."""
+def validate(model: nn.Module, data: dict[str, Any], program: Any, sets: ValSets,
+             procs: Processes | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """(mean loss per loss node, accuracy per cross-entropy node), in eval mode, no gradients.
+    Each of several processes validates its share of every batch; the sums are combined."""
+    procs = procs or Processes()
     val: dict[str, float] = {}
     accuracy: dict[str, float] = {}
     model.eval()
@@ -837,7 +974,7 @@ def validate(model: nn.Module, data: dict[str, Any], program: Any,
                 sources = sorted((data[n] for n in nodes), key=lambda s: s.batches_per_pass == 0)
                 pairs = {loss: program.accuracy[loss] for loss in losses
                          if loss in program.accuracy}
-                _validate_set(model, sources, losses, pairs, val, accuracy)
+                _validate_set(model, sources, losses, pairs, val, accuracy, procs)
     finally:
         model.train()
     return val, accuracy
@@ -845,7 +982,7 @@ def validate(model: nn.Module, data: dict[str, Any], program: Any,
 
 def _validate_set(model: nn.Module, sources: list[Any], losses: tuple[str, ...],
                   pairs: dict[str, tuple[str, str]], val: dict[str, float],
-                  accuracy: dict[str, float]) -> None:
+                  accuracy: dict[str, float], procs: Processes) -> None:
     counts = [s.val_count for s in sources if s.batches_per_pass]  # noise has no split
     if 0 in counts:
         return  # a data node without validation samples
@@ -856,11 +993,13 @@ def _validate_set(model: nn.Module, sources: list[Any], losses: tuple[str, ...],
     seen = 0
     for i in range(max(counts, default=NOISE_VAL_BATCHES)):
         batch: dict[str, torch.Tensor] = {}
-        rows = None
+        rows = None  # all processes' rows of this batch
         for source in sources:  # finite data first: noise then matches its rows
-            part = source.val_batch(i, rows)
-            batch.update(part)
-            rows = rows or len(next(iter(part.values())))
+            batch.update(source.val_batch(i, rows))
+            rows = rows or source.val_rows(i)
+        rows = len(next(iter(batch.values())))  # this process's share
+        if rows == 0:
+            continue
         try:
             outs = model(batch, outputs)
         except Exception as e:
@@ -875,6 +1014,12 @@ def _validate_set(model: nn.Module, sources: list[Any], losses: tuple[str, ...],
             if not t.is_floating_point():
                 correct[loss] += int((outs[pred].argmax(1) == t).sum())
                 labels[loss] += t.numel()
+    totals = procs.sum_values([seen, *sums.values(), *correct.values(), *labels.values()],
+                              next(iter(batch.values())).device)
+    seen, n = totals[0], len(losses)
+    sums = dict(zip(losses, totals[1:1 + n], strict=True))
+    correct = dict(zip(pairs, totals[1 + n:1 + n + len(pairs)], strict=True))
+    labels = dict(zip(pairs, totals[1 + n + len(pairs):], strict=True))
     val.update({loss: sums[loss] / seen for loss in losses})
     accuracy.update({loss: correct[loss] / labels[loss] for loss in pairs if labels[loss]})
 
@@ -897,6 +1042,7 @@ class Run:
     steps_per_epoch: int
     total_steps: int
     frozen: list[nn.Parameter]
+    procs: Processes = field(default_factory=Processes)  # this process among the run's
     step: int = 0  # steps done, counted from 0 across resumes
     draws: dict[str, int] = field(default_factory=dict)  # batches drawn per data node
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -907,9 +1053,6 @@ class Run:
     saved_at: int | None = None  # step of the latest checkpoint.pt
     val_sets: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
     writer: MetricsWriter = field(default_factory=lambda: MetricsWriter(None))
-    precision: str = "32"  # training.precision: "32", "bf16-mixed" or "16-mixed"
-    forward: Callable[..., Any] | None = None  # the model, or it through torch.compile
-    compiled: bool = False  # training.compile
 
     def record(self, record: dict[str, Any]) -> None:
         self.history.append(record)
@@ -940,16 +1083,19 @@ def pick_device(name: str) -> torch.device:
 
 def setup(program: Program, epochs: int | None, steps: int | None, seed: int | None,
           device: str | None, data_dir: Path | None, load_pretrained: bool = True,
-          precision: str | None = None, compile: bool | None = None) -> Run:
+          procs: Processes | None = None) -> Run:
     """Seeds, data, model (with its pretrained weights, unless a checkpoint will replace them)
-    and groups: everything before the first step."""
+    and groups: everything before the first step. Under torchrun (`procs`), each process
+    draws its share of every batch and starts from rank 0's weights."""
+    procs = procs or Processes()
     seed = program.seed if seed is None else seed
-    where = pick_device(device or program.device)
-    precision = program.precision if precision is None else precision
-    check_precision(precision, where)
+    where = procs.start(pick_device(device or program.device))
     torch.manual_seed(seed)
     base = Path(data_dir if data_dir is not None else ".")
     data = {node: source.to(where) for node, source in program.make_data(seed, base).items()}
+    if procs.many:
+        for source in data.values():
+            source.shard(procs.rank, procs.world)
     lengths = [s.batches_per_pass for s in data.values() if s.batches_per_pass]
     spe = program.steps_per_epoch or (max(lengths) if lengths else NOISE_ONLY_EPOCH)
     total = steps if steps is not None else (epochs or program.epochs) * spe
@@ -957,6 +1103,9 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     if load_pretrained and program.pretrained is not None:
         program.pretrained(model, base)
     model = model.to(where)
+    if procs.many and program.sync_batchnorm:
+        model = synchronise_batchnorm(model, where)
+    procs.broadcast_state(model)
     model.train()
     groups = program.make_groups(model)
     listed = {id(p) for g in groups for p in g.params}
@@ -967,19 +1116,14 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     for g in groups:
         g.planned = count_updates(g.schedule, total, spe)
         g.data_nodes = model.needed.data_nodes(g.outputs)
-        model.needed.prepare(g.outputs)
         computed = model.needed.plan(g.outputs)[0]
         g.reusable = tuple(r for r in program.reused if r.partition(".")[0] in computed)
         read |= model.needed.plan(g.outputs)[1]
         g.set_lr(0)
-        g.scaler = grad_scaler(precision, where)
     for source in data.values():
         source.narrow(read)
-    use_compile = program.compile if compile is None else compile
-    return Run(program, model, data, groups, where, spe, total, frozen,
-               draws=dict.fromkeys(data, 0), precision=precision,
-               forward=compiled(model, where, bool(program.reused)) if use_compile else model,
-               compiled=bool(use_compile))
+    return Run(program, model, data, groups, where, spe, total, frozen, procs,
+               draws=dict.fromkeys(data, 0))
 
 
 def restore(run: Run, path: Path) -> None:
@@ -994,9 +1138,6 @@ def restore(run: Run, path: Path) -> None:
     for g in run.groups:
         g.updates = state["updates"][g.id]
         g.set_lr(g.updates)
-        scaler = state.get("scalers", {}).get(g.id)
-        if g.scaler is not None and scaler is not None:  # else a fresh scale, as a new run's
-            g.scaler.load_state_dict(scaler)
     for node, classes in data_classes(run.data).items():
         saved = state.get("classes", {}).get(node)
         if saved is not None and saved != classes:
@@ -1009,12 +1150,14 @@ def restore(run: Run, path: Path) -> None:
 
 
 def checkpoint(run: Run, path: Path) -> Path:
-    """Saves weights, optimisers, gradient scalers, LR schedule positions, RNG, step, data
-    positions and the class values of data sources that have them."""
+    """Saves weights, optimisers, LR schedule positions, RNG, step, data positions and the
+    class values of data sources that have them. Of several processes, rank 0 alone writes
+    (what it holds is the same in all, but for the random state: rank 0's is kept)."""
+    if run.procs.rank != 0:
+        return path
     return save_checkpoint(path, {
         "model": run.model.state_dict(),
         "optimizers": {g.id: g.optimizer.state_dict() for g in run.groups},
-        "scalers": {g.id: g.scaler.state_dict() for g in run.groups if g.scaler is not None},
         "updates": {g.id: g.updates for g in run.groups},
         "rng": rng_state(), "step": run.step, "epoch": run.step // run.steps_per_epoch,
         "draws": dict(run.draws), "classes": data_classes(run.data),
@@ -1048,14 +1191,10 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
         batch = {**batch, **reuse}
         wanted += tuple(r for r in group.reusable if r not in reuse and r not in wanted)
     try:
-        with autocast(run.precision, run.device):
-            outs = run.forward(batch, wanted)
+        outs = run.model(batch, wanted)
+    except PeerLost:
+        raise
     except Exception as e:
-        if run.compiled:  # torch.compile's error names no node: an eager forward tells which
-            e = eager_error(run.model, batch, wanted, run.precision, run.device, e)
-        if isinstance(e, CompileFailure):
-            raise TrainingFailure(f"{e} at step {step} (group {group.id})", None, group.id,
-                                  step) from e
         node = failing_node(e, run.model)
         where = f"node {node}" if node else "the forward pass"
         raise TrainingFailure(f"{where} failed at step {step} (group {group.id}): "
@@ -1064,33 +1203,28 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
         reuse.update({r: outs.pop(r) for r in wanted[len(group.outputs):]})
     total = None
     for weight, loss in zip(group.losses.values(), outs.values(), strict=True):
-        loss = loss.float()  # a loss computed in a lower precision is summed in float32
         term = loss if weight == 1.0 else weight * loss
         total = term if total is None else total + term
-    values = [outs[group.outputs[0]].item()] if len(outs) == 1 else \
-        torch.stack([loss.float() for loss in outs.values()]).tolist()
+    if not total.requires_grad:
+        raise TrainingFailure(f"the losses of group {group.id} depend on none of its "
+                              "parameters", None, group.id, step)
+    try:
+        total.backward()
+    except RuntimeError as e:
+        raise TrainingFailure(f"backward pass of group {group.id} failed at step {step}: {e}",
+                              None, group.id, step) from e
+    # Several processes average this group's gradients, and the loss values with them (one
+    # collective); the values are checked after, so every process stops at the same NaN.
+    losses = torch.stack([loss.detach() for loss in outs.values()])
+    grads = [p.grad for p in group.params if p.grad is not None]
+    values = run.procs.average(grads, losses).tolist()
     for name, value in zip(group.losses, values, strict=True):
         if not math.isfinite(value):
             raise TrainingFailure(f"loss {name} is {value} at step {step} (group {group.id}); "
                                   "training stopped before this update", name, group.id, step)
-    if not total.requires_grad:
-        raise TrainingFailure(f"the losses of group {group.id} depend on none of its "
-                              "parameters", None, group.id, step)
-    scaler = group.scaler
-    try:
-        (total if scaler is None else scaler.scale(total)).backward()
-    except RuntimeError as e:
-        raise TrainingFailure(f"backward pass of group {group.id} failed at step {step}: {e}",
-                              None, group.id, step) from e
     if group.clip_grad_norm is not None:
-        if scaler is not None:
-            scaler.unscale_(group.optimizer)  # clip the true gradients, not the scaled ones
         torch.nn.utils.clip_grad_norm_(group.params, group.clip_grad_norm)
-    if scaler is None:
-        group.optimizer.step()
-    else:  # skipped when the scaled gradients overflowed; the scale is then lowered
-        scaler.step(group.optimizer)
-        scaler.update()
+    group.optimizer.step()
     group.updates += 1
     group.set_lr(group.updates)
     return values
@@ -1124,8 +1258,7 @@ def run_step(run: Run, step: int, epoch: int) -> tuple[dict[str, float], dict[st
 
 def end_of_epoch(run: Run, epoch: int, unfinished: bool = False) -> dict[str, Any]:
     """Validation after an epoch (or after the last, unfinished one)."""
-    with autocast(run.precision, run.device):
-        run.val, run.accuracy = validate(run.model, run.data, run.program, run.val_sets)
+    run.val, run.accuracy = validate(run.model, run.data, run.program, run.val_sets, run.procs)
     run.validated_at = run.step
     record = {"epoch": epoch, "step": run.step - 1, "val": run.val, "accuracy": run.accuracy}
     if unfinished:
@@ -1149,7 +1282,6 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
     """Steps until the run's end or a "stop" from the callback; returns the status."""
     started = time.perf_counter()
     spe = run.steps_per_epoch
-    first = run.step
     while run.step < run.total_steps:
         step = run.step
         epoch = step // spe
@@ -1157,12 +1289,10 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
         losses, group_loss, active = run_step(run, step, epoch)
         run.step = step + 1
         run.record({"epoch": epoch, "step": step, "loss": losses})
-        event = {"kind": "step", "epoch": epoch, "step": step, "loss": losses,
-                 "group_loss": group_loss, "lr": lr, "active": active,
-                 "elapsed": time.perf_counter() - started}
-        if run.compiled and step == first:  # compiling happens in the first step's forwards
-            event["compile_s"] = event["elapsed"]
-        stop = callback is not None and callback(event) == "stop"
+        stop = callback is not None and callback({
+            "kind": "step", "epoch": epoch, "step": step, "loss": losses,
+            "group_loss": group_loss, "lr": lr, "active": active,
+            "elapsed": time.perf_counter() - started}) == "stop"
         if run.step % spe == 0:
             record = end_of_epoch(run, epoch)
             if out_dir is not None:
@@ -1171,6 +1301,8 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
                 stop = True
         if checkpoint_every and out_dir is not None and run.step % checkpoint_every == 0:
             checkpoint(run, out_dir / f"checkpoint_step{run.step}.pt")
+        if run.procs.many:  # every process stops at the same step
+            stop = run.procs.any(stop or run.procs.stop_asked, run.device)
         if stop:
             return "stopped"
     return "finished"
@@ -1185,17 +1317,22 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
           seed: int | None = None, device: str | None = None, data_dir: Path | None = None,
           out_dir: Path | None = None, metrics_out: Path | None = None,
           resume: Path | None = None, checkpoint_every: int | None = None,
-          callback: Callback | None = None, precision: str | None = None,
-          compile: bool | None = None) -> RunSummary:
+          callback: Callback | None = None, procs: Processes | None = None) -> RunSummary:
     """Trains a generated program; relative data paths start at `data_dir` (default: the
-    current folder); `precision` and `compile` replace the program's settings. Raises
-    TrainingFailure or DataSourceError when it can't (then no "end" event is sent: the
-    exception is the end)."""
+    current folder). Raises TrainingFailure or DataSourceError when it can't (then no "end"
+    event is sent: the exception is the end). Of several processes (`procs`), rank 0 alone
+    calls `callback` and writes metrics and checkpoints."""
+    procs = procs or Processes()
     out = output_folder(out_dir)
     run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None,
-                precision=precision, compile=compile)
+                procs=procs)
     if resume is not None:
         restore(run, Path(resume))
+    if procs.many:  # dropout and other global draws differ between processes
+        torch.manual_seed(seed_for(program.seed if seed is None else seed, "rank", procs.rank,
+                                   run.step))
+    if procs.rank != 0:
+        callback, metrics_out = None, None
     run.val_sets = validation_sets(run.model, program)
     run.writer = MetricsWriter(metrics_out)
     # Everything alive now (torch, numpy, the data) lives as long as the run: leaving it out
@@ -1213,6 +1350,7 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
             source.close()  # worker processes end with the run, however it ends
         for p in run.frozen:
             p.requires_grad_(True)
+        procs.close()
     if callback is not None:
         callback({"kind": "end", "status": status, "step": run.step})
     return RunSummary(run.model, run.history, run.val, run.accuracy, run.checkpoint, run.step,
@@ -1239,20 +1377,12 @@ def script_parser(program: Program, script_dir: Path | None = None) -> argparse.
     parser.add_argument("--steps", type=int, help="stop after this many steps in all")
     parser.add_argument("--seed", type=int, help=f"random seed (default {program.seed})")
     parser.add_argument("--device", help=f"cpu, cuda, mps or auto (default {program.device})")
-    parser.add_argument("--precision", choices=PRECISIONS,
-                        help=f"forward passes in this precision (default {program.precision})")
-    parser.add_argument("--compile", action=argparse.BooleanOptionalAction,
-                        help="run the model through torch.compile (default "
-                        f"{'on' if program.compile else 'off'})")
     parser.add_argument("--metrics-out", type=Path, help="write metrics here (JSON lines)")
     parser.add_argument("--resume", type=Path, help="continue from this checkpoint")
     parser.add_argument("--out", type=Path, default=Path("run"),
                         help="folder for checkpoints (default ./run)")
     parser.add_argument("--checkpoint-every", type=int, metavar="N",
                         help="also keep a checkpoint every N steps")
-    parser.add_argument("--events", metavar="PATH",
-                        help="write every training event here, one JSON object a line "
-                        "('-': stdout)")
     where = "this script's folder" if script_dir is not None else "the current folder"
     parser.add_argument("--data-dir", type=Path, default=script_dir,
                         help=f"where relative data paths start (default: {where})")
@@ -1260,10 +1390,7 @@ def script_parser(program: Program, script_dir: Path | None = None) -> argparse.
 
 
 def print_epoch(event: dict[str, Any]) -> None:
-    """One line on stderr per validation: the mean loss (and accuracy) of each loss node;
-    and, for a compiled model, how long its first step (which compiles) took."""
-    if "compile_s" in event:
-        print(compile_line(event["compile_s"]), file=sys.stderr)
+    """One line on stderr per validation: the mean loss (and accuracy) of each loss node."""
     if event["kind"] != "epoch":
         return
     parts = [f"{node} {value:.4f}" for node, value in event["val"].items()]
@@ -1288,85 +1415,6 @@ def plain_warnings() -> Iterator[None]:
         warnings.formatwarning = previous
 
 
-class EventStream:
-    """Every training event as one JSON object a line, flushed at once, so that a program
-    watching the run (the application) sees each step as it ends. A reader that goes away (a
-    closed pipe) asks the run to stop: it ends after its step with its checkpoint."""
-
-    def __init__(self, path: str | Path | None) -> None:
-        self.gone = False
-        self.file: TextIO | None = None
-        if path is not None:
-            self.file = sys.stdout if str(path) == "-" else open(path, "w", encoding="utf-8")
-
-    def __call__(self, event: dict[str, Any]) -> str | None:
-        if self.file is not None and not self.gone:
-            try:
-                self.file.write(json.dumps(event) + "\n")
-                self.file.flush()
-            except BrokenPipeError:
-                self.gone = True
-                # Writes to the closed pipe would fail again at exit: they go nowhere now.
-                os.dup2(os.open(os.devnull, os.O_WRONLY), self.file.fileno())
-        return "stop" if self.gone else None
-
-    def error(self, error: Exception) -> None:
-        """The last event of a failed run: its one-line message and the place it names."""
-        self({"kind": "error", "message": str(error), "node": getattr(error, "node", None),
-              "group": getattr(error, "group", None), "step": getattr(error, "step", None)})
-
-    def close(self) -> None:
-        if self.file is not None and self.file is not sys.stdout:
-            self.file.close()
-
-
-class StopOnSignal:
-    """While the block runs, SIGTERM or SIGINT ends the run after its current step as a stop
-    (the last validation and the checkpoint are written), not in the middle of an update; a
-    second signal ends the process at once. Handlers exist only on the main thread."""
-
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self.told = False
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> StopOnSignal:
-        if threading.current_thread() is threading.main_thread():
-            for number in self.SIGNALS:
-                self._previous[number] = signal.signal(number, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for number, handler in self._previous.items():
-            signal.signal(number, handler)
-
-    def _handle(self, number: int, frame: Any) -> None:
-        if self.received is not None:
-            signal.signal(number, signal.SIG_DFL)
-            os.kill(os.getpid(), number)
-            return
-        self.received = number
-
-    def __call__(self, event: dict[str, Any]) -> str | None:
-        if self.received is None:
-            return None
-        if not self.told:
-            self.told = True
-            print(f"{signal.Signals(self.received).name}: stopping after this step (send it "
-                  "again to end at once)", file=sys.stderr)
-        return "stop"
-
-
-def all_of(*callbacks: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
-    """One training callback that calls each in turn: "stop" when any of them says so."""
-    def call(event: dict[str, Any]) -> str | None:
-        answers = [callback(event) for callback in callbacks]
-        return "stop" if "stop" in answers else None
-    return call
-
-
 def command_line(program: Program, argv: list[str] | None = None,
                  script_dir: Path | None = None) -> int:
     """Parses the options, trains, and returns the exit status (1 with a message on failure).
@@ -1375,26 +1423,27 @@ def command_line(program: Program, argv: list[str] | None = None,
     `--data-dir` says otherwise; it travels with the script, so a moved copy finds its data.
     """
     args = script_parser(program, script_dir).parse_args(argv)
+    procs = processes_from_env()  # under torchrun: this process's rank among several
+    rank = f"rank {procs.rank}: " if procs.many else ""
+    if procs.many:
+        stderr_to_launcher(procs.rank)
     try:
-        events = EventStream(args.events)
-    except OSError as e:
-        print(f"error: cannot write events to {args.events}: {e.strerror or e}", file=sys.stderr)
-        return 1
-    try:
-        with plain_warnings(), StopOnSignal() as stop:
+        with plain_warnings():
             run = train(program, epochs=args.epochs, steps=args.steps, seed=args.seed,
                         device=args.device, data_dir=args.data_dir, out_dir=args.out,
                         metrics_out=args.metrics_out, resume=args.resume,
-                        checkpoint_every=args.checkpoint_every,
-                        callback=all_of(events, print_epoch, stop),
-                        precision=args.precision, compile=args.compile)
+                        checkpoint_every=args.checkpoint_every, callback=print_epoch,
+                        procs=procs)
     except (TrainingFailure, DataSourceError) as e:
-        events.error(e)
-        print(f"error: {e}", file=sys.stderr)
+        told = report_rank(procs.rank, "failed", {"message": f"{rank}{e}",
+                                                  "peer": isinstance(e, PeerLost)})
+        if not told:  # else `composer train --nproc` prints the first process's failure
+            print(f"error: {rank}{e}", file=sys.stderr)
         return 1
-    finally:
-        events.close()
-    print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}", file=sys.stderr)
+    report_rank(procs.rank, "done", {"status": run.status, "step": run.steps})
+    if procs.rank == 0:
+        print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}",
+              file=sys.stderr)
     return 0
 
 
