@@ -17,13 +17,14 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import time
 import warnings
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TextIO
 
 import numpy as np
 import torch
@@ -187,6 +188,11 @@ class TrainingFailure(Exception):
 class DataWarning(UserWarning):
     """A data problem that does not stop the run: a batch larger than its split. Names the
     data node."""
+
+
+class PerformanceWarning(UserWarning):
+    """A setting that works but makes this run slower, not faster, on its device: torch.compile
+    or float16 on a CPU. Names the setting and what to use instead."""
 
 
 @dataclass(frozen=True)
@@ -473,6 +479,95 @@ def share(rows: int, rank: int, world: int) -> slice:
     return slice(rows * rank // world, rows * (rank + 1) // world)
 
 
+PRECISIONS = ("32", "bf16-mixed", "16-mixed")
+
+
+LOW_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """Refuses, in one line naming the setting, a precision this device cannot run.
+
+    torch runs both autocast types on the CPU (float16 through its slower reference kernels,
+    with a gradient scaler that works there too), so the CPU refuses neither; a CUDA device
+    without bfloat16 arithmetic (before compute capability 8.0) refuses bf16-mixed.
+    """
+    if precision not in PRECISIONS:
+        raise TrainingFailure(f"training.precision must be one of {', '.join(PRECISIONS)}, "
+                              f"got {precision!r}")
+    if precision == "bf16-mixed" and device.type == "cuda" \
+            and not torch.cuda.is_bf16_supported(including_emulation=False):
+        raise TrainingFailure("training.precision bf16-mixed needs a GPU with bfloat16 "
+                              f"arithmetic, which {torch.cuda.get_device_name(device)} lacks: "
+                              "use 16-mixed or 32")
+    if precision == "16-mixed" and device.type == "cpu":
+        warnings.warn(PerformanceWarning("training.precision 16-mixed on the CPU: float16 "
+                                         "steps were measured 10x slower than float32 there; "
+                                         "bf16-mixed is the fast choice on a CPU"), stacklevel=2)
+
+
+def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """The context a forward pass runs in: autocast to the run's lower precision, or nothing."""
+    dtype = LOW_DTYPES.get(precision)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def grad_scaler(precision: str, device: torch.device) -> torch.amp.GradScaler | None:
+    """A new gradient scaler for one group under "16-mixed"; None otherwise."""
+    if precision != "16-mixed":
+        return None
+    return torch.amp.GradScaler(device.type)
+
+
+def compile_line(seconds: float) -> str:
+    """What a compiled run's log says after its first step, so that step's time is not
+    mistaken for a step's."""
+    return f"torch.compile: the first step took {seconds:.1f} s, compiling included"
+
+
+def compiled(model: nn.Module, device: torch.device, reuses: bool) -> Callable[..., Any]:
+    """The model's forward through torch.compile. Compiling happens at the first call of each
+    distinct request (a group's outputs), not here; the state_dict keeps its names.
+
+    The whole forward becomes one graph per request, and the module stays eager for
+    validation. When a group reuses an output that an earlier group computed (`reuses`), that
+    cannot be: one compiled graph is one autograd node, whose saved tensors the first group's
+    backward frees, so the second group could not backward through the output it took. Then
+    each node's module (a network instance, a layer) is compiled on its own instead, in place,
+    and forward's own steps between them stay eager.
+    """
+    if device.type == "cpu":
+        warnings.warn(PerformanceWarning("training.compile on the CPU: compiling takes up to a "
+                                         "minute and compiled steps were measured no faster "
+                                         "than eager ones there (0.6x-1.0x); it pays off on a "
+                                         "GPU"), stacklevel=2)
+    if not reuses:
+        return torch.compile(model)
+    for module in model.children():  # a tied module once
+        module.compile()
+    return model
+
+
+class CompileFailure(Exception):
+    """torch.compile failed on a forward that runs eagerly."""
+
+
+def eager_error(model: nn.Module, batch: dict[str, torch.Tensor], outputs: tuple[str, ...],
+                precision: str, device: torch.device, error: Exception) -> Exception:
+    """The exception the eager forward raises on what failed compiled, whose traceback
+    leads to the node; a CompileFailure when the eager forward runs."""
+    try:
+        with torch.no_grad(), autocast(precision, device):
+            model(batch, outputs)
+    except Exception as eager:
+        return eager
+    lines = str(error).strip().splitlines()
+    return CompileFailure(f"torch.compile failed ({type(error).__name__}: "
+                          f"{lines[0] if lines else ''}); training.compile false runs eagerly")
+
+
 class Group:
     """One optimiser group: its optimiser (over its members' parameters), its weighted losses,
     its schedule, its learning-rate schedule and its gradient clipping."""
@@ -496,6 +591,8 @@ class Group:
         # outputs its losses need that a later group may reuse (Program.reused); set before
         # training
         self.reusable: tuple[str, ...] = ()
+        # scales its loss under training.precision "16-mixed"; set before training
+        self.scaler: torch.amp.GradScaler | None = None
 
     def set_lr(self, k: int) -> None:
         """The learning rate for update k, from the LR schedule (constant: unchanged)."""
@@ -529,6 +626,8 @@ class Program:
     # model: `partial(load_weights, ((node, file, prefix, match), ...))`; a resumed run takes
     # its checkpoint's weights instead
     pretrained: Callable[[nn.Module, Path], None] | None = None
+    precision: str = "32"  # "32", "bf16-mixed" or "16-mixed": see composer/runtime/precision
+    compile: bool = False  # run the model's forward through torch.compile
 
 
 class Needed:
@@ -562,6 +661,13 @@ class Needed:
             missing = ", ".join(sorted(ports - batch.keys()))
             raise KeyError(f"the batch has no {missing}, which {', '.join(key)} need(s)")
         return nodes
+
+    def prepare(self, outputs: tuple[str, ...]) -> None:
+        """Works out now the plan of a request that comes with nothing reused: a compiled
+        forward then finds it, where adding it during the first call would make
+        torch.compile compile that forward a second time."""
+        if (outputs, ()) not in self.plans:
+            self.plans[(outputs, ())] = self.plan(outputs)
 
     def plan(self, outputs: tuple[str, ...],
              given: tuple[str, ...] = ()) -> tuple[frozenset[str], frozenset[str]]:
@@ -657,6 +763,14 @@ def is_big(array: Any) -> bool:
     return isinstance(array, np.memmap | LazyRows) or getattr(array, "nbytes", 0) > LAZY_BYTES
 
 
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A CPU tensor on `device`: to CUDA through pinned memory without blocking the host, so
+    the copy overlaps the work queued before it; elsewhere a plain copy (or none)."""
+    if device.type == "cuda" and t.device.type == "cpu":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
+
+
 class LazyRows:
     """Rows of a big array (a memory map, usually) that a split holds without reading them:
     indexing it reads just those rows and converts them, as a tensor, to `dtype`. It answers
@@ -681,7 +795,7 @@ class LazyRows:
 
     def _read(self, rows: np.ndarray) -> torch.Tensor:
         values = np.asarray(self.array[self.index[rows]], dtype=self.dtype)
-        return torch.from_numpy(values).to(self.device)
+        return to_device(torch.from_numpy(values), self.device)
 
     def index_select(self, dim: int, rows: torch.Tensor) -> torch.Tensor:
         return self._read(rows.cpu().numpy())
@@ -762,7 +876,7 @@ class Batches:
     def to(self, device: torch.device) -> Batches:
         for split in (self.train, self.val, self.test):
             for key, t in split.items():
-                split[key] = t.to(device)
+                split[key] = to_device(t, torch.device(device))
         self._order = None
         return self
 
@@ -862,7 +976,7 @@ class Noise:
     def _normal(self, rows: int, *where: object) -> dict[str, torch.Tensor]:
         g = self.generator.manual_seed(seed_for(self.seed, self.node, *where))
         z = torch.randn(rows, self.dim, generator=g)[share(rows, self.rank, self.world)]
-        return {self.key: z.to(self.device)}
+        return {self.key: to_device(z, self.device)}  # drawn on the CPU: the same anywhere
 
     def draw(self, k: int) -> dict[str, torch.Tensor]:
         return self._normal(self.batch_size, k)
@@ -1053,6 +1167,9 @@ class Run:
     saved_at: int | None = None  # step of the latest checkpoint.pt
     val_sets: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
     writer: MetricsWriter = field(default_factory=lambda: MetricsWriter(None))
+    precision: str = "32"  # training.precision: "32", "bf16-mixed" or "16-mixed"
+    forward: Callable[..., Any] | None = None  # the model, or it through torch.compile
+    compiled: bool = False  # training.compile
 
     def record(self, record: dict[str, Any]) -> None:
         self.history.append(record)
@@ -1083,6 +1200,7 @@ def pick_device(name: str) -> torch.device:
 
 def setup(program: Program, epochs: int | None, steps: int | None, seed: int | None,
           device: str | None, data_dir: Path | None, load_pretrained: bool = True,
+          precision: str | None = None, compile: bool | None = None,
           procs: Processes | None = None) -> Run:
     """Seeds, data, model (with its pretrained weights, unless a checkpoint will replace them)
     and groups: everything before the first step. Under torchrun (`procs`), each process
@@ -1090,6 +1208,8 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     procs = procs or Processes()
     seed = program.seed if seed is None else seed
     where = procs.start(pick_device(device or program.device))
+    precision = program.precision if precision is None else precision
+    check_precision(precision, where)
     torch.manual_seed(seed)
     base = Path(data_dir if data_dir is not None else ".")
     data = {node: source.to(where) for node, source in program.make_data(seed, base).items()}
@@ -1116,14 +1236,19 @@ def setup(program: Program, epochs: int | None, steps: int | None, seed: int | N
     for g in groups:
         g.planned = count_updates(g.schedule, total, spe)
         g.data_nodes = model.needed.data_nodes(g.outputs)
+        model.needed.prepare(g.outputs)
         computed = model.needed.plan(g.outputs)[0]
         g.reusable = tuple(r for r in program.reused if r.partition(".")[0] in computed)
         read |= model.needed.plan(g.outputs)[1]
         g.set_lr(0)
+        g.scaler = grad_scaler(precision, where)
     for source in data.values():
         source.narrow(read)
+    use_compile = program.compile if compile is None else compile
     return Run(program, model, data, groups, where, spe, total, frozen, procs,
-               draws=dict.fromkeys(data, 0))
+               draws=dict.fromkeys(data, 0), precision=precision,
+               forward=compiled(model, where, bool(program.reused)) if use_compile else model,
+               compiled=bool(use_compile))
 
 
 def restore(run: Run, path: Path) -> None:
@@ -1138,6 +1263,9 @@ def restore(run: Run, path: Path) -> None:
     for g in run.groups:
         g.updates = state["updates"][g.id]
         g.set_lr(g.updates)
+        scaler = state.get("scalers", {}).get(g.id)
+        if g.scaler is not None and scaler is not None:  # else a fresh scale, as a new run's
+            g.scaler.load_state_dict(scaler)
     for node, classes in data_classes(run.data).items():
         saved = state.get("classes", {}).get(node)
         if saved is not None and saved != classes:
@@ -1150,14 +1278,16 @@ def restore(run: Run, path: Path) -> None:
 
 
 def checkpoint(run: Run, path: Path) -> Path:
-    """Saves weights, optimisers, LR schedule positions, RNG, step, data positions and the
-    class values of data sources that have them. Of several processes, rank 0 alone writes
-    (what it holds is the same in all, but for the random state: rank 0's is kept)."""
+    """Saves weights, optimisers, gradient scalers, LR schedule positions, RNG, step, data
+    positions and the class values of data sources that have them. Of several processes, rank
+    0 alone writes (what it holds is the same in all, but for the random state: rank 0's is
+    kept)."""
     if run.procs.rank != 0:
         return path
     return save_checkpoint(path, {
         "model": run.model.state_dict(),
         "optimizers": {g.id: g.optimizer.state_dict() for g in run.groups},
+        "scalers": {g.id: g.scaler.state_dict() for g in run.groups if g.scaler is not None},
         "updates": {g.id: g.updates for g in run.groups},
         "rng": rng_state(), "step": run.step, "epoch": run.step // run.steps_per_epoch,
         "draws": dict(run.draws), "classes": data_classes(run.data),
@@ -1191,10 +1321,16 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
         batch = {**batch, **reuse}
         wanted += tuple(r for r in group.reusable if r not in reuse and r not in wanted)
     try:
-        outs = run.model(batch, wanted)
+        with autocast(run.precision, run.device):
+            outs = run.forward(batch, wanted)
     except PeerLost:
         raise
     except Exception as e:
+        if run.compiled:  # torch.compile's error names no node: an eager forward tells which
+            e = eager_error(run.model, batch, wanted, run.precision, run.device, e)
+        if isinstance(e, CompileFailure):
+            raise TrainingFailure(f"{e} at step {step} (group {group.id})", None, group.id,
+                                  step) from e
         node = failing_node(e, run.model)
         where = f"node {node}" if node else "the forward pass"
         raise TrainingFailure(f"{where} failed at step {step} (group {group.id}): "
@@ -1203,19 +1339,21 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
         reuse.update({r: outs.pop(r) for r in wanted[len(group.outputs):]})
     total = None
     for weight, loss in zip(group.losses.values(), outs.values(), strict=True):
+        loss = loss.float()  # a loss computed in a lower precision is summed in float32
         term = loss if weight == 1.0 else weight * loss
         total = term if total is None else total + term
     if not total.requires_grad:
         raise TrainingFailure(f"the losses of group {group.id} depend on none of its "
                               "parameters", None, group.id, step)
+    scaler = group.scaler
     try:
-        total.backward()
+        (total if scaler is None else scaler.scale(total)).backward()
     except RuntimeError as e:
         raise TrainingFailure(f"backward pass of group {group.id} failed at step {step}: {e}",
                               None, group.id, step) from e
     # Several processes average this group's gradients, and the loss values with them (one
     # collective); the values are checked after, so every process stops at the same NaN.
-    losses = torch.stack([loss.detach() for loss in outs.values()])
+    losses = torch.stack([loss.detach().float() for loss in outs.values()])
     grads = [p.grad for p in group.params if p.grad is not None]
     values = run.procs.average(grads, losses).tolist()
     for name, value in zip(group.losses, values, strict=True):
@@ -1223,8 +1361,14 @@ def update(run: Run, group: Group, batch: dict[str, torch.Tensor], step: int,
             raise TrainingFailure(f"loss {name} is {value} at step {step} (group {group.id}); "
                                   "training stopped before this update", name, group.id, step)
     if group.clip_grad_norm is not None:
+        if scaler is not None:
+            scaler.unscale_(group.optimizer)  # clip the true gradients, not the scaled ones
         torch.nn.utils.clip_grad_norm_(group.params, group.clip_grad_norm)
-    group.optimizer.step()
+    if scaler is None:
+        group.optimizer.step()
+    else:  # skipped when the scaled gradients overflowed; the scale is then lowered
+        scaler.step(group.optimizer)
+        scaler.update()
     group.updates += 1
     group.set_lr(group.updates)
     return values
@@ -1258,7 +1402,9 @@ def run_step(run: Run, step: int, epoch: int) -> tuple[dict[str, float], dict[st
 
 def end_of_epoch(run: Run, epoch: int, unfinished: bool = False) -> dict[str, Any]:
     """Validation after an epoch (or after the last, unfinished one)."""
-    run.val, run.accuracy = validate(run.model, run.data, run.program, run.val_sets, run.procs)
+    with autocast(run.precision, run.device):
+        run.val, run.accuracy = validate(run.model, run.data, run.program, run.val_sets,
+                                         run.procs)
     run.validated_at = run.step
     record = {"epoch": epoch, "step": run.step - 1, "val": run.val, "accuracy": run.accuracy}
     if unfinished:
@@ -1282,6 +1428,7 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
     """Steps until the run's end or a "stop" from the callback; returns the status."""
     started = time.perf_counter()
     spe = run.steps_per_epoch
+    first = run.step
     while run.step < run.total_steps:
         step = run.step
         epoch = step // spe
@@ -1289,10 +1436,12 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
         losses, group_loss, active = run_step(run, step, epoch)
         run.step = step + 1
         run.record({"epoch": epoch, "step": step, "loss": losses})
-        stop = callback is not None and callback({
-            "kind": "step", "epoch": epoch, "step": step, "loss": losses,
-            "group_loss": group_loss, "lr": lr, "active": active,
-            "elapsed": time.perf_counter() - started}) == "stop"
+        event = {"kind": "step", "epoch": epoch, "step": step, "loss": losses,
+                 "group_loss": group_loss, "lr": lr, "active": active,
+                 "elapsed": time.perf_counter() - started}
+        if run.compiled and step == first:  # compiling happens in the first step's forwards
+            event["compile_s"] = event["elapsed"]
+        stop = callback is not None and callback(event) == "stop"
         if run.step % spe == 0:
             record = end_of_epoch(run, epoch)
             if out_dir is not None:
@@ -1317,15 +1466,17 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
           seed: int | None = None, device: str | None = None, data_dir: Path | None = None,
           out_dir: Path | None = None, metrics_out: Path | None = None,
           resume: Path | None = None, checkpoint_every: int | None = None,
-          callback: Callback | None = None, procs: Processes | None = None) -> RunSummary:
+          callback: Callback | None = None, precision: str | None = None,
+          compile: bool | None = None, procs: Processes | None = None) -> RunSummary:
     """Trains a generated program; relative data paths start at `data_dir` (default: the
-    current folder). Raises TrainingFailure or DataSourceError when it can't (then no "end"
-    event is sent: the exception is the end). Of several processes (`procs`), rank 0 alone
-    calls `callback` and writes metrics and checkpoints."""
+    current folder); `precision` and `compile` replace the program's settings. Raises
+    TrainingFailure or DataSourceError when it can't (then no "end" event is sent: the
+    exception is the end). Of several processes (`procs`), rank 0 alone calls `callback` and
+    writes metrics and checkpoints."""
     procs = procs or Processes()
     out = output_folder(out_dir)
     run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None,
-                procs=procs)
+                precision=precision, compile=compile, procs=procs)
     if resume is not None:
         restore(run, Path(resume))
     if procs.many:  # dropout and other global draws differ between processes
@@ -1377,12 +1528,20 @@ def script_parser(program: Program, script_dir: Path | None = None) -> argparse.
     parser.add_argument("--steps", type=int, help="stop after this many steps in all")
     parser.add_argument("--seed", type=int, help=f"random seed (default {program.seed})")
     parser.add_argument("--device", help=f"cpu, cuda, mps or auto (default {program.device})")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help=f"forward passes in this precision (default {program.precision})")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction,
+                        help="run the model through torch.compile (default "
+                        f"{'on' if program.compile else 'off'})")
     parser.add_argument("--metrics-out", type=Path, help="write metrics here (JSON lines)")
     parser.add_argument("--resume", type=Path, help="continue from this checkpoint")
     parser.add_argument("--out", type=Path, default=Path("run"),
                         help="folder for checkpoints (default ./run)")
     parser.add_argument("--checkpoint-every", type=int, metavar="N",
                         help="also keep a checkpoint every N steps")
+    parser.add_argument("--events", metavar="PATH",
+                        help="write every training event here, one JSON object a line "
+                        "('-': stdout)")
     where = "this script's folder" if script_dir is not None else "the current folder"
     parser.add_argument("--data-dir", type=Path, default=script_dir,
                         help=f"where relative data paths start (default: {where})")
@@ -1390,7 +1549,10 @@ def script_parser(program: Program, script_dir: Path | None = None) -> argparse.
 
 
 def print_epoch(event: dict[str, Any]) -> None:
-    """One line on stderr per validation: the mean loss (and accuracy) of each loss node."""
+    """One line on stderr per validation: the mean loss (and accuracy) of each loss node;
+    and, for a compiled model, how long its first step (which compiles) took."""
+    if "compile_s" in event:
+        print(compile_line(event["compile_s"]), file=sys.stderr)
     if event["kind"] != "epoch":
         return
     parts = [f"{node} {value:.4f}" for node, value in event["val"].items()]
@@ -1415,6 +1577,85 @@ def plain_warnings() -> Iterator[None]:
         warnings.formatwarning = previous
 
 
+class EventStream:
+    """Every training event as one JSON object a line, flushed at once, so that a program
+    watching the run (the application) sees each step as it ends. A reader that goes away (a
+    closed pipe) asks the run to stop: it ends after its step with its checkpoint."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self.gone = False
+        self.file: TextIO | None = None
+        if path is not None:
+            self.file = sys.stdout if str(path) == "-" else open(path, "w", encoding="utf-8")
+
+    def __call__(self, event: dict[str, Any]) -> str | None:
+        if self.file is not None and not self.gone:
+            try:
+                self.file.write(json.dumps(event) + "\n")
+                self.file.flush()
+            except BrokenPipeError:
+                self.gone = True
+                # Writes to the closed pipe would fail again at exit: they go nowhere now.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self.file.fileno())
+        return "stop" if self.gone else None
+
+    def error(self, error: Exception) -> None:
+        """The last event of a failed run: its one-line message and the place it names."""
+        self({"kind": "error", "message": str(error), "node": getattr(error, "node", None),
+              "group": getattr(error, "group", None), "step": getattr(error, "step", None)})
+
+    def close(self) -> None:
+        if self.file is not None and self.file is not sys.stdout:
+            self.file.close()
+
+
+class StopOnSignal:
+    """While the block runs, SIGTERM or SIGINT ends the run after its current step as a stop
+    (the last validation and the checkpoint are written), not in the middle of an update; a
+    second signal ends the process at once. Handlers exist only on the main thread."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.told = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopOnSignal:
+        if threading.current_thread() is threading.main_thread():
+            for number in self.SIGNALS:
+                self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+    def _handle(self, number: int, frame: Any) -> None:
+        if self.received is not None:
+            signal.signal(number, signal.SIG_DFL)
+            os.kill(os.getpid(), number)
+            return
+        self.received = number
+
+    def __call__(self, event: dict[str, Any]) -> str | None:
+        if self.received is None:
+            return None
+        if not self.told:
+            self.told = True
+            print(f"{signal.Signals(self.received).name}: stopping after this step (send it "
+                  "again to end at once)", file=sys.stderr)
+        return "stop"
+
+
+def all_of(*callbacks: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+    """One training callback that calls each in turn: "stop" when any of them says so."""
+    def call(event: dict[str, Any]) -> str | None:
+        answers = [callback(event) for callback in callbacks]
+        return "stop" if "stop" in answers else None
+    return call
+
+
 def command_line(program: Program, argv: list[str] | None = None,
                  script_dir: Path | None = None) -> int:
     """Parses the options, trains, and returns the exit status (1 with a message on failure).
@@ -1428,18 +1669,27 @@ def command_line(program: Program, argv: list[str] | None = None,
     if procs.many:
         stderr_to_launcher(procs.rank)
     try:
-        with plain_warnings():
+        events = EventStream(args.events if procs.rank == 0 else None)  # rank 0 reports
+    except OSError as e:
+        print(f"error: cannot write events to {args.events}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    try:
+        with plain_warnings(), StopOnSignal() as stop:
             run = train(program, epochs=args.epochs, steps=args.steps, seed=args.seed,
                         device=args.device, data_dir=args.data_dir, out_dir=args.out,
                         metrics_out=args.metrics_out, resume=args.resume,
-                        checkpoint_every=args.checkpoint_every, callback=print_epoch,
-                        procs=procs)
+                        checkpoint_every=args.checkpoint_every,
+                        callback=all_of(events, print_epoch, stop),
+                        precision=args.precision, compile=args.compile, procs=procs)
     except (TrainingFailure, DataSourceError) as e:
+        events.error(e)
         told = report_rank(procs.rank, "failed", {"message": f"{rank}{e}",
                                                   "peer": isinstance(e, PeerLost)})
         if not told:  # else `composer train --nproc` prints the first process's failure
             print(f"error: {rank}{e}", file=sys.stderr)
         return 1
+    finally:
+        events.close()
     report_rank(procs.rank, "done", {"status": run.status, "step": run.steps})
     if procs.rank == 0:
         print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}",
