@@ -196,3 +196,21 @@ def test_the_processes_setting_is_kept_in_the_applications_settings(qtbot, tmp_p
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     assert int(settings.value("training/processes")) == box.value()
     assert open_window(qtbot, tmp_path).training_panel.processes.value() == box.value()
+
+
+def test_two_processes_draw_the_curves_of_one(qtbot, window, monkeypatch):
+    monkeypatch.delenv(SUBPROCESS_ENV)  # two processes take the subprocess path by themselves
+    panel = window.training_panel
+    box = panel.processes
+    box.setFocus()
+    QTest.keyClick(box, Qt.Key.Key_Up)
+    assert box.value() == 2
+    worker = start_run(qtbot, window, 12)
+    assert worker._proc.args[worker._proc.args.index("--nproc") + 1] == "2"
+    wait_idle(qtbot, panel, timeout=120_000)
+    assert panel.error is None
+    expected = [r["loss"] for r in composer.train(small_graph(), steps=12).history if "loss" in r]
+    for name in ("ce", "mse"):
+        drawn = list(panel.curves.items[("loss", name)].yData)
+        assert drawn == pytest.approx([x[name] for x in expected], rel=1e-5)
+    assert group_members(worker.pid) == []
