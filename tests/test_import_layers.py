@@ -12,6 +12,7 @@ FLOORS = ["entry", "generate", "analysis", "fileformat", "graph", "catalogue", "
 PLACES = {
     "cli": "entry", "train": "entry", "progress": "entry", "__main__": "entry",
     "__init__": "entry", "weights": "entry", "export_onnx": "entry", "state_dicts": "entry",
+    "launch": "entry",
     "generate": "generate", "analysis": "analysis",
     "fileformat": "fileformat", "graph": "graph", "networks": "graph", "schedules": "graph",
     "optim": "graph",
