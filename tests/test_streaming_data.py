@@ -71,7 +71,10 @@ def children() -> set[int]:
     """Processes this one has started that still run."""
     found = set()
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        found |= {int(p) for p in (task / "children").read_text().split()}
+        try:
+            found |= {int(p) for p in (task / "children").read_text().split()}
+        except FileNotFoundError:  # a thread that ended since the folder was listed
+            continue
     return found
 
 
