@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from composer.errors import CompileError
 from composer.graph import Graph
@@ -89,8 +90,28 @@ def train_processes(graph: Graph, nproc: int, out: Path, options: list[str]) -> 
     said = _reports(folder, nproc)
     if all(said[r].get("done") for r in range(nproc)):
         return 0
-    print(f"error: {_failure(said, folder)}", file=sys.stderr)
+    failure = _failure(said, folder)
+    _last_event(options, failure)
+    print(f"error: {failure['message']}", file=sys.stderr)
     return 1
+
+
+def _last_event(options: list[str], failure: dict) -> None:
+    """With `--events`, the run's last event is the launcher's conclusion: rank 0's own error
+    event may only say that another process went away."""
+    if "--events" not in options:
+        return
+    where = options[options.index("--events") + 1]
+    event = json.dumps({"kind": "error", **failure}) + "\n"
+    try:
+        if where == "-":
+            sys.stdout.write(event)
+            sys.stdout.flush()
+        else:
+            with open(where, "a", encoding="utf-8") as f:
+                f.write(event)
+    except OSError:
+        pass  # the reader went away; the error line on stderr remains
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -143,19 +164,27 @@ def _end_stragglers(folder: Path) -> None:
             pass
 
 
-def _failure(said: dict[int, dict[str, dict]], folder: Path) -> str:
-    """The first process's own failure; else a process that ended without a word; else what
-    the others saw; else the launcher's last line."""
+def _failure(said: dict[int, dict[str, dict]], folder: Path) -> dict[str, Any]:
+    """{"message", "node", "group", "step"}: the first process's own failure; else a process
+    that ended without a word; else what the others saw; else the launcher's last line."""
     failed = sorted((s["failed"]["time"], r) for r, s in said.items() if "failed" in s)
     own = [r for _, r in failed if not said[r]["failed"]["peer"]]
     if own:
-        return said[own[0]]["failed"]["message"]
+        return _told(said[own[0]]["failed"])
     silent = [r for r, s in said.items() if "pid" in s and not {"failed", "done"} & set(s)]
     if silent:
-        return (f"rank {silent[0]}: the process ended without a message (killed by a signal, "
-                "or out of memory)")
+        return _nowhere(f"rank {silent[0]}: the process ended without a message (killed by a "
+                        "signal, or out of memory)")
     if failed:
-        return said[failed[0][1]]["failed"]["message"]
+        return _told(said[failed[0][1]]["failed"])
     lines = [line for line in (folder / "launcher.log").read_text(
         encoding="utf-8", errors="replace").splitlines() if line.strip()]
-    return f"the launcher failed: {lines[-1].strip() if lines else 'no message'}"
+    return _nowhere(f"the launcher failed: {lines[-1].strip() if lines else 'no message'}")
+
+
+def _told(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: report.get(k) for k in ("message", "node", "group", "step")}
+
+
+def _nowhere(message: str) -> dict[str, Any]:
+    return {"message": message, "node": None, "group": None, "step": None}

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from composer.fileformat import save
+from composer.generate.compile import graph_program
 from composer.generate.program import export_python
 from composer.graph import Edge, Group, Node
 from composer.train import train
@@ -227,3 +228,33 @@ def _alive(pid: int) -> bool:
     # a zombie (ended, not yet reaped by its parent) counts as ended
     stat = Path(f"/proc/{pid}/stat")
     return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
+
+
+def test_an_error_in_one_process_ends_the_run_with_that_process_message(tmp_path):
+    """A broken image in the rows only rank 1 reads: rank 0 is left waiting for it in the
+    gradient exchange, and must not wait for the exchange's timeout."""
+    from tests.test_streaming_data import classifier, image_folder
+
+    image_folder(tmp_path)
+    g = classifier(tmp_path)
+    source = graph_program(g).make_data(g.training.seed, tmp_path)["t"]
+    first_of_rank1 = source.train[source._pass_order(0)[1 * 8 + 4]]  # batch 1, row 4 of 8
+    name = source.rows.files[first_of_rank1]
+    path = tmp_path / "imgs" / name
+    path.write_bytes(path.read_bytes()[:60])  # a PNG header, then nothing
+    save(g, tmp_path / "g.graph.json")
+    out = tmp_path / "out"
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "composer", "train", "g.graph.json", "--steps", "6", "--out",
+         str(out), "--nproc", "2"], cwd=tmp_path, capture_output=True, text=True, env=ENV,
+        timeout=120)
+    assert time.monotonic() - started < 60
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error")]
+    assert errors == [line for line in errors if line.startswith(
+        f"error: rank 1: t: cannot read '{name}' as an image (")] and len(errors) == 1, \
+        done.stderr
+    assert "Traceback" not in done.stderr
+    pids = [json.loads((out / "processes" / f"rank{r}.pid").read_text())["pid"] for r in (0, 1)]
+    assert not any(_alive(pid) for pid in pids)

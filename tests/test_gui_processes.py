@@ -5,6 +5,7 @@ with a message. One process is forced onto the subprocess path (COMPOSER_SUBPROC
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import tempfile
@@ -214,3 +215,27 @@ def test_two_processes_draw_the_curves_of_one(qtbot, window, monkeypatch):
         drawn = list(panel.curves.items[("loss", name)].yData)
         assert drawn == pytest.approx([x[name] for x in expected], rel=1e-5)
     assert group_members(worker.pid) == []
+
+
+def test_killing_one_of_two_processes_ends_the_run_with_its_message_and_no_orphans(
+        qtbot, window, monkeypatch):
+    monkeypatch.delenv(SUBPROCESS_ENV)
+    panel = window.training_panel
+    box = panel.processes
+    box.setFocus()
+    QTest.keyClick(box, Qt.Key.Key_Up)
+    worker = start_run(qtbot, window, 100_000)
+    ranks = [worker.run_dir / "processes" / f"rank{r}.pid" for r in (0, 1)]
+    qtbot.waitUntil(lambda: all(p.is_file() and p.stat().st_size for p in ranks),
+                    timeout=60_000)
+    pids = [json.loads(p.read_text())["pid"] for p in ranks]
+    killed = time.monotonic()
+    os.kill(pids[1], signal.SIGKILL)
+    wait_idle(qtbot, panel, timeout=30_000)
+    assert time.monotonic() - killed < 30
+    assert "rank 1" in panel.message.text(), panel.message.text()
+    assert not window.document.read_only and panel.actions["start"].isEnabled()
+    assert group_members(worker.pid) == []
+    for pid in pids:
+        assert pid not in group_members(worker.pid)
+        assert not Path(f"/proc/{pid}").exists() or state_of(pid) == "Z"

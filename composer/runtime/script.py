@@ -192,8 +192,9 @@ def command_line(program: Program, argv: list[str] | None = None,
                         precision=args.precision, compile=args.compile, procs=procs)
     except (TrainingFailure, DataSourceError) as e:
         events.error(e)
-        told = report_rank(procs.rank, "failed", {"message": f"{rank}{e}",
-                                                  "peer": isinstance(e, PeerLost)})
+        told = report_rank(procs.rank, "failed", {
+            "message": f"{rank}{e}", "peer": isinstance(e, PeerLost),
+            **{k: getattr(e, k, None) for k in ("node", "group", "step")}})
         if not told:  # else `composer train --nproc` prints the first process's failure
             print(f"error: {rank}{e}", file=sys.stderr)
         return 1
