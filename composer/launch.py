@@ -93,6 +93,16 @@ def train_processes(graph: Graph, nproc: int, out: Path, options: list[str]) -> 
     return 1
 
 
+def outcome(out: Path, nproc: int) -> tuple[str, str | None]:
+    """How a run of `train_processes` in `out` ended: ("finished" or "stopped", None) as its
+    processes reported, or ("failed", the message it printed)."""
+    folder = Path(out) / "processes"
+    said = _reports(folder, nproc)
+    if all(said[r].get("done") for r in range(nproc)):
+        return said[0]["done"].get("status", "finished"), None
+    return "failed", _failure(said, folder)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise Interrupted()
 
