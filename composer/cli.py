@@ -1,5 +1,5 @@
-"""`composer check | train | export | weights`: check, train and export graph files
-(docs/FORMAT.md), and give their nodes pretrained weights."""
+"""`composer check | train | export | weights | runs`: check, train and export graph files
+(docs/FORMAT.md), give their nodes pretrained weights, and list and compare their runs."""
 
 from __future__ import annotations
 
@@ -135,6 +135,50 @@ def _train_processes(args: argparse.Namespace) -> int:
     recorder.finish(status, metrics_from=args.metrics_out,
                     error=ComposerError(message) if message else None)
     return code
+
+
+def _runs(args: argparse.Namespace) -> int:
+    """Lists a graph's runs, newest first; with --diff A B what differs between two of them
+    and their final metrics. Exit 0, or 1 when a run cannot be found or read."""
+    from composer.errors import ComposerError
+    from composer.run_compare import compare, duration_text, key_metric, table_text
+    from composer.runs import find_run, list_runs, runs_root
+
+    root = runs_root(args.file)
+    if args.diff:
+        try:
+            found = compare(*(find_run(root, key) for key in args.diff))
+        except ComposerError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        a, b = found.runs
+        print(f"graph {a.id} -> {b.id}: " + (f"{len(found.differences)} difference"
+              f"{'s' * (len(found.differences) != 1)}" if found.differences else "the same"))
+        for line in found.differences:
+            print(f"  {line}")
+        print()
+        print(table_text(found.header, found.rows))
+        return 0
+    runs, skipped = list_runs(root)
+    if not runs:
+        print(f"no runs of {args.file} in {root}")
+    else:
+        rows = [[r.id, r.record.status, f"{r.record.steps} steps",
+                 duration_text(r.record.duration_s), key_metric(r.record), r.record.label]
+                for r in runs]
+        print(table_text(["run", "status", "steps", "duration", "result", "label"], rows))
+    for folder, reason in skipped:
+        print(f"skipped {folder.name}: {reason}")
+    return 0
+
+
+def _runs_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("runs", help="list a graph's runs, or compare two of them")
+    p.add_argument("file", help="the graph file whose runs (in runs/<its name>/ beside it) "
+                   "are listed")
+    p.add_argument("--diff", nargs=2, metavar=("A", "B"), help="two runs (ids, or run "
+                   "folders): what differs between their graphs, and their final metrics")
+    p.set_defaults(run=_runs)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -322,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_check)
     _train_parser(sub)
     _weights_parser(sub)
+    _runs_parser(sub)
     return parser
 
 

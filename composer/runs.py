@@ -159,16 +159,18 @@ def data_dir_of(graph_file: str | Path) -> Path | None:
 
 # --- reading -------------------------------------------------------------------------------
 def read_record(folder: str | Path) -> RunRecord:
+    """Raises RunError: `<folder>: run.json: <what is wrong>`."""
     path = Path(folder) / RECORD_FILE
+    where = f"{folder}: {RECORD_FILE}"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
-        raise RunError(f"{folder}: no {RECORD_FILE}") from e
+        raise RunError(f"{folder}: no {RECORD_FILE} (not a run folder)") from e
     except (OSError, UnicodeDecodeError) as e:
-        raise RunError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from e
+        raise RunError(f"{where}: cannot read: {getattr(e, 'strerror', None) or e}") from e
     except json.JSONDecodeError as e:
-        raise RunError(f"{path}: not valid JSON (line {e.lineno})") from e
-    return RunRecord.from_dict(data, str(path))
+        raise RunError(f"{where}: not valid JSON (line {e.lineno})") from e
+    return RunRecord.from_dict(data, where)
 
 
 def load_run(folder: str | Path) -> Run:
