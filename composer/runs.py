@@ -276,6 +276,9 @@ class RunRecorder:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.options = {k: _plain(v) for k, v in (options or {}).items() if v is not None}
         trained = trained_graph(graph, self.options)
+        if graph_file is not None and Path(graph_file).resolve() == \
+                (self.folder / GRAPH_FILE).resolve():
+            graph_file = None  # a copy of an unsaved graph, written here to be trained
         self._started = time.monotonic()
         self.record = RunRecord(
             id=self.folder.name, started=datetime.now().astimezone().isoformat("T", "seconds"),
@@ -321,6 +324,28 @@ class RunRecorder:
             return str(pick_device(graph_device))
         except Exception:  # noqa: BLE001 - an unavailable device is what the run failed on
             return graph_device
+
+
+def close_record(folder: str | Path, status: str, message: str) -> RunRecord | None:
+    """Ends the record of a run whose process ended without writing it (killed, crashed):
+    `status` and `message`, the steps and final metrics its metrics file holds. A record
+    that has ended already is left as it is (None)."""
+    try:
+        record = read_record(folder)
+    except RunError:
+        return None
+    if record.status != "running":
+        return None
+    record.final, record.steps = final_metrics(read_metrics(Path(folder) / METRICS_FILE))
+    record.status, record.error = status, {"message": message, "node": None, "group": None,
+                                           "step": None}
+    try:
+        started = datetime.fromisoformat(record.started)
+        record.duration_s = round((datetime.now().astimezone() - started).total_seconds(), 3)
+    except ValueError:
+        pass
+    write_text_atomic(Path(folder) / RECORD_FILE, json.dumps(record.to_dict(), indent=2) + "\n")
+    return record
 
 
 def train_run(graph: Graph, folder: str | Path, *, label: str = "",
