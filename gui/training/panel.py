@@ -141,7 +141,7 @@ class TrainingPanel(QWidget):
         beside.addWidget(self.curves_area)
         beside.addWidget(self.runs_view)
         beside.setStretchFactor(0, 1)
-        beside.setSizes([900, 300])
+        beside.setSizes([800, 380])
         self.tabs.addTab(beside, "Curves")
         self.tabs.addTab(self.results, "Results")
         layout = QVBoxLayout(self)
