@@ -77,14 +77,30 @@ class RunRecord:
                 raise RunError(f"{where}: {key} missing or not text")
         if known["status"] not in STATUSES:
             raise RunError(f"{where}: unknown status {known['status']!r}")
-        try:
-            return cls(**known)
-        except TypeError as e:
-            raise RunError(f"{where}: {e}") from e
+        for key, types in _FIELD_TYPES.items():
+            if key in known and not isinstance(known[key], types) \
+                    or key == "final" and not _numbers(known.get("final", {})):
+                raise RunError(f"{where}: {key}: not what a run record holds there")
+        return cls(**known)
 
     def metric(self, kind: str, name: str) -> float | None:
         value = self.final.get(kind, {}).get(name)
         return float(value) if isinstance(value, int | float) else None
+
+
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "label": (str,), "duration_s": (int, float), "steps": (int,), "seed": (int, type(None)),
+    "graph_file": (str, type(None)), "graph_name": (str,), "data_dir": (str, type(None)),
+    "options": (dict,), "device": (str, type(None)), "device_name": (str, type(None)),
+    "processes": (int,), "versions": (dict,), "platform": (str,), "final": (dict,),
+    "error": (dict, type(None))}
+
+
+def _numbers(final: Any) -> bool:
+    """`final` as records hold it: kinds of {name: number}."""
+    return isinstance(final, dict) and all(
+        isinstance(values, dict) and all(isinstance(v, int | float) for v in values.values())
+        for values in final.values())
 
 
 @dataclass
@@ -239,11 +255,11 @@ def final_metrics(records: list[dict[str, Any]]) -> tuple[dict[str, dict[str, fl
     accuracy: dict[str, float] = {}
     steps = 0
     for record in records:
-        if "loss" in record:
+        if isinstance(record.get("loss"), dict) and isinstance(record.get("step"), int):
             loss.update(record["loss"])
-            steps = max(steps, int(record.get("step", -1)) + 1)
-        if "val" in record:
-            val, accuracy = dict(record["val"]), dict(record.get("accuracy", {}))
+            steps = max(steps, record["step"] + 1)
+        if isinstance(record.get("val"), dict):
+            val, accuracy = dict(record["val"]), dict(record.get("accuracy") or {})
     return {"loss": loss, "val": val, "accuracy": accuracy}, steps
 
 

@@ -36,14 +36,17 @@ def history_of(run: Run) -> RunHistory:
                           "groups": [], "step": 0})
     last = -1
     for record in records:
-        if "loss" in record:
-            last = record.get("step", last + 1)
-            history.add({"kind": "step", "epoch": record.get("epoch", 0), "step": last,
-                         "loss": record["loss"], "group_loss": {}, "lr": {}})
-        elif "val" in record:
-            history.add({"kind": "epoch", "epoch": record.get("epoch", 0),
-                         "step": max(last, 0), "val": record["val"],
-                         "accuracy": record.get("accuracy", {})})
+        try:
+            if "loss" in record:
+                last = int(record.get("step", last + 1))
+                history.add({"kind": "step", "epoch": record.get("epoch", 0), "step": last,
+                             "loss": dict(record["loss"]), "group_loss": {}, "lr": {}})
+            elif "val" in record:
+                history.add({"kind": "epoch", "epoch": record.get("epoch", 0),
+                             "step": max(last, 0), "val": dict(record["val"]),
+                             "accuracy": dict(record.get("accuracy") or {})})
+        except (TypeError, ValueError):  # a line some other program wrote: not drawn
+            continue
     return history
 
 
