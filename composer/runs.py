@@ -148,14 +148,16 @@ def new_run_folder(root: str | Path, now: datetime | None = None) -> Path:
     """Creates `<root>/<id>`: the start time, sortable and readable (`2026-12-02_14-03-11`),
     with `-2`, `-3`, ... when two runs start within a second."""
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
     stem = (now or datetime.now()).strftime(ID_FORMAT)
     for n in range(1, 10_000):
         folder = root / (stem if n == 1 else f"{stem}-{n}")
         try:
-            folder.mkdir()
+            folder.mkdir(parents=True)
         except FileExistsError:
             continue
+        except OSError as e:
+            raise RunError(f"cannot write the run folder {str(folder)!r}: "
+                           f"{e.strerror or e} (--out DIR puts it elsewhere)") from e
         return folder
     raise RunError(f"{root}: no free run id for {stem}")
 
@@ -289,7 +291,6 @@ class RunRecorder:
                  options: dict[str, Any] | None = None, processes: int = 1,
                  graph_file: str | Path | None = None) -> None:
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
         self.options = {k: _plain(v) for k, v in (options or {}).items() if v is not None}
         trained = trained_graph(graph, self.options)
         if graph_file is not None and Path(graph_file).resolve() == \
@@ -303,8 +304,13 @@ class RunRecorder:
             graph_name=graph.name, data_dir=str(Path(graph.base_dir).resolve()),
             options=self.options, processes=processes, versions=versions(),
             platform=platform.platform(terse=True))
-        save(trained, self.folder / GRAPH_FILE)
-        self.write()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            save(trained, self.folder / GRAPH_FILE)
+            self.write()
+        except OSError as e:
+            raise RunError(f"cannot write the run folder {str(self.folder)!r}: "
+                           f"{e.strerror or e}") from e
 
     def write(self) -> None:
         write_text_atomic(self.folder / RECORD_FILE,

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from composer.networks import SEPARATOR
+from composer.runs import RunError
 from gui import theme
 from gui.diagnostics import place
 from gui.param_widgets import DeviceBox
@@ -263,8 +264,8 @@ class TrainingPanel(QWidget):
         self._rate.clear()
         try:
             run_dir = self.runs_view.new_folder()
-        except OSError as e:
-            self._show_message(f"Cannot make the run's folder: {e.strerror or e}", error=True)
+        except RunError as e:  # a graph beside which nothing can be written
+            self._show_message(f"Cannot start training: {e}", error=True)
             return False
         self.run_graph = graph
         self._ensure_curves()
