@@ -88,7 +88,8 @@ def test_two_runs_selected_and_overlaid_are_drawn_dimmed_behind_the_curves(qtbot
     older, newer = two_runs(graph_file)
     panel = window.training_panel
     view = panel.runs_view
-    view.refresh()
+    assert view.tree.topLevelItemCount() == 0  # made outside the window: not read yet
+    click(view.refresh_button)
     assert [view.tree.topLevelItem(i).text(0) for i in range(2)] == [
         f"{newer.id} \u00b7 lr 5e-4", f"{older.id} \u00b7 lr 1e-3"]  # newest first
     click_row(view, 0)

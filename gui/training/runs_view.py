@@ -72,10 +72,15 @@ class RunsView(QWidget):
                                           toolTip="make the selected run's graph the open "
                                           "graph (undo brings this one back)")
         self.restore_button.clicked.connect(self.restore_selected)
+        self.refresh_button = QPushButton("Refresh", objectName="runs_refresh",
+                                          toolTip="read the runs folder again (runs made "
+                                          "by composer train while the window is open)")
+        self.refresh_button.clicked.connect(self.refresh)
         self.skipped_label = QLabel(objectName="runs_skipped")
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.overlay, self.compare_button, self.restore_button):
+        for widget in (self.overlay, self.compare_button, self.restore_button,
+                       self.refresh_button):
             buttons.addWidget(widget)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
