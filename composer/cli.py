@@ -1,5 +1,5 @@
-"""`composer check | train | export | weights`: check, train and export graph files
-(docs/FORMAT.md), and give their nodes pretrained weights."""
+"""`composer check | train | export | weights | runs`: check, train and export graph files
+(docs/FORMAT.md), give their nodes pretrained weights, and list and compare their runs."""
 
 from __future__ import annotations
 
@@ -33,25 +33,29 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if counts["error"] else 0
 
 
-def _stem(path: str) -> str:
-    name = Path(path).name
-    return name.removesuffix(".json").removesuffix(".graph") or "run"
+def _run_folder(args: argparse.Namespace) -> Path:
+    """`--out DIR` exactly; else a new run folder in `<graph's folder>/runs/<stem>/`."""
+    from composer.runs import new_run_folder, runs_root
+
+    return args.out if args.out is not None else new_run_folder(runs_root(args.file))
 
 
 def _train(args: argparse.Namespace) -> int:
     """Trains headless with a progress bar on stderr; a summary table at the end, on stdout
-    unless the events go there (`--events -`). SIGTERM or SIGINT stops after the step."""
+    unless the events go there (`--events -`). SIGTERM or SIGINT stops after the step. The
+    run is recorded in its run folder (composer/runs.py), also when it fails."""
     from composer.errors import ComposerError
     from composer.fileformat import load
     from composer.progress import Progress, summary_table
+    from composer.runs import data_dir_of, train_run
     from composer.runtime.script import EventStream, StopOnSignal, all_of, plain_warnings
-    from composer.train import train
 
     progress = Progress(sys.stderr)
     report = sys.stderr if args.events == "-" else sys.stdout
-    out = args.out if args.out is not None else Path("runs") / _stem(args.file)
+    if args.data_dir is None:  # a run folder's graph.json finds the data it trained on
+        args.data_dir = data_dir_of(args.file)
     if args.nproc != 1:
-        return _train_processes(args, out)
+        return _train_processes(args)
     try:
         events = EventStream(args.events)
     except OSError as e:
@@ -61,12 +65,14 @@ def _train(args: argparse.Namespace) -> int:
         graph = load(args.file)
         if args.data_dir is not None:
             graph.base_dir = args.data_dir.resolve()
+        out = _run_folder(args)
         with plain_warnings(), StopOnSignal() as stop:  # a warning: one line
-            run = train(graph, epochs=args.epochs, steps=args.steps, seed=args.seed,
-                        device=args.device, out_dir=out, metrics_out=args.metrics_out,
-                        resume=args.resume, checkpoint_every=args.checkpoint_every,
-                        callback=all_of(events, progress, stop),
-                        precision=args.precision, compile=args.compile)
+            run = train_run(graph, out, label=args.label, graph_file=args.file,
+                            metrics_out=args.metrics_out, epochs=args.epochs, steps=args.steps,
+                            seed=args.seed, device=args.device, resume=args.resume,
+                            checkpoint_every=args.checkpoint_every,
+                            callback=all_of(events, progress, stop),
+                            precision=args.precision, compile=args.compile)
     except ComposerError as e:
         progress({"kind": "end"})
         events.error(e)
@@ -78,14 +84,16 @@ def _train(args: argparse.Namespace) -> int:
     print(summary_table(run.history, run.val, run.accuracy, owner), file=report)
     print(f"{run.status} after {run.steps} steps; checkpoint {run.checkpoint}"
           + (f"; metrics {args.metrics_out}" if args.metrics_out else ""), file=report)
+    print(f"run {out}", file=report)
     return 0
 
 
-def _train_processes(args: argparse.Namespace, out: Path) -> int:
+def _train_processes(args: argparse.Namespace) -> int:
     """`--nproc N`: the program runs under torch.distributed.run; its output is rank 0's."""
-    from composer.errors import ComposerError
+    from composer.errors import ComposerError, TrainingError
     from composer.fileformat import load
-    from composer.launch import train_processes
+    from composer.launch import outcome, train_processes
+    from composer.runs import METRICS_FILE, RunRecorder
 
     if args.nproc < 1:
         print(f"error: --nproc must be 1 or more, got {args.nproc}", file=sys.stderr)
@@ -94,17 +102,81 @@ def _train_processes(args: argparse.Namespace, out: Path) -> int:
               "--device": args.device, "--metrics-out": args.metrics_out,
               "--resume": args.resume, "--checkpoint-every": args.checkpoint_every,
               "--events": args.events, "--precision": args.precision}
-    options = [str(x) for k, v in passed.items() if v is not None for x in (k, v)]
-    if args.compile is not None:
-        options.append("--compile" if args.compile else "--no-compile")
     try:
         graph = load(args.file)
         if args.data_dir is not None:
             graph.base_dir = args.data_dir.resolve()
-        return train_processes(graph, args.nproc, out, options)
+        out = _run_folder(args)
+        recorder = RunRecorder(out, graph, label=args.label, processes=args.nproc,
+                               graph_file=args.file, options={
+                                   "epochs": args.epochs, "steps": args.steps,
+                                   "seed": args.seed, "device": args.device,
+                                   "precision": args.precision, "compile": args.compile,
+                                   "resume": args.resume,
+                                   "checkpoint_every": args.checkpoint_every})
     except ComposerError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    if args.metrics_out is None:
+        passed["--metrics-out"] = out / METRICS_FILE
+    options = [str(x) for k, v in passed.items() if v is not None for x in (k, v)]
+    if args.compile is not None:
+        options.append("--compile" if args.compile else "--no-compile")
+    try:
+        code = train_processes(graph, args.nproc, out, options)
+    except ComposerError as e:
+        recorder.finish("failed", metrics_from=args.metrics_out, error=e)
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    status, failure = outcome(out, args.nproc)
+    recorder.finish(status, metrics_from=args.metrics_out,
+                    error=None if failure is None else TrainingError(
+                        failure["message"], failure["node"], failure["group"], failure["step"]))
+    return code
+
+
+def _runs(args: argparse.Namespace) -> int:
+    """Lists a graph's runs, newest first; with --diff A B what differs between two of them
+    and their final metrics. Exit 0, or 1 when a run cannot be found or read."""
+    from composer.errors import ComposerError
+    from composer.run_compare import compare, duration_text, key_metric, table_text
+    from composer.runs import find_run, list_runs, runs_root
+
+    root = runs_root(args.file)
+    if args.diff:
+        try:
+            found = compare(*(find_run(root, key) for key in args.diff))
+        except ComposerError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        a, b = found.runs
+        print(f"graph {a.id} -> {b.id}: " + (f"{len(found.differences)} difference"
+              f"{'s' * (len(found.differences) != 1)}" if found.differences else "the same"))
+        for line in found.differences:
+            print(f"  {line}")
+        print()
+        print(table_text(found.header, found.rows))
+        return 0
+    runs, skipped = list_runs(root)
+    if not runs:
+        print(f"no runs of {args.file} in {root}")
+    else:
+        rows = [[r.id, r.record.status, f"{r.record.steps} steps",
+                 duration_text(r.record.duration_s), key_metric(r.record), r.record.label]
+                for r in runs]
+        print(table_text(["run", "status", "steps", "duration", "result", "label"], rows))
+    for folder, reason in skipped:
+        print(f"skipped {folder.name}: {reason}")
+    return 0
+
+
+def _runs_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("runs", help="list a graph's runs, or compare two of them")
+    p.add_argument("file", help="the graph file whose runs (in runs/<its name>/ beside it) "
+                   "are listed")
+    p.add_argument("--diff", nargs=2, metavar=("A", "B"), help="two runs (ids, or run "
+                   "folders): what differs between their graphs, and their final metrics")
+    p.set_defaults(run=_runs)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -254,7 +326,9 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
                    help="replaces training.precision")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction,
                    help="replaces training.compile: run the model through torch.compile")
-    p.add_argument("--out", type=Path, help="folder for checkpoints (default runs/<file name>)")
+    p.add_argument("--out", type=Path, help="the run's folder: graph, record, metrics and "
+                   "checkpoints (default <file's folder>/runs/<file name>/<start time>)")
+    p.add_argument("--label", default="", help="a few words kept in the run's record")
     p.add_argument("--metrics-out", type=Path, help="write metrics here, one JSON object a line")
     p.add_argument("--resume", type=Path, help="continue from this checkpoint")
     p.add_argument("--checkpoint-every", type=int, metavar="N",
@@ -290,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_check)
     _train_parser(sub)
     _weights_parser(sub)
+    _runs_parser(sub)
     return parser
 
 

@@ -114,6 +114,16 @@ def _last_event(options: list[str], failure: dict) -> None:
         pass  # the reader went away; the error line on stderr remains
 
 
+def outcome(out: Path, nproc: int) -> tuple[str, dict[str, Any] | None]:
+    """How a run of `train_processes` in `out` ended: ("finished" or "stopped", None) as its
+    processes reported, or ("failed", {"message" it printed, "node", "group", "step"})."""
+    folder = Path(out) / "processes"
+    said = _reports(folder, nproc)
+    if all(said[r].get("done") for r in range(nproc)):
+        return said[0]["done"].get("status", "finished"), None
+    return "failed", _failure(said, folder)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise Interrupted()
 

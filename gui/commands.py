@@ -278,6 +278,21 @@ class AddNetwork(QUndoCommand):
         self.graph.remove_network(self.network.name)
 
 
+class RemoveNetwork(QUndoCommand):
+    """Takes a network out of the file (its instances must be gone already)."""
+
+    def __init__(self, graph: Graph, name: str) -> None:
+        super().__init__(f"Remove network {name}")
+        self.graph, self.name = graph, name
+        self.network: Network | None = None
+
+    def redo(self) -> None:
+        self.network = self.graph.remove_network(self.name)
+
+    def undo(self) -> None:
+        self.graph.add_network(self.network)
+
+
 class UpdateNetwork(QUndoCommand):
     """Replaces some of a network's fields: its description, params, inputs or outputs."""
 

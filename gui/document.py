@@ -24,7 +24,16 @@ from composer.analysis.diagnostics import Diagnostic
 from composer.errors import GraphFormatError, ParamError
 from composer.fileformat import validate
 from composer.graph import Edge, Graph, Group, Node
-from gui import analysis, commands, editing, library, network_edits, network_ports, uistate
+from gui import (
+    analysis,
+    commands,
+    editing,
+    graph_replace,
+    library,
+    network_edits,
+    network_ports,
+    uistate,
+)
 from gui.document_levels import Level, Levels
 from gui.theme import GROUP_PALETTE
 
@@ -393,6 +402,14 @@ class Document(Levels, QObject):
                for k in fields}
         if old != fields:
             self.undo_stack.push(commands.SetMeta(self.level, fields))
+
+    def replace_contents(self, graph: Graph, text: str) -> None:
+        """Makes the open graph hold `graph`'s nodes, edges, groups, networks and settings,
+        as one undoable step `text`; the file it belongs to stays (a run's graph restored)."""
+        if not self._editable():
+            return
+        self.go_to_depth(0)
+        self.push(text, graph_replace.replace_steps(self.graph, graph.copy()))
 
     # --- clipboard -----------------------------------------------------------------------
     def copy_nodes(self, node_ids: list[str]) -> dict:

@@ -57,17 +57,18 @@ def subprocess_wanted(processes: int) -> bool:
 
 
 def make_worker(graph: Any, processes: int, path: Path | None, saved: bool,
-                **options: Any) -> TrainingWorker | ProcessWorker:
+                run_dir: Path | None = None, **options: Any) -> TrainingWorker | ProcessWorker:
     """The worker for a run of `graph` (a copy of the document's, whose file is `path`,
     `saved` when the file holds it as it is): a thread here, or processes of their own.
-    A saved document runs from its file into `runs/<name>` beside it; an unsaved one from a
-    copy in a temporary run folder."""
+    Either records the run in `run_dir` (composer/runs.py); a process run without one goes
+    into `runs/<name>` beside a saved file, or a temporary folder. A saved document runs
+    from its file; an unsaved one from a copy in the run folder."""
     if not subprocess_wanted(processes):
-        return TrainingWorker(graph, **options)
-    if path is not None:
+        return TrainingWorker(graph, run_dir, path if saved else None, **options)
+    if run_dir is None and path is not None:
         stem = path.name.removesuffix(".json").removesuffix(".graph") or "run"
         run_dir = path.parent / "runs" / stem
-    else:
+    elif run_dir is None:
         run_dir = Path(tempfile.mkdtemp(prefix="composer-run-"))
     return ProcessWorker(graph, processes, run_dir, path if saved else None, **options)
 
@@ -257,7 +258,11 @@ class ProcessWorker(QObject):
                                        error.get("step"))
             self.run_failed.emit(error["message"], self.error)
         else:
-            self._fail(self._exit_text(code))
+            from composer.runs import close_record
+
+            text = self._exit_text(code)
+            close_record(self.run_dir, "failed", text)  # the process could not write it
+            self._fail(text)
 
     def _result(self, end: dict) -> Any:
         import composer

@@ -59,9 +59,12 @@ class TrainingWorker(QObject):
     run_finished = Signal(object)  # composer's RunResult
     run_failed = Signal(str, object)  # message, the exception (TrainingError names node, step)
 
-    def __init__(self, graph: Any, **train_options: Any) -> None:
+    def __init__(self, graph: Any, run_dir: Any = None, graph_file: Any = None,
+                 **train_options: Any) -> None:
         super().__init__()
         self._graph = graph  # a copy: the document's graph stays the user's to edit afterwards
+        self.run_dir = run_dir  # the run's folder (composer/runs.py), when it is recorded
+        self._graph_file = graph_file  # the saved file the graph came from, if any
         self._options = train_options
         self._lock = threading.Lock()
         self._buffer: list[dict] = []
@@ -134,7 +137,13 @@ class TrainingWorker(QObject):
         import composer
 
         try:
-            result = composer.train(self._graph, callback=self._callback, **self._options)
+            if self.run_dir is None:
+                result = composer.train(self._graph, callback=self._callback, **self._options)
+            else:
+                from composer.runs import train_run
+
+                result = train_run(self._graph, self.run_dir, graph_file=self._graph_file,
+                                   callback=self._callback, **self._options)
         except Exception as e:  # reported in the window, never raised into Qt
             self.error = e
             message = str(e) or type(e).__name__

@@ -54,7 +54,15 @@ def edited(path: str, value):
     return data
 
 
-DELETE = object()
+class _Delete:
+    """The value of a case that removes the key; its name keeps test ids the same in every
+    process that collects them."""
+
+    def __repr__(self) -> str:
+        return "<deleted>"
+
+
+DELETE = _Delete()
 
 CASES = [
     # (path, value, where, message fragment)

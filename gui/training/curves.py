@@ -86,6 +86,7 @@ class CurvesView(QWidget):
         self._follow = True  # the loss range follows the data until the user zooms
         self._lr_top = 0.0
         self._x_range = (0, 1)
+        self.overlay_bounds: list[tuple[float, float]] = []  # (low, high) of past runs shown
 
     # --- building ------------------------------------------------------------------------
     def setup(self, setup: Setup) -> None:
@@ -286,6 +287,7 @@ class CurvesView(QWidget):
         bounds = [(s.low, s.high) for (kind, name), item in self.items.items()
                   if kind in ("loss", "val", "group_loss") and item.isVisible()
                   and (s := history.series[kind].get(name)) is not None and len(s)]
+        bounds += self.overlay_bounds
         if not bounds:
             return
         low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
@@ -316,6 +318,13 @@ class CurvesView(QWidget):
             self.loss_plot.enableAutoRange(x=False)
             self.loss_plot.setXRange(*self._x_range, padding=0.01)
             self.fit_losses(force=True)
+
+    def show_steps_up_to(self, last: int) -> None:
+        """Widens the step axis to `last` (a past run shown behind may be longer)."""
+        low, high = self._x_range
+        if last > high:
+            self._x_range = (low, last)
+        self.set_log(self._log)
 
     def point_count(self, kind: str, name: str) -> int:
         """How many points a curve holds (what a test checks)."""

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QSpinBox,
+    QSplitter,
+    QStackedWidget,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -33,12 +35,14 @@ from PySide6.QtWidgets import (
 )
 
 from composer.networks import SEPARATOR
+from composer.runs import RunError
 from gui import theme
 from gui.diagnostics import place
 from gui.param_widgets import DeviceBox
 from gui.process_worker import make_worker
 from gui.training.actions import make_action
 from gui.training.results_page import ResultsPage
+from gui.training.runs_view import RunsView
 from gui.worker import GuiCollector
 
 # Curves redraw three times a second, however fast the steps come: each redraw runs Python
@@ -74,6 +78,10 @@ class TrainingPanel(QWidget):
         self.results = ResultsPage(document)
         self.results.message.connect(self._show_message)
         self.results.busy_changed.connect(self._evaluating)
+        self.runs_view = RunsView(document)
+        self.runs_view.message.connect(self._show_message)
+        self.runs_view.overlay_changed.connect(self._draw_overlay)
+        self.overlay = None  # a RunOverlay once past runs are drawn
         self.actions = self._build_actions() | self.results.actions
         self._build_ui()
         self._subscribed = None  # the graph whose settings the epochs and device follow
@@ -128,7 +136,14 @@ class TrainingPanel(QWidget):
         self.tabs = QTabWidget(documentMode=True)
         self.placeholder = QLabel("Start a run (F9) to see its curves here.",
                                   alignment=Qt.AlignmentFlag.AlignCenter)
-        self.tabs.addTab(self.placeholder, "Curves")
+        self.curves_area = QStackedWidget()  # the placeholder, then the curves
+        self.curves_area.addWidget(self.placeholder)
+        beside = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
+        beside.addWidget(self.curves_area)
+        beside.addWidget(self.runs_view)
+        beside.setStretchFactor(0, 1)
+        beside.setSizes([800, 380])
+        self.tabs.addTab(beside, "Curves")
         self.tabs.addTab(self.results, "Results")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -167,6 +182,7 @@ class TrainingPanel(QWidget):
         a["pause"].setText("&Resume" if state == "paused" else "&Pause")
         a["stop"].setEnabled(state in ("running", "paused"))
         self.results.set_idle(state in ("idle", "evaluating"))
+        self.runs_view.set_idle(idle)
         for widget in (self.epochs, self.steps, self.device):
             widget.setEnabled(idle)
         self.processes.setEnabled(idle and os.name == "posix")
@@ -246,10 +262,15 @@ class TrainingPanel(QWidget):
         self.error = None
         self.history = None
         self._rate.clear()
+        try:
+            run_dir = self.runs_view.new_folder()
+        except RunError as e:  # a graph beside which nothing can be written
+            self._show_message(f"Cannot start training: {e}", error=True)
+            return False
         self.run_graph = graph
         self._ensure_curves()
         self.worker = make_worker(graph, self.processes.value(), self.document.path,
-                                  not self.document.dirty, **options)
+                                  not self.document.dirty, run_dir, **options)
         self.worker.run_started.connect(self._started)  # a method: queued to this thread
         self.worker.run_finished.connect(self._finished)
         self.worker.run_failed.connect(self._failed)
@@ -336,10 +357,9 @@ class TrainingPanel(QWidget):
 
         self.curves = CurvesView()
         self.curves.setObjectName("training_curves")
-        index = self.tabs.indexOf(self.placeholder)
-        self.tabs.removeTab(index)
-        self.tabs.insertTab(index, self.curves, "Curves")
-        self.tabs.setCurrentIndex(index)
+        self.curves_area.addWidget(self.curves)
+        self.curves_area.setCurrentWidget(self.curves)
+        self.tabs.setCurrentIndex(0)
 
     def _begin(self, start: dict) -> None:
         from gui.training.curves import setup_for
@@ -349,12 +369,29 @@ class TrainingPanel(QWidget):
         self._ensure_curves()
         self.curves.setup(setup_for(self.history, self.run_graph))
         self.curves.set_log(self.log_scale.isChecked())
+        self._draw_overlay()
         first, total = self.history.first_step, self.history.total_steps
         self.progress.setRange(0, max(1, total - first))
         self._show_message("")
         # The first steps go once the new plots are laid out and painted (a zero timer runs
         # after the pending layout and paint events): then they do not race that work.
         QTimer.singleShot(0, self._release_worker)
+
+    def _draw_overlay(self) -> None:
+        """Draws the runs ticked for overlay behind the curves (with no live run, on plots
+        of the open graph)."""
+        from gui.training.run_overlay import RunOverlay, empty_setup
+
+        runs = self.runs_view.overlaid()
+        if self.curves is None and not runs:
+            return
+        if self.history is None and runs:
+            self._ensure_curves()
+            steps = max(history.steps_done for _, history, _ in runs)
+            self.curves.setup(empty_setup(self.document.graph, steps))
+            self.curves.set_log(self.log_scale.isChecked())
+        self.overlay = self.overlay or RunOverlay()
+        self.overlay.draw(self.curves, runs)
 
     def _release_worker(self) -> None:
         if self.worker is not None:
@@ -396,10 +433,12 @@ class TrainingPanel(QWidget):
                                    f"{saved}; the graph is editable again")
         self.results.set_run(result.model, self.run_graph, self.history, result.val,
                              result.accuracy, f"After step {result.steps} ({result.status}).")
+        self.runs_view.refresh()
 
     def _failed(self, message: str, error: BaseException) -> None:
         self.error = error
         self._end()
+        self.runs_view.refresh()
         text = failure_text(message, getattr(error, "node", None), getattr(error, "step", None))
         self.eta.setText("failed")
         self._show_message(text, error=True)
