@@ -66,7 +66,8 @@ def _train(args: argparse.Namespace) -> int:
                         device=args.device, out_dir=out, metrics_out=args.metrics_out,
                         resume=args.resume, checkpoint_every=args.checkpoint_every,
                         callback=all_of(events, progress, stop),
-                        precision=args.precision, compile=args.compile)
+                        precision=args.precision, compile=args.compile,
+                        tensorboard=args.tensorboard)
     except ComposerError as e:
         progress({"kind": "end"})
         events.error(e)
@@ -86,14 +87,19 @@ def _train_processes(args: argparse.Namespace, out: Path) -> int:
     from composer.errors import ComposerError
     from composer.fileformat import load
     from composer.launch import train_processes
+    from composer.train import TENSORBOARD_EXTRA, has_tensorboard
 
     if args.nproc < 1:
         print(f"error: --nproc must be 1 or more, got {args.nproc}", file=sys.stderr)
         return 1
+    if args.tensorboard is not None and not has_tensorboard():
+        print(f"error: --tensorboard needs {TENSORBOARD_EXTRA}", file=sys.stderr)
+        return 1
     passed = {"--epochs": args.epochs, "--steps": args.steps, "--seed": args.seed,
               "--device": args.device, "--metrics-out": args.metrics_out,
               "--resume": args.resume, "--checkpoint-every": args.checkpoint_every,
-              "--events": args.events, "--precision": args.precision}
+              "--events": args.events, "--precision": args.precision,
+              "--tensorboard": args.tensorboard}
     options = [str(x) for k, v in passed.items() if v is not None for x in (k, v)]
     if args.compile is not None:
         options.append("--compile" if args.compile else "--no-compile")
@@ -263,6 +269,9 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
                    "JSON object a line ('-': stdout; the summary then goes to stderr)")
     p.add_argument("--data-dir", type=Path, help="where relative data paths start (default: "
                    "the graph file's folder)")
+    p.add_argument("--tensorboard", type=Path, metavar="DIR",
+                   help="also write the curves (and preview images) for TensorBoard here "
+                   "(needs the tensorboard extra)")
     p.add_argument("--nproc", type=int, default=1, metavar="N",
                    help="train in N processes (torch.distributed.run; batch_size is the "
                    "global batch)")
