@@ -114,6 +114,12 @@ def test_the_curves_draw_the_processes_events_the_numbers_of_an_in_process_run(q
     assert panel.results.model is not None and panel.results.table.rowCount() == 3
     assert (worker.run_dir / "checkpoint.pt").is_file()
     assert group_members(worker.pid) == []
+    # The confusion matrix, computed here from the checkpoint, agrees with the process's
+    # own last validation.
+    matrix = panel.results.confusion.matrix
+    counts = [[matrix.count(t, p) for p in range(10)] for t in range(10)]
+    right = sum(counts[i][i] for i in range(10)) / sum(map(sum, counts))
+    assert panel.results.table.cell_text(0, 3) == f"{100 * right:.1f} %"
 
 
 def test_pause_holds_the_process_resume_continues_and_stop_keeps_a_checkpoint(qtbot, window):
