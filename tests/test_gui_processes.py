@@ -97,6 +97,8 @@ def test_the_command_line_names_the_processes_the_run_folder_and_the_panel_setti
                            "-", "--out", "out", "--data-dir", "data", "--epochs", "3",
                            "--device", "cpu"]
     assert "--nproc" not in train_command(Path("g.json"), Path("out"), 1)
+    assert train_command(Path("g.json"), Path("out"), 2, tensorboard="out/tb")[-2:] == [
+        "--tensorboard", "out/tb"]
 
 
 def test_the_curves_draw_the_processes_events_the_numbers_of_an_in_process_run(qtbot,
