@@ -55,9 +55,12 @@ def confusion_of(graph: Any, model: Any) -> tuple[list, str]:
     """(the trained model's confusion matrices, "") or ([], why there are none): computed
     where the run ends, off the GUI thread; a failure here does not fail the run."""
     from composer.confusion import confusion_matrices
+    from composer.errors import ComposerError
 
     try:
         return confusion_matrices(graph, model), ""
+    except ComposerError as e:  # a data or forward failure, naming its node
+        return [], str(e)
     except Exception as e:  # shown on the Results page in place of the matrices
         return [], f"{type(e).__name__}: {e}"
 
