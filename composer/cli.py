@@ -49,11 +49,15 @@ def _train(args: argparse.Namespace) -> int:
     from composer.progress import Progress, summary_table
     from composer.runs import data_dir_of, train_run
     from composer.runtime.script import EventStream, StopOnSignal, all_of, plain_warnings
+    from composer.train import TENSORBOARD_EXTRA, has_tensorboard
 
     progress = Progress(sys.stderr)
     report = sys.stderr if args.events == "-" else sys.stdout
     if args.data_dir is None:  # a run folder's graph.json finds the data it trained on
         args.data_dir = data_dir_of(args.file)
+    if args.tensorboard is not None and not has_tensorboard():  # before any run folder
+        print(f"error: --tensorboard needs {TENSORBOARD_EXTRA}", file=sys.stderr)
+        return 1
     if args.nproc != 1:
         return _train_processes(args)
     try:
@@ -72,7 +76,8 @@ def _train(args: argparse.Namespace) -> int:
                             seed=args.seed, device=args.device, resume=args.resume,
                             checkpoint_every=args.checkpoint_every,
                             callback=all_of(events, progress, stop),
-                            precision=args.precision, compile=args.compile)
+                            precision=args.precision, compile=args.compile,
+                            tensorboard=args.tensorboard)
     except ComposerError as e:
         progress({"kind": "end"})
         events.error(e)
@@ -101,7 +106,8 @@ def _train_processes(args: argparse.Namespace) -> int:
     passed = {"--epochs": args.epochs, "--steps": args.steps, "--seed": args.seed,
               "--device": args.device, "--metrics-out": args.metrics_out,
               "--resume": args.resume, "--checkpoint-every": args.checkpoint_every,
-              "--events": args.events, "--precision": args.precision}
+              "--events": args.events, "--precision": args.precision,
+              "--tensorboard": args.tensorboard}
     try:
         graph = load(args.file)
         if args.data_dir is not None:
@@ -337,6 +343,9 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
                    "JSON object a line ('-': stdout; the summary then goes to stderr)")
     p.add_argument("--data-dir", type=Path, help="where relative data paths start (default: "
                    "the graph file's folder)")
+    p.add_argument("--tensorboard", type=Path, metavar="DIR",
+                   help="also write the curves (and preview images) for TensorBoard here "
+                   "(needs the tensorboard extra)")
     p.add_argument("--nproc", type=int, default=1, metavar="N",
                    help="train in N processes (torch.distributed.run; batch_size is the "
                    "global batch)")

@@ -17,7 +17,9 @@ pauses training. Events, in order:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib.util
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,14 @@ from typing import Any
 from composer.errors import DataError, TrainingError
 from composer.generate.compile import graph_program
 from composer.graph import Graph
+
+# What a run asked to write TensorBoard logs needs when the package is missing.
+TENSORBOARD_EXTRA = "the tensorboard extra: pip install 'model-composer[tensorboard]'"
+
+
+def has_tensorboard() -> bool:
+    """Whether TensorBoard logs can be written (without importing it, which takes a second)."""
+    return importlib.util.find_spec("tensorboard") is not None
 
 
 @dataclass
@@ -43,13 +53,16 @@ def train(graph: Graph, *, epochs: int | None = None, steps: int | None = None,
           out_dir: str | Path | None = None, metrics_out: str | Path | None = None,
           resume: str | Path | None = None, checkpoint_every: int | None = None,
           callback: Callable[[dict[str, Any]], str | None] | None = None,
-          precision: str | None = None, compile: bool | None = None) -> RunResult:
+          precision: str | None = None, compile: bool | None = None,
+          tensorboard: str | Path | None = None) -> RunResult:
     """Trains the graph as docs/FORMAT.md describes and returns the model and its metrics.
 
     `epochs`, `seed`, `device`, `precision` and `compile` override the graph's training
     settings; `steps` stops after
     that many steps in all. With `out_dir`, a checkpoint is written at every epoch's end and
-    at the end (plus every `checkpoint_every` steps); `resume` continues from one.
+    at the end (plus every `checkpoint_every` steps); `resume` continues from one. With
+    `tensorboard`, the curves are also written there as TensorBoard logs (the tensorboard
+    extra).
     Raises CompileError, DataError or TrainingError (naming node, group and step).
     """
     for name, value, low in (("epochs", epochs, 1), ("steps", steps, 0), ("seed", seed, 0),
@@ -58,7 +71,11 @@ def train(graph: Graph, *, epochs: int | None = None, steps: int | None = None,
                                   or value < low):
             raise TrainingError(f"{name} must be an integer >= {low}, got {value!r}")
     program = graph_program(graph)
+    board = None
     try:
+        if tensorboard is not None:  # before the first step: a missing package stops nothing
+            board = program.open_tensorboard(Path(tensorboard), TENSORBOARD_EXTRA)
+            callback = board if callback is None else program.all_of(board, callback)
         summary = program.train(
             program.PROGRAM, epochs=epochs, steps=steps, seed=seed, device=device,
             data_dir=graph.base_dir, out_dir=_path(out_dir), metrics_out=_path(metrics_out),
@@ -68,6 +85,9 @@ def train(graph: Graph, *, epochs: int | None = None, steps: int | None = None,
         raise TrainingError(str(e), node=e.node, group=e.group, step=e.step) from e
     except program.DataSourceError as e:
         raise DataError(e.node, e.detail) from e
+    finally:
+        if board is not None:
+            board.close()
     return RunResult(summary.model, summary.history, summary.val, summary.accuracy,
                      summary.checkpoint, summary.steps, summary.status)
 
@@ -81,6 +101,16 @@ def evaluate(graph: Graph, model: Any, *, seed: int | None = None) -> tuple[dict
     device its parameters are on. The split is fixed by `seed` (default: the graph's).
     Raises DataError or TrainingError (naming the node whose forward pass failed).
     """
+    with validation_data(graph, model, seed) as (program, data):
+        spec = program.PROGRAM
+        return program.validate(model, data, spec, program.validation_sets(model, spec))
+
+
+@contextmanager
+def validation_data(graph: Graph, model: Any, seed: int | None = None) -> Iterator[tuple]:
+    """(the graph's program, its data sources on the model's device) while the block runs,
+    the split fixed by `seed` (default: the graph's); the program's failures come out as
+    DataError or TrainingError, and the sources are closed after."""
     program = graph_program(graph)
     spec = program.PROGRAM
     where = next((p.device for p in model.parameters()), None)
@@ -89,7 +119,7 @@ def evaluate(graph: Graph, model: Any, *, seed: int | None = None) -> tuple[dict
         data = spec.make_data(spec.seed if seed is None else seed, Path(graph.base_dir))
         if where is not None:
             data = {node: source.to(where) for node, source in data.items()}
-        return program.validate(model, data, spec, program.validation_sets(model, spec))
+        yield program, data
     except program.TrainingFailure as e:
         raise TrainingError(str(e), node=e.node, group=e.group, step=e.step) from e
     except program.DataSourceError as e:

@@ -26,7 +26,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from gui.worker import TrainingWorker
+from gui.worker import TrainingWorker, confusion_of
 
 STOP_GRACE_S = 10.0  # after Stop, the run's step, validation and checkpoint get this long
 POLL_S = 0.1  # how often the watcher looks whether the process has ended
@@ -46,7 +46,7 @@ def train_command(graph_file: Path, out: Path, processes: int, data_dir: Path | 
     command += ["--events", "-", "--out", str(out)]
     if data_dir is not None:
         command += ["--data-dir", str(data_dir)]
-    for name in ("epochs", "steps", "device"):
+    for name in ("epochs", "steps", "device", "tensorboard"):
         if options.get(name) is not None:
             command += [f"--{name}", str(options[name])]
     return command
@@ -56,20 +56,31 @@ def subprocess_wanted(processes: int) -> bool:
     return processes > 1 or os.environ.get(SUBPROCESS_ENV) == "1"
 
 
+def run_folder(path: Path | None) -> Path:
+    """Where a run of the graph in `path` writes: `runs/<name>` beside the file, or a new
+    temporary folder for a graph not saved yet."""
+    if path is None:
+        return Path(tempfile.mkdtemp(prefix="composer-run-"))
+    stem = path.name.removesuffix(".json").removesuffix(".graph") or "run"
+    return path.parent / "runs" / stem
+
+
 def make_worker(graph: Any, processes: int, path: Path | None, saved: bool,
-                run_dir: Path | None = None, **options: Any) -> TrainingWorker | ProcessWorker:
+                run_dir: Path | None = None, tensorboard: bool = False,
+                **options: Any) -> TrainingWorker | ProcessWorker:
     """The worker for a run of `graph` (a copy of the document's, whose file is `path`,
     `saved` when the file holds it as it is): a thread here, or processes of their own.
     Either records the run in `run_dir` (composer/runs.py); a process run without one goes
     into `runs/<name>` beside a saved file, or a temporary folder. A saved document runs
-    from its file; an unsaved one from a copy in the run folder."""
-    if not subprocess_wanted(processes):
+    from its file; an unsaved one from a copy in the run folder. With `tensorboard`, the run
+    also writes TensorBoard logs into `<run folder>/tensorboard`."""
+    separate = subprocess_wanted(processes)
+    if run_dir is None and (separate or tensorboard):
+        run_dir = run_folder(path)
+    if tensorboard:
+        options["tensorboard"] = str(run_dir / "tensorboard")
+    if not separate:
         return TrainingWorker(graph, run_dir, path if saved else None, **options)
-    if run_dir is None and path is not None:
-        stem = path.name.removesuffix(".json").removesuffix(".graph") or "run"
-        run_dir = path.parent / "runs" / stem
-    elif run_dir is None:
-        run_dir = Path(tempfile.mkdtemp(prefix="composer-run-"))
     return ProcessWorker(graph, processes, run_dir, path if saved else None, **options)
 
 
@@ -114,6 +125,8 @@ class ProcessWorker(QObject):
         self._events: dict[str, dict] = {}  # the last event of each kind
         self.steps_done = 0
         self.result = None
+        self.confusion: tuple[list, str] = ([], "")  # confusion_of the trained model
+        self.tensorboard = options.get("tensorboard")  # where its logs go, if anywhere
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._watch, name="training-process",
                                         daemon=True)
@@ -252,6 +265,7 @@ class ProcessWorker(QObject):
             except (ComposerError, OSError) as e:
                 self._fail(f"the run ended, but its checkpoint could not be loaded: {e}")
             else:
+                self.confusion = confusion_of(self._graph, self.result.model)
                 self.run_finished.emit(self.result)
         elif error is not None:
             self.error = TrainingError(error["message"], error.get("node"), error.get("group"),

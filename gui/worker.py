@@ -51,6 +51,20 @@ class GuiCollector:
         self._was_enabled = None
 
 
+def confusion_of(graph: Any, model: Any) -> tuple[list, str]:
+    """(the trained model's confusion matrices, "") or ([], why there are none): computed
+    where the run ends, off the GUI thread; a failure here does not fail the run."""
+    from composer.confusion import confusion_matrices
+    from composer.errors import ComposerError
+
+    try:
+        return confusion_matrices(graph, model), ""
+    except ComposerError as e:  # a data or forward failure, naming its node
+        return [], str(e)
+    except Exception as e:  # shown on the Results page in place of the matrices
+        return [], f"{type(e).__name__}: {e}"
+
+
 class TrainingWorker(QObject):
     """Runs one training run. Create, `start()`, then `pause()`, `resume()`, `stop()`;
     `drain()` the events from the GUI thread."""
@@ -74,6 +88,8 @@ class TrainingWorker(QObject):
         self._ready = threading.Event()
         self.steps_done = 0
         self.result = None  # the RunResult once finished
+        self.confusion: tuple[list, str] = ([], "")  # confusion_of the trained model
+        self.tensorboard = train_options.get("tensorboard")  # where its logs go, if anywhere
         self.error: BaseException | None = None
         self._thread = QThread()
         self._thread.setObjectName("training")
@@ -152,6 +168,7 @@ class TrainingWorker(QObject):
             self.run_failed.emit(message, e)
         else:
             self.result = result
+            self.confusion = confusion_of(self._graph, result.model)
             self.run_finished.emit(result)
         finally:
             self._thread.quit()

@@ -99,6 +99,8 @@ def test_the_command_line_names_the_processes_the_run_folder_and_the_panel_setti
                            "-", "--out", "out", "--data-dir", "data", "--epochs", "3",
                            "--device", "cpu"]
     assert "--nproc" not in train_command(Path("g.json"), Path("out"), 1)
+    assert train_command(Path("g.json"), Path("out"), 2, tensorboard="out/tb")[-2:] == [
+        "--tensorboard", "out/tb"]
 
 
 def test_the_curves_draw_the_processes_events_the_numbers_of_an_in_process_run(qtbot,
@@ -119,6 +121,12 @@ def test_the_curves_draw_the_processes_events_the_numbers_of_an_in_process_run(q
     record = load_run(worker.run_dir).record  # recorded as composer train records a run
     assert (record.status, record.steps, record.graph_file) == ("finished", 12, None)
     assert panel.runs_view.runs[0].id == record.id  # and listed for the session
+    # The confusion matrix, computed here from the checkpoint, agrees with the process's
+    # own last validation.
+    matrix = panel.results.confusion.matrix
+    counts = [[matrix.count(t, p) for p in range(10)] for t in range(10)]
+    right = sum(counts[i][i] for i in range(10)) / sum(map(sum, counts))
+    assert panel.results.table.cell_text(0, 3) == f"{100 * right:.1f} %"
 
 
 def test_pause_holds_the_process_resume_continues_and_stop_keeps_a_checkpoint(qtbot, window):

@@ -37,7 +37,9 @@ class ImageFolder:
         self.crop = crop
         self.files: list[str] = []  # relative to the folder, as messages name them
         labels = []
+        self.class_names = []  # the sub-folder each class id stands for
         for label, folder in enumerate(image_folder_classes(node, self.root)):
+            self.class_names.append(folder.name)
             names = sorted(e.name for e in os.scandir(folder)
                            if e.name.lower().endswith(IMAGE_SUFFIXES) and e.is_file())
             self.files += [f"{folder.name}/{name}" for name in names]

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from composer.runtime.board import open_tensorboard
 from composer.runtime.distributed import (
     PeerLost,
     processes_from_env,
@@ -51,6 +52,9 @@ def script_parser(program: Program, script_dir: Path | None = None) -> argparse.
     parser.add_argument("--events", metavar="PATH",
                         help="write every training event here, one JSON object a line "
                         "('-': stdout)")
+    parser.add_argument("--tensorboard", type=Path, metavar="DIR",
+                        help="also write the curves (and preview images) for TensorBoard "
+                        "here; needs the tensorboard package")
     where = "this script's folder" if script_dir is not None else "the current folder"
     parser.add_argument("--data-dir", type=Path, default=script_dir,
                         help=f"where relative data paths start (default: {where})")
@@ -182,13 +186,16 @@ def command_line(program: Program, argv: list[str] | None = None,
     except OSError as e:
         print(f"error: cannot write events to {args.events}: {e.strerror or e}", file=sys.stderr)
         return 1
+    board = None
     try:
+        if args.tensorboard is not None and procs.rank == 0:  # rank 0 reports
+            board = open_tensorboard(args.tensorboard)
         with plain_warnings(), StopOnSignal() as stop:
             run = train(program, epochs=args.epochs, steps=args.steps, seed=args.seed,
                         device=args.device, data_dir=args.data_dir, out_dir=args.out,
                         metrics_out=args.metrics_out, resume=args.resume,
                         checkpoint_every=args.checkpoint_every,
-                        callback=all_of(events, print_epoch, stop),
+                        callback=all_of(events, print_epoch, stop, *([board] if board else [])),
                         precision=args.precision, compile=args.compile, procs=procs)
     except (TrainingFailure, DataSourceError) as e:
         events.error(e)
@@ -200,6 +207,8 @@ def command_line(program: Program, argv: list[str] | None = None,
         return 1
     finally:
         events.close()
+        if board is not None:
+            board.close()
     report_rank(procs.rank, "done", {"status": run.status, "step": run.steps})
     if procs.rank == 0:
         print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}",

@@ -3,10 +3,11 @@ and accuracy for cross-entropy losses."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from composer.runtime.distributed import Processes
 from composer.runtime.errors import TrainingFailure
@@ -37,41 +38,58 @@ def validate(model: nn.Module, data: dict[str, Any], program: Any, sets: ValSets
     try:
         with torch.no_grad():
             for nodes, losses in sets:
-                sources = sorted((data[n] for n in nodes), key=lambda s: s.batches_per_pass == 0)
                 pairs = {loss: program.accuracy[loss] for loss in losses
                          if loss in program.accuracy}
-                _validate_set(model, sources, losses, pairs, val, accuracy, procs)
+                _validate_set(model, val_batches(data, nodes), losses, pairs, val, accuracy,
+                              procs)
     finally:
         model.train()
     return val, accuracy
 
 
-def _validate_set(model: nn.Module, sources: list[Any], losses: tuple[str, ...],
-                  pairs: dict[str, tuple[str, str]], val: dict[str, float],
-                  accuracy: dict[str, float], procs: Processes) -> None:
+def val_batches(data: dict[str, Any], nodes: tuple[str, ...]) -> Iterator[dict[str, Tensor]]:
+    """The validation batches of data nodes read together, each merged into one dict keyed
+    "node.port": finite data first, so that noise then matches its rows. Nothing when a data
+    node has no validation samples."""
+    sources = sorted((data[n] for n in nodes), key=lambda s: s.batches_per_pass == 0)
     counts = [s.val_count for s in sources if s.batches_per_pass]  # noise has no split
     if 0 in counts:
-        return  # a data node without validation samples
+        return
+    for i in range(max(counts, default=NOISE_VAL_BATCHES)):
+        batch: dict[str, Tensor] = {}
+        rows = None  # all processes' rows of this batch
+        for source in sources:
+            batch.update(source.val_batch(i, rows))
+            rows = rows or source.val_rows(i)
+        yield batch
+
+
+def val_forward(model: nn.Module, batch: dict[str, Tensor],
+                outputs: tuple[str, ...]) -> dict[str, Tensor]:
+    """The model's outputs on a validation batch; a failure names the node it came from."""
+    try:
+        return model(batch, outputs)
+    except Exception as e:
+        node = failing_node(e, model)
+        raise TrainingFailure(f"{'node ' + node if node else 'the forward pass'} failed "
+                              f"in validation: {type(e).__name__}: {e}", node) from e
+
+
+def _validate_set(model: nn.Module, batches: Iterator[dict[str, Tensor]],
+                  losses: tuple[str, ...], pairs: dict[str, tuple[str, str]],
+                  val: dict[str, float], accuracy: dict[str, float], procs: Processes) -> None:
     outputs = tuple(f"{loss}.loss" for loss in losses) + tuple(r for p in pairs.values() for r in p)
     sums = dict.fromkeys(losses, 0.0)
     correct = dict.fromkeys(pairs, 0)
     labels = dict.fromkeys(pairs, 0)
     seen = 0
-    for i in range(max(counts, default=NOISE_VAL_BATCHES)):
-        batch: dict[str, torch.Tensor] = {}
-        rows = None  # all processes' rows of this batch
-        for source in sources:  # finite data first: noise then matches its rows
-            batch.update(source.val_batch(i, rows))
-            rows = rows or source.val_rows(i)
+    device = None
+    for batch in batches:
+        device = next(iter(batch.values())).device
         rows = len(next(iter(batch.values())))  # this process's share
         if rows == 0:
             continue
-        try:
-            outs = model(batch, outputs)
-        except Exception as e:
-            node = failing_node(e, model)
-            raise TrainingFailure(f"{'node ' + node if node else 'the forward pass'} failed "
-                                  f"in validation: {type(e).__name__}: {e}", node) from e
+        outs = val_forward(model, batch, outputs)
         for loss in losses:
             sums[loss] += outs[f"{loss}.loss"].item() * rows
         seen += rows
@@ -80,8 +98,10 @@ def _validate_set(model: nn.Module, sources: list[Any], losses: tuple[str, ...],
             if not t.is_floating_point():
                 correct[loss] += int((outs[pred].argmax(1) == t).sum())
                 labels[loss] += t.numel()
+    if device is None:
+        return  # a data node without validation samples
     totals = procs.sum_values([seen, *sums.values(), *correct.values(), *labels.values()],
-                              next(iter(batch.values())).device)
+                              device)
     seen, n = totals[0], len(losses)
     sums = dict(zip(losses, totals[1:1 + n], strict=True))
     correct = dict(zip(pairs, totals[1 + n:1 + n + len(pairs)], strict=True))

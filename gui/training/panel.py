@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from composer.networks import SEPARATOR
 from composer.runs import RunError
+from composer.train import TENSORBOARD_EXTRA, has_tensorboard
 from gui import theme
 from gui.diagnostics import place
 from gui.param_widgets import DeviceBox
@@ -51,6 +52,8 @@ from gui.worker import GuiCollector
 REDRAW_MS = 330
 RATE_WINDOW_S = 5.0  # the speed (and so the ETA) is measured over the last seconds
 PROCESSES_KEY = "training/processes"  # in the application's settings: a fact of the machine
+TENSORBOARD_KEY = "training/tensorboard"  # likewise: whether runs write TensorBoard logs
+TENSORBOARD_MISSING = f"TensorBoard needs {TENSORBOARD_EXTRA}"
 
 
 class TrainingPanel(QWidget):
@@ -121,6 +124,13 @@ class TrainingPanel(QWidget):
         if self.settings is not None:
             self.processes.setValue(int(self.settings.value(PROCESSES_KEY, 1)))
         self.processes.valueChanged.connect(self._set_processes)
+        self.tensorboard = QCheckBox("TensorBoard", objectName="training_tensorboard",
+                                     toolTip="also write each run's curves for TensorBoard, "
+                                     "into the run's folder, <run>/tensorboard (a "
+                                     "setting of this computer, not of the graph)")
+        if self.settings is not None:
+            self.tensorboard.setChecked(self.settings.value(TENSORBOARD_KEY, False, type=bool))
+        self.tensorboard.toggled.connect(self._set_tensorboard)
         self.progress = QProgressBar(objectName="training_progress", textVisible=True)
         self.progress.setFormat("no run yet")
         self.progress.setValue(0)
@@ -166,6 +176,7 @@ class TrainingPanel(QWidget):
         # "cpu × 2": the device times the processes on it, in the room of a narrow window.
         row.addWidget(QLabel("\u00d7", toolTip=self.processes.toolTip()))
         row.addWidget(self.processes)
+        row.addWidget(self.tensorboard)
         row.addSpacing(8)
         row.addWidget(self.progress, 1)
         row.addWidget(self.eta)
@@ -183,7 +194,7 @@ class TrainingPanel(QWidget):
         a["stop"].setEnabled(state in ("running", "paused"))
         self.results.set_idle(state in ("idle", "evaluating"))
         self.runs_view.set_idle(idle)
-        for widget in (self.epochs, self.steps, self.device):
+        for widget in (self.epochs, self.steps, self.device, self.tensorboard):
             widget.setEnabled(idle)
         self.processes.setEnabled(idle and os.name == "posix")
         self.state_changed.emit(state)
@@ -229,6 +240,14 @@ class TrainingPanel(QWidget):
         if self.settings is not None:
             self.settings.setValue(PROCESSES_KEY, value)
 
+    def _set_tensorboard(self, on: bool) -> None:
+        if on and not has_tensorboard():
+            self._show_message(TENSORBOARD_MISSING, error=True)
+        elif self.message.text() == TENSORBOARD_MISSING:
+            self._show_message("")
+        if self.settings is not None:
+            self.settings.setValue(TENSORBOARD_KEY, on)
+
     def _evaluating(self, busy: bool) -> None:
         self._set_state("evaluating" if busy else "idle")
         if not busy:
@@ -248,6 +267,10 @@ class TrainingPanel(QWidget):
     def start(self, steps: int | None = None) -> bool:
         """Starts a run of the graph as it is now (`steps` overrides the Steps box)."""
         if self.state != "idle" or self._refused():
+            return False
+        board = self.tensorboard.isChecked()
+        if board and not has_tensorboard():
+            self._show_message(TENSORBOARD_MISSING, error=True)
             return False
         try:
             graph = self.document.graph.copy()
@@ -270,7 +293,8 @@ class TrainingPanel(QWidget):
         self.run_graph = graph
         self._ensure_curves()
         self.worker = make_worker(graph, self.processes.value(), self.document.path,
-                                  not self.document.dirty, run_dir, **options)
+                                  not self.document.dirty, run_dir, tensorboard=board,
+                                  **options)
         self.worker.run_started.connect(self._started)  # a method: queued to this thread
         self.worker.run_finished.connect(self._finished)
         self.worker.run_failed.connect(self._failed)
@@ -429,10 +453,14 @@ class TrainingPanel(QWidget):
         verb = "Finished" if result.status == "finished" else "Stopped"
         self.eta.setText(f"{verb} after {result.steps} steps")
         saved = f"; checkpoint {result.checkpoint}" if result.checkpoint else ""
+        board = self.worker.tensorboard
+        logs = f" TensorBoard logs: {board}." if board else ""
         self.document.message.emit(f"Training {verb.lower()} after {result.steps} steps"
                                    f"{saved}; the graph is editable again")
         self.results.set_run(result.model, self.run_graph, self.history, result.val,
-                             result.accuracy, f"After step {result.steps} ({result.status}).")
+                             result.accuracy,
+                             f"After step {result.steps} ({result.status}).{logs}",
+                             self.worker.confusion)
         self.runs_view.refresh()
 
     def _failed(self, message: str, error: BaseException) -> None:

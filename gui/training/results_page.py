@@ -1,7 +1,7 @@
-"""The Results tab: the final metrics of the latest run, and what can be done with the
-trained weights: save them, load weights back (refused when they do not fit the graph),
-evaluate them on the validation split, export the inference path as ONNX (both off the GUI
-thread)."""
+"""The Results tab: the final metrics of the latest run, where its classifiers go wrong
+(confusion matrices and their worst mistakes), and what can be done with the trained weights:
+save them, load weights back (refused when they do not fit the graph), evaluate them on the
+validation split, export the inference path as ONNX (both off the GUI thread)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QToolButton, QVB
 
 from composer.errors import ComposerError
 from gui.training.actions import make_action
+from gui.training.confusion_view import ConfusionView
 from gui.training.results import ResultsTable, result_rows
-from gui.worker import BackgroundTask, GuiCollector
+from gui.worker import BackgroundTask, GuiCollector, confusion_of
 
 NO_RESULTS = "No results yet."
+TABLE_MIN_PX = 150  # the metrics table shrinks no more, however many losses it lists
 
 
 class ResultsPage(QWidget):
@@ -38,6 +40,8 @@ class ResultsPage(QWidget):
         self._collector = GuiCollector()
         self.table = ResultsTable()
         self.note = QLabel(NO_RESULTS, wordWrap=True)
+        self.confusion = ConfusionView()
+        self.confusion.hide()
         self.actions = {
             "save_weights": make_action(self, "save_weights", "Save &Weights\u2026",
                                         self.save_weights, "",
@@ -63,7 +67,8 @@ class ResultsPage(QWidget):
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addLayout(buttons)
         layout.addWidget(self.note)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.table)
+        layout.addWidget(self.confusion, 1)
         self._update_actions()
 
     def set_idle(self, idle: bool) -> None:
@@ -81,14 +86,17 @@ class ResultsPage(QWidget):
         """Forgets the model: it belongs to a graph no longer open."""
         self.model = self.graph = self.history = None
         self.table.setRowCount(0)
+        self.confusion.show_confusions([])
         self.note.setText(NO_RESULTS)
         self._update_actions()
 
     def set_run(self, model: Any, graph: Any, history: Any, val: dict, accuracy: dict,
-                note: str) -> None:
-        """A run ended: its model, the graph copy it trained and its last validation."""
+                note: str, confusion: tuple[list, str] = ([], "")) -> None:
+        """A run ended: its model, the graph copy it trained, its last validation and the
+        confusion of its classifiers (gui.worker.confusion_of)."""
         self.model, self.graph, self.history = model, graph, history
         self.show_metrics(val, accuracy, note)
+        self.confusion.show_confusions(*confusion)
         self._update_actions()
 
     def show_metrics(self, val: dict, accuracy: dict, note: str) -> None:
@@ -99,6 +107,11 @@ class ResultsPage(QWidget):
                     n: float(self.graph.nodes[n].resolved_params().get("weight", 1.0))
                     for n in g.losses if n in self.graph.nodes}
         self.table.show_rows(result_rows(self.history, val, accuracy, group_losses))
+        t = self.table  # as tall as its rows: the room below is the confusion matrix's
+        rows = t.horizontalHeader().sizeHint().height() + 2 * t.frameWidth() + sum(
+            t.rowHeight(r) for r in range(t.rowCount()))
+        t.setMinimumHeight(min(rows, TABLE_MIN_PX))
+        t.setMaximumHeight(rows)
         self.note.setText(f"{note} Validation: each loss node on its data's validation split.")
 
     def save_weights(self, path: str | Path | None = None) -> Path | None:
@@ -150,7 +163,7 @@ class ResultsPage(QWidget):
         if self.model is None or not self._idle or self.busy:
             return
         model, graph = self.model, self.graph
-        self._start(lambda: composer.evaluate(graph, model),
+        self._start(lambda: (composer.evaluate(graph, model), confusion_of(graph, model)),
                     "Evaluating on the validation split\u2026", self._evaluated,
                     "Evaluation failed")
 
@@ -219,10 +232,12 @@ class ResultsPage(QWidget):
         self._update_actions()
         self.busy_changed.emit(busy)
 
-    def _evaluated(self, result: tuple[dict, dict]) -> None:
+    def _evaluated(self, result: tuple[tuple[dict, dict], tuple[list, str]]) -> None:
+        metrics, confusion = result
         self._set_busy(False)
         self.message.emit("", False)
-        self.show_metrics(*result, "Evaluated now.")
+        self.show_metrics(*metrics, "Evaluated now.")
+        self.confusion.show_confusions(*confusion)
 
     def _failed(self, message: str, error: BaseException) -> None:
         self._set_busy(False)

@@ -264,6 +264,75 @@ class Rows(NamedTuple):
         return drawn.narrow(dim, self.start, self.count)
 
 
+TENSORBOARD_PACKAGE = "the tensorboard package: pip install tensorboard"
+
+
+class TensorBoardSink:
+    """A training callback: per step each loss node's value (`loss/<node>`), each active
+    group's weighted loss (`group_loss/<group>`) and learning rate (`lr/<group>`); per
+    validation each loss node's mean (`val/<node>`) and accuracy (`accuracy/<node>`); preview
+    images (`preview/<node.port>`). The x axis is the step, as in the application's curves.
+    What is written reaches the files after each validation and at the end."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer  # a torch.utils.tensorboard.SummaryWriter
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind, step = event["kind"], event.get("step")
+        if kind == "step":
+            self._scalars("loss", event["loss"], step)
+            self._scalars("group_loss", event["group_loss"], step)
+            self._scalars("lr", event.get("lr") or {}, step)
+        elif kind == "epoch":
+            self._scalars("val", event["val"], step)
+            self._scalars("accuracy", event["accuracy"], step)
+            self.writer.flush()
+        elif kind == "preview":
+            for ref, images in event["outputs"].items():
+                grid = preview_images(images)
+                if grid is not None:
+                    self.writer.add_images(f"preview/{ref}", grid, step, dataformats="NCHW")
+            self.writer.flush()
+        elif kind == "end":
+            self.writer.flush()
+
+    def _scalars(self, kind: str, values: dict[str, float], step: int) -> None:
+        for name, value in values.items():
+            self.writer.add_scalar(f"{kind}/{name}", value, step)
+
+    def close(self) -> None:
+        """Writes what is left and closes the files (also after a failure)."""
+        self.writer.close()
+
+
+def preview_images(images: Any) -> np.ndarray | None:
+    """A batch of images [B,1|3,H,W] with values in [0,1] as TensorBoard draws them: one whose
+    values fall outside (a tanh output in [-1,1], normalised inputs) is stretched to [0,1]
+    as a whole. None for anything else: it is not a picture."""
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4 or images.shape[1] not in (1, 3) or images.size == 0:
+        return None
+    low, high = float(images.min()), float(images.max())
+    if low < 0.0 or high > 1.0:
+        images = (images - low) / (high - low) if high > low else np.zeros_like(images)
+    return images
+
+
+def open_tensorboard(folder: Path, needs: str = TENSORBOARD_PACKAGE) -> TensorBoardSink:
+    """A sink writing into `folder` (made if missing). Raises TrainingFailure when the
+    tensorboard package is missing, saying it `needs` what to install, or when the folder
+    cannot be written."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as e:
+        raise TrainingFailure(f"--tensorboard needs {needs}") from e
+    try:
+        return TensorBoardSink(SummaryWriter(log_dir=str(folder)))
+    except OSError as e:
+        raise TrainingFailure(f"cannot write TensorBoard logs to {str(folder)!r}: "
+                              f"{e.strerror or e}") from e
+
+
 CHECKPOINT_FORMAT = "composer-checkpoint"
 
 
@@ -1085,41 +1154,58 @@ def validate(model: nn.Module, data: dict[str, Any], program: Any, sets: ValSets
     try:
         with torch.no_grad():
             for nodes, losses in sets:
-                sources = sorted((data[n] for n in nodes), key=lambda s: s.batches_per_pass == 0)
                 pairs = {loss: program.accuracy[loss] for loss in losses
                          if loss in program.accuracy}
-                _validate_set(model, sources, losses, pairs, val, accuracy, procs)
+                _validate_set(model, val_batches(data, nodes), losses, pairs, val, accuracy,
+                              procs)
     finally:
         model.train()
     return val, accuracy
 
 
-def _validate_set(model: nn.Module, sources: list[Any], losses: tuple[str, ...],
-                  pairs: dict[str, tuple[str, str]], val: dict[str, float],
-                  accuracy: dict[str, float], procs: Processes) -> None:
+def val_batches(data: dict[str, Any], nodes: tuple[str, ...]) -> Iterator[dict[str, Tensor]]:
+    """The validation batches of data nodes read together, each merged into one dict keyed
+    "node.port": finite data first, so that noise then matches its rows. Nothing when a data
+    node has no validation samples."""
+    sources = sorted((data[n] for n in nodes), key=lambda s: s.batches_per_pass == 0)
     counts = [s.val_count for s in sources if s.batches_per_pass]  # noise has no split
     if 0 in counts:
-        return  # a data node without validation samples
+        return
+    for i in range(max(counts, default=NOISE_VAL_BATCHES)):
+        batch: dict[str, Tensor] = {}
+        rows = None  # all processes' rows of this batch
+        for source in sources:
+            batch.update(source.val_batch(i, rows))
+            rows = rows or source.val_rows(i)
+        yield batch
+
+
+def val_forward(model: nn.Module, batch: dict[str, Tensor],
+                outputs: tuple[str, ...]) -> dict[str, Tensor]:
+    """The model's outputs on a validation batch; a failure names the node it came from."""
+    try:
+        return model(batch, outputs)
+    except Exception as e:
+        node = failing_node(e, model)
+        raise TrainingFailure(f"{'node ' + node if node else 'the forward pass'} failed "
+                              f"in validation: {type(e).__name__}: {e}", node) from e
+
+
+def _validate_set(model: nn.Module, batches: Iterator[dict[str, Tensor]],
+                  losses: tuple[str, ...], pairs: dict[str, tuple[str, str]],
+                  val: dict[str, float], accuracy: dict[str, float], procs: Processes) -> None:
     outputs = tuple(f"{loss}.loss" for loss in losses) + tuple(r for p in pairs.values() for r in p)
     sums = dict.fromkeys(losses, 0.0)
     correct = dict.fromkeys(pairs, 0)
     labels = dict.fromkeys(pairs, 0)
     seen = 0
-    for i in range(max(counts, default=NOISE_VAL_BATCHES)):
-        batch: dict[str, torch.Tensor] = {}
-        rows = None  # all processes' rows of this batch
-        for source in sources:  # finite data first: noise then matches its rows
-            batch.update(source.val_batch(i, rows))
-            rows = rows or source.val_rows(i)
+    device = None
+    for batch in batches:
+        device = next(iter(batch.values())).device
         rows = len(next(iter(batch.values())))  # this process's share
         if rows == 0:
             continue
-        try:
-            outs = model(batch, outputs)
-        except Exception as e:
-            node = failing_node(e, model)
-            raise TrainingFailure(f"{'node ' + node if node else 'the forward pass'} failed "
-                                  f"in validation: {type(e).__name__}: {e}", node) from e
+        outs = val_forward(model, batch, outputs)
         for loss in losses:
             sums[loss] += outs[f"{loss}.loss"].item() * rows
         seen += rows
@@ -1128,8 +1214,10 @@ def _validate_set(model: nn.Module, sources: list[Any], losses: tuple[str, ...],
             if not t.is_floating_point():
                 correct[loss] += int((outs[pred].argmax(1) == t).sum())
                 labels[loss] += t.numel()
+    if device is None:
+        return  # a data node without validation samples
     totals = procs.sum_values([seen, *sums.values(), *correct.values(), *labels.values()],
-                              next(iter(batch.values())).device)
+                              device)
     seen, n = totals[0], len(losses)
     sums = dict(zip(losses, totals[1:1 + n], strict=True))
     correct = dict(zip(pairs, totals[1 + n:1 + n + len(pairs)], strict=True))
@@ -1542,6 +1630,9 @@ def script_parser(program: Program, script_dir: Path | None = None) -> argparse.
     parser.add_argument("--events", metavar="PATH",
                         help="write every training event here, one JSON object a line "
                         "('-': stdout)")
+    parser.add_argument("--tensorboard", type=Path, metavar="DIR",
+                        help="also write the curves (and preview images) for TensorBoard "
+                        "here; needs the tensorboard package")
     where = "this script's folder" if script_dir is not None else "the current folder"
     parser.add_argument("--data-dir", type=Path, default=script_dir,
                         help=f"where relative data paths start (default: {where})")
@@ -1673,23 +1764,29 @@ def command_line(program: Program, argv: list[str] | None = None,
     except OSError as e:
         print(f"error: cannot write events to {args.events}: {e.strerror or e}", file=sys.stderr)
         return 1
+    board = None
     try:
+        if args.tensorboard is not None and procs.rank == 0:  # rank 0 reports
+            board = open_tensorboard(args.tensorboard)
         with plain_warnings(), StopOnSignal() as stop:
             run = train(program, epochs=args.epochs, steps=args.steps, seed=args.seed,
                         device=args.device, data_dir=args.data_dir, out_dir=args.out,
                         metrics_out=args.metrics_out, resume=args.resume,
                         checkpoint_every=args.checkpoint_every,
-                        callback=all_of(events, print_epoch, stop),
+                        callback=all_of(events, print_epoch, stop, *([board] if board else [])),
                         precision=args.precision, compile=args.compile, procs=procs)
     except (TrainingFailure, DataSourceError) as e:
         events.error(e)
-        told = report_rank(procs.rank, "failed", {"message": f"{rank}{e}",
-                                                  "peer": isinstance(e, PeerLost)})
+        told = report_rank(procs.rank, "failed", {
+            "message": f"{rank}{e}", "peer": isinstance(e, PeerLost),
+            **{k: getattr(e, k, None) for k in ("node", "group", "step")}})
         if not told:  # else `composer train --nproc` prints the first process's failure
             print(f"error: {rank}{e}", file=sys.stderr)
         return 1
     finally:
         events.close()
+        if board is not None:
+            board.close()
     report_rank(procs.rank, "done", {"status": run.status, "step": run.steps})
     if procs.rank == 0:
         print(f"{run.status} after {run.steps} steps; checkpoint: {run.checkpoint}",
