@@ -12,7 +12,8 @@ FLOORS = ["entry", "generate", "analysis", "fileformat", "graph", "catalogue", "
 PLACES = {
     "cli": "entry", "train": "entry", "progress": "entry", "__main__": "entry",
     "__init__": "entry", "weights": "entry", "export_onnx": "entry", "state_dicts": "entry",
-    "launch": "entry",
+    "launch": "entry", "runs": "entry", "run_compare": "entry", "graph_diff": "entry",
+    "confusion": "entry",
     "generate": "generate", "analysis": "analysis",
     "fileformat": "fileformat", "graph": "graph", "networks": "graph", "schedules": "graph",
     "optim": "graph",
