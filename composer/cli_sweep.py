@@ -86,14 +86,15 @@ def _train(args: argparse.Namespace, sweep, metric) -> int:
             return
         r = run.record
         why = f": {r.error['message']}" if r.error else ""
-        print(f"[{index + 1}/{count}] {label}: {r.status} after {r.steps} steps{why} (run "
-              f"{run.id})", file=sys.stderr)
+        steps = f"{r.steps} step{'s' * (r.steps != 1)}"
+        print(f"[{index + 1}/{count}] {label}: {r.status} after {steps}{why} (run {run.id})",
+              file=sys.stderr)
 
     with plain_warnings(), StopOnSignal() as signals:
         status = run_sweep(book, args.parallel, stop=lambda: signals.received is not None,
                            callback=Progress(sys.stderr), on_end=ended)
     _print_table(book.rows(), metric)
-    failed = [r for r in book.rows() if r.status not in ("finished", "stopped", "queued")]
+    failed = [r for r in book.rows() if r.status in ("failed", "missing")]
     for row in failed:
         error = row.run.record.error if row.run is not None else None
         message = (error or {}).get("message") or row.status

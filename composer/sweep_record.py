@@ -121,7 +121,7 @@ class Row:
     value: Any
     label: str
     run: Run | None  # None until its run starts, or when its folder cannot be read
-    status: str  # the run's; "queued" before it starts, "starting", "missing" when unreadable
+    status: str  # the run's; else queued, starting, "not run" (a stopped sweep's), missing
 
     def metric(self, kind: str, name: str) -> float | None:
         return self.run.record.metric(kind, name) if self.run is not None else None
@@ -131,7 +131,7 @@ def rows_of(record: SweepRecord, root: str | Path) -> list[Row]:
     """The record's values with their runs read from `root`, in the record's order."""
     rows = []
     for value, label, run_id in zip(record.values, record.labels, record.runs, strict=True):
-        run, status = None, "queued"
+        run, status = None, "queued" if record.status == "running" else "not run"
         if run_id is not None:
             try:
                 run = load_run(Path(root) / run_id)

@@ -11,6 +11,7 @@ A stop (Ctrl+C, the window's Stop) ends the runs going after their step and star
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +23,16 @@ from typing import Any
 
 from composer.errors import ComposerError
 from composer.fileformat import save
-from composer.runs import GRAPH_FILE, Run, close_record, load_run, new_run_folder, train_run
+from composer.runs import (
+    GRAPH_FILE,
+    RECORD_FILE,
+    Run,
+    RunRecorder,
+    close_record,
+    load_run,
+    new_run_folder,
+    train_run,
+)
 from composer.sweep import Sweep, SweepError
 from composer.sweep_record import Row, SweepRecord, new_sweep_file, rows_of, write_record
 
@@ -144,7 +154,7 @@ def run_processes(book: SweepBook, parallel: int, *, stop: Callable[[], bool] = 
                 continue
             del going[index]
             _signal(proc, signal.SIGKILL)  # anything the run left in its group
-            close_record(folder, "failed", _exit_text(proc.returncode, folder))
+            _ended(book, index, folder, proc.returncode, stopping=kill_at is not None)
             if on_end is not None:
                 on_end(index, _run(folder))
         time.sleep(POLL_S)
@@ -183,6 +193,22 @@ def _launch(book: SweepBook, index: int, folder: Path, parallel: int) -> subproc
         return subprocess.Popen(train_command(folder, variant.label, data_dir, book.options),
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 env=env, start_new_session=True)
+
+
+def _ended(book: SweepBook, index: int, folder: Path, code: int, stopping: bool) -> None:
+    """Closes the record of a process that ended without closing it (killed, crashed). One
+    stopped before it began its run leaves no run: its value is not run."""
+    text = _exit_text(code, folder)
+    if (folder / RECORD_FILE).is_file():
+        close_record(folder, "stopped" if stopping else "failed", text)
+    elif stopping:
+        shutil.rmtree(folder, ignore_errors=True)
+        book.record.runs[index] = None
+        book.write()
+    else:
+        variant = book.sweep.variants[index]
+        RunRecorder(folder, variant.graph, label=variant.label, options=book.options) \
+            .finish("failed", error=ComposerError(text))
 
 
 def _signal(proc: subprocess.Popen, number: int) -> None:

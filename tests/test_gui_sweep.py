@@ -144,7 +144,7 @@ def test_stop_ends_the_queue_after_the_run_going(qtbot, window, graph_file):
     click(dialog.start_button)
     click(dialog.stop_button)
     qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
-    assert [row[1] for row in table_rows(dialog)] == ["stopped", "queued", "queued"]
+    assert [row[1] for row in table_rows(dialog)] == ["stopped", "not run", "not run"]
     assert len(list_runs(runs_root(graph_file))[0]) == 1
     assert dialog.message.text() == "Sweep stopped."
     assert dialog.start_button.isEnabled() and window.training_panel.state == "idle"

@@ -112,7 +112,7 @@ def test_stop_ends_the_sweep_after_the_run_going(graph_file):
     assert status == "stopped" and ended == [(0, "finished")]
     record = read_record(book.path)
     assert record.status == "stopped" and record.runs[1:] == [None, None]
-    assert [r.status for r in rows_of(record, book.root)] == ["finished", "queued", "queued"]
+    assert [r.status for r in rows_of(record, book.root)] == ["finished", "not run", "not run"]
 
 
 def table_of(out: str) -> tuple[list[str], list[list[str]]]:

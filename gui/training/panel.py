@@ -152,6 +152,9 @@ class TrainingPanel(QWidget):
         beside.setSizes([900, 300])
         self.tabs.addTab(beside, "Curves")
         self.tabs.addTab(self.results, "Results")
+        sweep = QToolButton(objectName="button_sweep", autoRaise=True)
+        sweep.setDefaultAction(self.actions["sweep"])
+        self.tabs.setCornerWidget(sweep, Qt.Corner.TopRightCorner)  # beside the runs list
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(3)
@@ -161,7 +164,7 @@ class TrainingPanel(QWidget):
 
     def _controls_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        for name in ("start", "pause", "stop", "sweep"):
+        for name in ("start", "pause", "stop"):
             button = QToolButton(objectName=f"button_{name}")
             button.setDefaultAction(self.actions[name])
             row.addWidget(button)

@@ -6,6 +6,7 @@ order). The table is composer/sweep_record.py's, as `composer sweep` prints it."
 from __future__ import annotations
 
 import os
+from html import escape
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -75,6 +76,8 @@ class SweepDialog(QDialog):
         self.results.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.results.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.results.verticalHeader().hide()
+        self.results.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.results.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         header = self.results.horizontalHeader()
         header.setSectionsClickable(True)
         header.setSortIndicatorShown(True)
@@ -105,10 +108,10 @@ class SweepDialog(QDialog):
         split = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
         split.addWidget(self.targets)
         split.addWidget(right)
-        split.setSizes([300, 700])
+        split.setSizes([250, 1070])
         layout = QVBoxLayout(self)
         layout.addWidget(split)
-        self.resize(1040, 480)
+        self.resize(1320, 440)
 
     # --- choosing --------------------------------------------------------------------------
     def open_for(self, nodes: list[str], network: str | None) -> None:
@@ -127,9 +130,9 @@ class SweepDialog(QDialog):
             self.target_text.setText("choose one in the list")
             return
         graph = self.targets.graph
-        self.target_text.setText(f"<b>{target.text}</b> \u2014 now "
-                                 f"{value_text(current_value(graph, target))}; "
-                                 f"{safe_declaration(graph, target)}")
+        now = value_text(current_value(graph, target))
+        self.target_text.setText(f"<b>{escape(target.text)}</b> \u2014 now {escape(now)}; "
+                                 f"{escape(safe_declaration(graph, target))}")
 
     @property
     def running(self) -> bool:

@@ -35,6 +35,8 @@ class SweepQueue(QObject):
         self._next = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._outcome: str | None = None  # the status the runner's thread ended with
+        self._error = ""
         self._ended_elsewhere.connect(self._process_run_changed)
 
     @property
@@ -66,6 +68,8 @@ class SweepQueue(QObject):
         self.stop()
         if self._thread is not None:
             self._thread.join(seconds)
+        elif self.running:  # the panel's run ends as the window closes: no next turn comes
+            self.status = self.book.finish(True)
 
     # --- one at a time, through the panel --------------------------------------------------
     def _start_next(self) -> None:
@@ -102,16 +106,22 @@ class SweepQueue(QObject):
             self._ended_elsewhere.emit()
 
         try:
-            self.status = run_processes(self.book, self.parallel, stop=self._stop.is_set,
-                                        on_start=changed, on_end=changed)
-        except OSError as e:  # the processes could not start: said in the table's rows
-            self.panel.document.message.emit(f"Sweep stopped: {e.strerror or e}")
-            self.status = self.book.finish(True)
+            self._outcome = run_processes(self.book, self.parallel, stop=self._stop.is_set,
+                                          on_start=changed, on_end=changed)
+        except OSError as e:  # a process could not start: the sweep ends there
+            self._error = f"cannot start a training process: {e.strerror or e}"
+            self._outcome = self.book.finish(True)
         self._ended_elsewhere.emit()
 
     def _process_run_changed(self) -> None:
+        """On the GUI thread: the list and the table read the folders again; the sweep's
+        end is told once its thread has said it."""
         self.panel.runs_view.refresh()
+        ended = self._outcome is not None and self.status == "running"
+        if ended:
+            self.status = self._outcome
+            if self._error:
+                self.panel.document.message.emit(f"Sweep stopped: {self._error}")
         self.changed.emit()
-        if self.status != "running" and self._thread is not None:
-            self._thread = None
+        if ended:
             self.finished.emit(self.status)
