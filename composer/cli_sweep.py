@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace, sweep, metric) -> int:
     from composer.progress import Progress
     from composer.runs import runs_root
-    from composer.runtime.script import StopOnSignal, plain_warnings
+    from composer.runtime.script import StopOnSignal, all_of, plain_warnings
     from composer.sweep_runner import SweepBook, run_sweep, threads_per_run
 
     book = SweepBook(sweep, runs_root(args.file), graph_file=args.file,
@@ -92,7 +92,7 @@ def _train(args: argparse.Namespace, sweep, metric) -> int:
 
     with plain_warnings(), StopOnSignal() as signals:
         status = run_sweep(book, args.parallel, stop=lambda: signals.received is not None,
-                           callback=Progress(sys.stderr), on_end=ended)
+                           callback=all_of(Progress(sys.stderr), signals), on_end=ended)
     _print_table(book.rows(), metric)
     failed = [r for r in book.rows() if r.status in ("failed", "missing")]
     for row in failed:
