@@ -81,9 +81,6 @@ def _train(args: argparse.Namespace) -> int:
         events.error(e)
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except OSError as e:
-        print(f"error: cannot write the run folder: {e.strerror or e}", file=sys.stderr)
-        return 1
     finally:
         events.close()
     owner = {loss: g.id for g in graph.groups for loss in g.losses}

@@ -78,14 +78,30 @@ class RunRecord:
                 raise RunError(f"{where}: {key} missing or not text")
         if known["status"] not in STATUSES:
             raise RunError(f"{where}: unknown status {known['status']!r}")
-        try:
-            return cls(**known)
-        except TypeError as e:
-            raise RunError(f"{where}: {e}") from e
+        for key, types in _FIELD_TYPES.items():
+            if key in known and not isinstance(known[key], types) \
+                    or key == "final" and not _numbers(known.get("final", {})):
+                raise RunError(f"{where}: {key}: not what a run record holds there")
+        return cls(**known)
 
     def metric(self, kind: str, name: str) -> float | None:
         value = self.final.get(kind, {}).get(name)
         return float(value) if isinstance(value, int | float) else None
+
+
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "label": (str,), "duration_s": (int, float), "steps": (int,), "seed": (int, type(None)),
+    "graph_file": (str, type(None)), "graph_name": (str,), "data_dir": (str, type(None)),
+    "options": (dict,), "device": (str, type(None)), "device_name": (str, type(None)),
+    "processes": (int,), "versions": (dict,), "platform": (str,), "final": (dict,),
+    "error": (dict, type(None))}
+
+
+def _numbers(final: Any) -> bool:
+    """`final` as records hold it: kinds of {name: number}."""
+    return isinstance(final, dict) and all(
+        isinstance(values, dict) and all(isinstance(v, int | float) for v in values.values())
+        for values in final.values())
 
 
 @dataclass
@@ -133,14 +149,16 @@ def new_run_folder(root: str | Path, now: datetime | None = None) -> Path:
     """Creates `<root>/<id>`: the start time, sortable and readable (`2026-12-02_14-03-11`),
     with `-2`, `-3`, ... when two runs start within a second."""
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
     stem = (now or datetime.now()).strftime(ID_FORMAT)
     for n in range(1, 10_000):
         folder = root / (stem if n == 1 else f"{stem}-{n}")
         try:
-            folder.mkdir()
+            folder.mkdir(parents=True)
         except FileExistsError:
             continue
+        except OSError as e:
+            raise RunError(f"cannot write the run folder {str(folder)!r}: "
+                           f"{e.strerror or e} (--out DIR puts it elsewhere)") from e
         return folder
     raise RunError(f"{root}: no free run id for {stem}")
 
@@ -240,11 +258,11 @@ def final_metrics(records: list[dict[str, Any]]) -> tuple[dict[str, dict[str, fl
     accuracy: dict[str, float] = {}
     steps = 0
     for record in records:
-        if "loss" in record:
+        if isinstance(record.get("loss"), dict) and isinstance(record.get("step"), int):
             loss.update(record["loss"])
-            steps = max(steps, int(record.get("step", -1)) + 1)
-        if "val" in record:
-            val, accuracy = dict(record["val"]), dict(record.get("accuracy", {}))
+            steps = max(steps, record["step"] + 1)
+        if isinstance(record.get("val"), dict):
+            val, accuracy = dict(record["val"]), dict(record.get("accuracy") or {})
     return {"loss": loss, "val": val, "accuracy": accuracy}, steps
 
 
@@ -274,7 +292,6 @@ class RunRecorder:
                  options: dict[str, Any] | None = None, processes: int = 1,
                  graph_file: str | Path | None = None) -> None:
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
         self.options = {k: _plain(v) for k, v in (options or {}).items() if v is not None}
         trained = trained_graph(graph, self.options)
         if graph_file is not None and Path(graph_file).resolve() == \
@@ -288,8 +305,13 @@ class RunRecorder:
             graph_name=graph.name, data_dir=str(Path(graph.base_dir).resolve()),
             options=self.options, processes=processes, versions=versions(),
             platform=platform.platform(terse=True))
-        save(trained, self.folder / GRAPH_FILE)
-        self.write()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            save(trained, self.folder / GRAPH_FILE)
+            self.write()
+        except OSError as e:
+            raise RunError(f"cannot write the run folder {str(self.folder)!r}: "
+                           f"{e.strerror or e}") from e
 
     def write(self) -> None:
         write_text_atomic(self.folder / RECORD_FILE,

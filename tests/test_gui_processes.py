@@ -19,6 +19,7 @@ from PySide6.QtTest import QTest
 
 import composer
 from composer.graph import Group
+from composer.runs import load_run
 from gui.process_worker import SUBPROCESS_ENV, ProcessWorker, train_command
 
 pytestmark = [pytest.mark.slow,
@@ -114,6 +115,9 @@ def test_the_curves_draw_the_processes_events_the_numbers_of_an_in_process_run(q
     assert panel.results.model is not None and panel.results.table.rowCount() == 3
     assert (worker.run_dir / "checkpoint.pt").is_file()
     assert group_members(worker.pid) == []
+    record = load_run(worker.run_dir).record  # recorded as composer train records a run
+    assert (record.status, record.steps, record.graph_file) == ("finished", 12, None)
+    assert panel.runs_view.runs[0].id == record.id  # and listed for the session
 
 
 def test_pause_holds_the_process_resume_continues_and_stop_keeps_a_checkpoint(qtbot, window):
@@ -185,6 +189,8 @@ def test_a_killed_training_process_ends_the_run_with_a_message(qtbot, window):
     assert time.monotonic() - killed < 30
     assert "ended by SIGKILL" in panel.message.text()
     assert not window.document.read_only and panel.actions["start"].isEnabled()
+    record = load_run(worker.run_dir).record
+    assert record.status == "failed" and "ended by SIGKILL" in record.error["message"]
 
 
 def test_the_processes_setting_is_kept_in_the_applications_settings(qtbot, tmp_path):

@@ -134,6 +134,9 @@ def test_listing_skips_damaged_and_foreign_folders_saying_why(graph_file, tmp_pa
     (root / "odd_status").mkdir()
     (root / "odd_status" / "run.json").write_text(json.dumps(
         RunRecord("x", "2026-01-01T00:00:00", status="finished").to_dict() | {"status": "?"}))
+    (root / "odd_final").mkdir()
+    (root / "odd_final" / "run.json").write_text(json.dumps(
+        RunRecord("y", "2026-01-01T00:00:00").to_dict() | {"final": {"val": ["x"]}}))
     (root / "stray.txt").write_text("not a folder")
     runs, skipped = list_runs(root)
     assert [r.id for r in runs] == [good.id]
@@ -141,6 +144,7 @@ def test_listing_skips_damaged_and_foreign_folders_saying_why(graph_file, tmp_pa
     assert reasons == {"foreign": 'run.json: not a run record (no "format": "composer-run")',
                        "no_graph": "no graph.json",
                        "notes": "no run.json (not a run folder)",
+                       "odd_final": "run.json: final: not what a run record holds there",
                        "odd_status": "run.json: unknown status '?'",
                        "torn": "run.json: not valid JSON (line 1)"}
     assert list_runs(tmp_path / "nowhere") == ([], [])

@@ -51,6 +51,8 @@ class CompareDialog(QDialog):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(upper)
         split.addWidget(lower)
+        lines = min(max(len(comparison.differences), 1), 12)  # the list as tall as it needs
+        split.setSizes([lines * 18 + 60, 400])
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from composer.networks import SEPARATOR
+from composer.runs import RunError
 from gui import theme
 from gui.diagnostics import place
 from gui.param_widgets import DeviceBox
@@ -149,7 +150,7 @@ class TrainingPanel(QWidget):
         beside.addWidget(self.curves_area)
         beside.addWidget(self.runs_view)
         beside.setStretchFactor(0, 1)
-        beside.setSizes([900, 300])
+        beside.setSizes([800, 380])
         self.tabs.addTab(beside, "Curves")
         self.tabs.addTab(self.results, "Results")
         sweep = QToolButton(objectName="button_sweep", autoRaise=True)
@@ -279,8 +280,8 @@ class TrainingPanel(QWidget):
         self._rate.clear()
         try:
             run_dir = run_dir or self.runs_view.new_folder()
-        except OSError as e:
-            self._show_message(f"Cannot make the run's folder: {e.strerror or e}", error=True)
+        except RunError as e:  # a graph beside which nothing can be written
+            self._show_message(f"Cannot start training: {e}", error=True)
             return False
         self.run_graph = graph
         self.sweep_run = variant

@@ -1,6 +1,6 @@
 """Past runs drawn behind the live curves: each loss in its own colour, as the live curve of
 that loss, but faint and dashed, one dash pattern per run; validation as faint dots. The
-legend names each run beside its dash pattern.
+legend names each run (its label, or its id) beside its dash pattern.
 
 A run's curves come from its metrics.jsonl, read into the RunHistory the live curves draw
 from. With no live run the plots are laid out for the open graph, empty, and the past runs
@@ -21,8 +21,8 @@ from gui.training.curves import NO_GROUP_COLOR, CurvesView, Setup, loss_colors, 
 from gui.training.history import RunHistory
 
 ALPHA = 120  # of 255: behind the live curves, still readable
-DASHES = (Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine,
-          Qt.PenStyle.DashDotDotLine)
+# A pattern per run; never plain dashes, which are the live groups' weighted totals.
+DASHES = (Qt.PenStyle.DashDotLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotDotLine)
 Z = -10  # above the shaded phases (-100), under the live curves (0)
 
 
@@ -36,14 +36,17 @@ def history_of(run: Run) -> RunHistory:
                           "groups": [], "step": 0})
     last = -1
     for record in records:
-        if "loss" in record:
-            last = record.get("step", last + 1)
-            history.add({"kind": "step", "epoch": record.get("epoch", 0), "step": last,
-                         "loss": record["loss"], "group_loss": {}, "lr": {}})
-        elif "val" in record:
-            history.add({"kind": "epoch", "epoch": record.get("epoch", 0),
-                         "step": max(last, 0), "val": record["val"],
-                         "accuracy": record.get("accuracy", {})})
+        try:
+            if "loss" in record:
+                last = int(record.get("step", last + 1))
+                history.add({"kind": "step", "epoch": record.get("epoch", 0), "step": last,
+                             "loss": dict(record["loss"]), "group_loss": {}, "lr": {}})
+            elif "val" in record:
+                history.add({"kind": "epoch", "epoch": record.get("epoch", 0),
+                             "step": max(last, 0), "val": dict(record["val"]),
+                             "accuracy": dict(record.get("accuracy") or {})})
+        except (TypeError, ValueError):  # a line some other program wrote: not drawn
+            continue
     return history
 
 
@@ -106,13 +109,13 @@ class RunOverlay:
         self.items[key] = item
 
     def _legend(self, curves: CurvesView, run: Run, dash: Qt.PenStyle) -> None:
-        """One row per run: its dash in grey, its id and label."""
+        """One row per run: its dash in grey, its label (or id)."""
         legend = curves.legend
         if legend is None:
             return
         gray = QColor("#8b949e" if theme.is_dark() else "#606a74")
         sample = pg.PlotDataItem(pen=pg.mkPen(gray, width=1.5, style=dash))
-        label = f"run {run.id}" + (f" \u00b7 {run.record.label}" if run.record.label else "")
+        label = f"run {run.record.label or run.id}"  # short: the legend is a narrow column
         legend.setMaximumHeight(16_777_215)
         legend.addItem(sample, label)
         legend.updateSize()

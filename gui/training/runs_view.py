@@ -4,8 +4,9 @@ compared (their graphs' differences and final metrics), one restored as the open
 undoable edit).
 
 A saved graph's runs are the folders in `runs/<its name>/` beside its file, whoever made them
-(the window, `composer train`). An unsaved graph's runs go to a temporary folder kept for the
-session; once the graph is saved, its own runs folder is listed instead.
+(the window, `composer train`). An unsaved graph's runs go to a folder in the system's
+temporary folder, listed for the session (the files stay there); once the graph is saved, its
+own runs folder is listed instead.
 """
 
 from __future__ import annotations
@@ -55,9 +56,8 @@ class RunsView(QWidget):
         self.tree.setHeaderLabels(["Run", "Status", "Result"])
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         header = self.tree.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in (1, 2):
+        header.setStretchLastSection(True)  # the result gives way: ids stay whole
+        for column in (0, 1):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemSelectionChanged.connect(self._selection_changed)
         self.overlay = QCheckBox("Overlay", objectName="runs_overlay",
@@ -72,10 +72,15 @@ class RunsView(QWidget):
                                           toolTip="make the selected run's graph the open "
                                           "graph (undo brings this one back)")
         self.restore_button.clicked.connect(self.restore_selected)
+        self.refresh_button = QPushButton("Refresh", objectName="runs_refresh",
+                                          toolTip="read the runs folder again (runs made "
+                                          "by composer train while the window is open)")
+        self.refresh_button.clicked.connect(self.refresh)
         self.skipped_label = QLabel(objectName="runs_skipped")
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.overlay, self.compare_button, self.restore_button):
+        for widget in (self.overlay, self.compare_button, self.restore_button,
+                       self.refresh_button):
             buttons.addWidget(widget)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
@@ -89,23 +94,25 @@ class RunsView(QWidget):
         self.refresh()
 
     # --- where the runs are --------------------------------------------------------------
-    def root(self) -> Path:
-        """The open graph's runs folder; a temporary one while it has no file."""
+    def root(self) -> Path | None:
+        """The open graph's runs folder; while it has no file, the session's temporary one
+        (None until a run needs it)."""
         if self.document.path is not None:
             return runs_root(self.document.path)
-        if self._session_root is None:
-            self._session_root = Path(tempfile.mkdtemp(prefix="composer-runs-"))
         return self._session_root
 
     def new_folder(self) -> Path:
         """A new run's folder, created now."""
+        if self.root() is None:
+            self._session_root = Path(tempfile.mkdtemp(prefix="composer-runs-"))
         return new_run_folder(self.root())
 
     # --- the list ------------------------------------------------------------------------
     def refresh(self) -> None:
         """Reads the runs folder again, keeping the selection."""
         chosen = {r.id for r in self.selected_runs()}
-        self.runs, self.skipped = list_runs(self.root())
+        root = self.root()
+        self.runs, self.skipped = list_runs(root) if root is not None else ([], [])
         path = self.document.path
         self.title.setText(f"Runs of {path.name}" if path is not None
                            else "Runs this session (save the graph to keep them beside it)")
