@@ -29,7 +29,7 @@ class SweepQueue(QObject):
         super().__init__(panel)
         self.panel = panel
         self.parallel = parallel
-        self.book = SweepBook(sweep, panel.runs_view.root(), graph_file=graph_file,
+        self.book = SweepBook(sweep, panel.runs_view.writable_root(), graph_file=graph_file,
                               options={"steps": steps}, parallel=parallel)
         self.status = "running"
         self._next = 0
