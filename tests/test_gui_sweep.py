@@ -2,12 +2,13 @@
 tree, values typed and Start clicked train one run per value through the Training panel; the
 runs are listed as they end and the results table is sorted by the metric whose header is
 clicked, as the runs recorded it; a bad value is one line and starts nothing; Stop ends the
-queue; the open graph is never changed."""
+queue; several at a time run as processes; the open graph is never changed, and an unsaved
+one's sweep is kept for the session."""
 
 from __future__ import annotations
 
 import pytest
-from composed_graphs import multitask, single_threaded_torch
+from composed_graphs import SINGLE_THREAD_ENV, multitask, single_threaded_torch
 from gui_helpers import LEFT, click, node_point, open_window
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
@@ -17,6 +18,7 @@ import composer
 from composer.graph_diff import diff_graphs
 from composer.runs import list_runs, runs_root
 from composer.sweep_record import list_sweeps, read_record
+from gui import theme
 
 pytestmark = pytest.mark.slow
 
@@ -137,14 +139,47 @@ def test_a_three_value_sweep_lists_three_runs_and_sorts_the_table_by_the_chosen_
     assert record.status == "finished" and sorted(record.runs) == sorted(runs)
 
 
-def test_stop_ends_the_queue_after_the_run_going(qtbot, window, graph_file):
+def test_stop_ends_the_queue_after_the_run_going_and_an_unsaved_graph_keeps_its_runs(
+        qtbot, tmp_path):
+    g = multitask({"type": "sgd", "lr": 0.1})
+    g.training.steps_per_epoch = 4
+    window = open_window(qtbot, tmp_path, g)  # never saved: the session's runs folder
+    try:
+        dialog = open_sweep(window, qtbot)
+        click_target(dialog, "node mse: weight")
+        type_into(dialog.values, "0.5, 1, 2")
+        click(dialog.start_button)
+        click(dialog.stop_button)
+        qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
+        assert [row[1] for row in table_rows(dialog)] == ["stopped", "not run", "not run"]
+        view = window.training_panel.runs_view
+        assert view.tree.topLevelItemCount() == 1 and len(list_runs(view.root())[0]) == 1
+        assert read_record(list_sweeps(view.root())[0]).status == "stopped"
+        assert dialog.message.text() == "Sweep stopped."
+        assert dialog.start_button.isEnabled() and window.training_panel.state == "idle"
+    finally:
+        window.training_panel.shutdown()
+
+
+def test_two_at_a_time_run_as_processes_and_a_failed_one_is_marked(qtbot, window, graph_file,
+                                                                   monkeypatch):
+    for name, value in SINGLE_THREAD_ENV.items():
+        monkeypatch.setenv(name, value)
     dialog = open_sweep(window, qtbot)
     click_target(dialog, "node mse: weight")
-    type_into(dialog.values, "0.5, 1, 2")
+    type_into(dialog.values, "1e30, 0.25")
+    type_into(dialog.steps, "4")
+    type_into(dialog.parallel, "2")
     click(dialog.start_button)
-    click(dialog.stop_button)
-    qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
-    assert [row[1] for row in table_rows(dialog)] == ["stopped", "not run", "not run"]
-    assert len(list_runs(runs_root(graph_file))[0]) == 1
-    assert dialog.message.text() == "Sweep stopped."
-    assert dialog.start_button.isEnabled() and window.training_panel.state == "idle"
+    assert window.training_panel.state == "idle"  # not through the panel's worker
+    qtbot.waitUntil(lambda: not dialog.running, timeout=120_000)
+    runs = {r.record.label: r for r in list_runs(runs_root(graph_file))[0]}
+    failed = runs["weight=1e+30"].record
+    assert failed.status == "failed" and runs["weight=0.25"].record.status == "finished"
+    rows = table_rows(dialog)
+    assert [(row[0], row[1]) for row in rows] == [("0.25", "finished"), ("1e+30", "failed")]
+    status = dialog.results.item(1, 1)
+    assert status.toolTip() == failed.error["message"]
+    assert status.foreground().color() == theme.ERROR_COLOR
+    assert window.training_panel.runs_view.tree.topLevelItemCount() == 2
+    assert dialog.message.text() == "Sweep failed: 1 run failed (hover its status for why)"

@@ -59,7 +59,7 @@ class SweepDialog(QDialog):
                               singleStep=100, specialValueText="all",
                               toolTip="each run stops after this many steps (all: every epoch)")
         self.parallel = QSpinBox(objectName="sweep_parallel", minimum=1,
-                                 maximum=max(1, os.cpu_count() or 1),
+                                 maximum=max(4, os.cpu_count() or 1),
                                  toolTip="1: one run after another, in the window, with its "
                                  "curves; more: that many `composer train` processes at once, "
                                  "sharing the cores (worth it when runs are long)")
