@@ -1,5 +1,6 @@
-"""`composer check | train | export | weights | runs`: check, train and export graph files
-(docs/FORMAT.md), give their nodes pretrained weights, and list and compare their runs."""
+"""`composer check | train | export | weights | runs | sweep`: check, train and export graph
+files (docs/FORMAT.md), give their nodes pretrained weights, list and compare their runs, and
+sweep one setting over several values."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from composer.cli_sweep import sweep_parser
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -374,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     _train_parser(sub)
     _weights_parser(sub)
     _runs_parser(sub)
+    sweep_parser(sub)
     return parser
 
 

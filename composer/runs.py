@@ -28,6 +28,7 @@ GRAPH_FILE = "graph.json"
 RECORD_FILE = "run.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_FILE = "checkpoint.pt"
+SWEEPS_DIR = "sweeps"  # beside the runs: the records of sweeps (composer/sweep_record.py)
 RUN_FORMAT = "composer-run"
 STATUSES = ("running", "finished", "stopped", "failed")
 ID_FORMAT = "%Y-%m-%d_%H-%M-%S"
@@ -209,7 +210,7 @@ def list_runs(root: str | Path) -> tuple[list[Run], list[tuple[Path, str]]]:
     runs: list[Run] = []
     skipped: list[tuple[Path, str]] = []
     try:
-        entries = sorted(p for p in root.iterdir() if p.is_dir())
+        entries = sorted(p for p in root.iterdir() if p.is_dir() and p.name != SWEEPS_DIR)
     except OSError:
         return runs, skipped
     for folder in entries:

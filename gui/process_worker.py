@@ -46,7 +46,7 @@ def train_command(graph_file: Path, out: Path, processes: int, data_dir: Path | 
     command += ["--events", "-", "--out", str(out)]
     if data_dir is not None:
         command += ["--data-dir", str(data_dir)]
-    for name in ("epochs", "steps", "device", "tensorboard"):
+    for name in ("epochs", "steps", "device", "tensorboard", "label"):
         if options.get(name) is not None:
             command += [f"--{name}", str(options[name])]
     return command

@@ -14,7 +14,8 @@ from gui.code_view import CodeView
 from gui.training.panel import TrainingPanel
 
 MIN_TRAINING_HEIGHT = 0.4  # of the window, when a run starts
-RUN_MENU = ["start", "pause", "stop", None, "evaluate", None, "save_weights", "load_weights"]
+RUN_MENU = ["start", "pause", "stop", None, "sweep", None, "evaluate", None, "save_weights",
+            "load_weights"]
 
 
 def _dock(window: QMainWindow, title: str, widget: QWidget) -> QDockWidget:
@@ -66,6 +67,8 @@ def install(window: Any) -> tuple[TrainingPanel, CodeView]:
         view_menu.addAction(window.training_dock.toggleViewAction())
         view_menu.addAction(window.code_dock.toggleViewAction())
     panel.state_changed.connect(lambda state: _show_training(window, state))
+    panel.selection = lambda: (window.scene.selected_node_ids(), window.document.trail[-1].network
+                               if window.document.trail else None)
     return panel, code
 
 

@@ -6,7 +6,8 @@ deliver the same events, so what follows does not depend on which one runs. The 
 drained on a timer and drawn at a steady rate, never once per step. A failure stops the run
 with a message naming the node and step; the window, the graph and the curves so far stay.
 After a run the trained weights can be saved, weights loaded back (refused when they do not
-fit), and the model evaluated on the validation split.
+fit), and the model evaluated on the validation split. A sweep (gui.training.sweep_dialog)
+queues its runs here, one at a time, each a copy of the graph with its value.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class TrainingPanel(QWidget):
     """Controls and views of training. `start()`, `toggle_pause()`, `stop()`; `state`."""
 
     state_changed = Signal(str)  # "idle", "running", "paused", "stopping", "evaluating"
+    run_ended = Signal(object)  # a run's folder, once it has finished, stopped or failed
 
     def __init__(self, document: Any, parent: QWidget | None = None,
                  settings: QSettings | None = None) -> None:
@@ -72,6 +74,10 @@ class TrainingPanel(QWidget):
         self.curves = None  # CurvesView, built when the first run starts
         self.run_graph = None  # the copy of the graph the latest run trains
         self.error: BaseException | None = None  # what stopped the latest run
+        self.last_status: str | None = None  # how the latest run ended
+        self.sweep_run = False  # the run going is one of a sweep's: its failure needs no box
+        self.sweep_dialog = None  # built when first asked for
+        self.selection = lambda: ([], None)  # the canvas's selected nodes and their network
         self.failure_box: QMessageBox | None = None
         self.state = "idle"
         self._rate: deque[tuple[float, int]] = deque()
@@ -101,6 +107,8 @@ class TrainingPanel(QWidget):
                        "hold the run after its current step, or continue it"),
             "stop": a("train_stop", "S&top", self.stop, "Shift+F9",
                       "end the run after its current step, keeping the trained weights"),
+            "sweep": a("train_sweep", "S&weep\u2026", self.open_sweep, "",
+                       "train the graph once per value of one setting, and compare the runs"),
         }
 
     def _build_ui(self) -> None:
@@ -155,6 +163,9 @@ class TrainingPanel(QWidget):
         beside.setSizes([800, 380])
         self.tabs.addTab(beside, "Curves")
         self.tabs.addTab(self.results, "Results")
+        sweep = QToolButton(objectName="button_sweep", autoRaise=True)
+        sweep.setDefaultAction(self.actions["sweep"])
+        self.tabs.setCornerWidget(sweep, Qt.Corner.TopRightCorner)  # beside the runs list
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(3)
@@ -264,21 +275,26 @@ class TrainingPanel(QWidget):
             self.curves.set_log(on)
 
     # --- running -------------------------------------------------------------------------
-    def start(self, steps: int | None = None) -> bool:
-        """Starts a run of the graph as it is now (`steps` overrides the Steps box)."""
-        if self.state != "idle" or self._refused():
+    def start(self, steps: int | None = None, *, graph: Any = None, label: str = "",
+              run_dir: Any = None) -> bool:
+        """Starts a run of the graph as it is now (`steps` overrides the Steps box); or, for
+        a sweep, of `graph` (a checked variant, whose settings hold its epochs and device),
+        labelled, in `run_dir`."""
+        variant = graph is not None
+        if self.state != "idle" or (not variant and self._refused()):
             return False
         board = self.tensorboard.isChecked()
         if board and not has_tensorboard():
             self._show_message(TENSORBOARD_MISSING, error=True)
             return False
-        try:
-            graph = self.document.graph.copy()
-        except ValueError as e:
-            self._show_message(f"Cannot train this graph: {e}", error=True)
-            return False
-        options: dict[str, Any] = {"epochs": self.epochs.value(),
-                                   "device": self.device.currentText()}
+        options: dict[str, Any] = {"label": label} if label else {}
+        if not variant:
+            try:
+                graph = self.document.graph.copy()
+            except ValueError as e:
+                self._show_message(f"Cannot train this graph: {e}", error=True)
+                return False
+            options |= {"epochs": self.epochs.value(), "device": self.device.currentText()}
         steps = steps if steps is not None else (self.steps.value() or None)
         if steps:
             options["steps"] = steps
@@ -286,15 +302,17 @@ class TrainingPanel(QWidget):
         self.history = None
         self._rate.clear()
         try:
-            run_dir = self.runs_view.new_folder()
+            run_dir = run_dir or self.runs_view.new_folder()
         except RunError as e:  # a graph beside which nothing can be written
             self._show_message(f"Cannot start training: {e}", error=True)
             return False
         self.run_graph = graph
+        self.sweep_run = variant
         self._ensure_curves()
-        self.worker = make_worker(graph, self.processes.value(), self.document.path,
-                                  not self.document.dirty, run_dir, tensorboard=board,
-                                  **options)
+        self.worker = make_worker(graph, self.processes.value(),
+                                  None if variant else self.document.path,
+                                  not (variant or self.document.dirty), run_dir,
+                                  tensorboard=board, **options)
         self.worker.run_started.connect(self._started)  # a method: queued to this thread
         self.worker.run_finished.connect(self._finished)
         self.worker.run_failed.connect(self._failed)
@@ -347,6 +365,8 @@ class TrainingPanel(QWidget):
 
     def shutdown(self, ms: int = 30_000) -> None:
         """Stops any run and waits for its thread (the window is closing)."""
+        if self.sweep_dialog is not None:
+            self.sweep_dialog.shutdown(ms / 1000)
         if self.worker is not None and self.worker.is_running():
             self.worker.stop()
             self.worker.wait(ms)
@@ -462,6 +482,8 @@ class TrainingPanel(QWidget):
                              f"After step {result.steps} ({result.status}).{logs}",
                              self.worker.confusion)
         self.runs_view.refresh()
+        self.last_status = result.status
+        self.run_ended.emit(self.worker.run_dir)
 
     def _failed(self, message: str, error: BaseException) -> None:
         self.error = error
@@ -471,6 +493,10 @@ class TrainingPanel(QWidget):
         self.eta.setText("failed")
         self._show_message(text, error=True)
         self.document.message.emit(text.splitlines()[0])
+        self.last_status = "failed"
+        if self.sweep_run:  # the sweep's table tells it; the next value goes on
+            self.run_ended.emit(self.worker.run_dir)
+            return
         node = (getattr(error, "node", None) or "").split(".")[0]
         if node.split(SEPARATOR)[0] in self.document.graph.nodes:
             self.document.reveal([node])
@@ -480,6 +506,15 @@ class TrainingPanel(QWidget):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.show()
         self.failure_box = box
+        self.run_ended.emit(self.worker.run_dir)
+
+    def open_sweep(self) -> None:
+        """Shows the sweep dialog, its target preselected from the canvas's selection."""
+        from gui.training.sweep_dialog import SweepDialog
+
+        if self.sweep_dialog is None:
+            self.sweep_dialog = SweepDialog(self, self.window())
+        self.sweep_dialog.open_for(*self.selection())
 
 
 def failure_text(message: str, node: str | None, step: int | None) -> str:

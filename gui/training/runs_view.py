@@ -101,11 +101,15 @@ class RunsView(QWidget):
             return runs_root(self.document.path)
         return self._session_root
 
-    def new_folder(self) -> Path:
-        """A new run's folder, created now."""
+    def writable_root(self) -> Path:
+        """root(), the session's temporary folder made now if the graph has no file."""
         if self.root() is None:
             self._session_root = Path(tempfile.mkdtemp(prefix="composer-runs-"))
-        return new_run_folder(self.root())
+        return self.root()
+
+    def new_folder(self) -> Path:
+        """A new run's folder, created now."""
+        return new_run_folder(self.writable_root())
 
     # --- the list ------------------------------------------------------------------------
     def refresh(self) -> None:
