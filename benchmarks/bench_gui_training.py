@@ -12,15 +12,23 @@ a thread of its own, as the window's worker does: torch's CPU threading differs 
 main thread and others, which on a busy machine changes the speed far more than the window
 does (`--main-thread` prints that figure too).
 
+`--long` measures a long run instead: synthetic GAN events for 200,000 steps go through the
+real panel (its history and curves) in the chunks the drain timer takes at `--rate` steps per
+second; it prints the redraw time (median, p99, max) near 20k, 100k and 200k points, the share
+of the run the GUI thread is busy, the points each curve draws, the process's RSS, and the
+redraw time of zooming and panning over the whole run.
+
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_gui_training.py \
         [--sample samples/gan_digits.graph.json] [--steps 2000] [--rounds 4] [--threads 1]
-        [--main-thread] [--probe]
+        [--main-thread] [--probe] [--long [--long-steps 200000] [--rate 400]]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import resource
 import statistics
 import sys
 import threading
@@ -31,7 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QEventLoop, QObject, QSettings, QTimer, Signal  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import composer  # noqa: E402
@@ -102,6 +111,196 @@ def with_window(app: QApplication, path: Path, steps: int, settings: Path,
     return result
 
 
+# --- a long run: synthetic events through the real panel -----------------------------------
+
+TICK_S = 0.33  # the panel's redraw period: one drain of the events a tick
+MARKS = (20_000, 100_000, 200_000)  # points per curve where the redraws are summarised
+SPIKES = 25_000  # every this many steps d_fake spikes up and g_loss dips for one step
+
+
+class SyntheticRun(QObject):
+    """Stands in for the training worker: the events of a GAN's run, a tick's worth at a
+    time (`feed`), without training. Loss values are noise around slow trends, with a
+    one-step spike and dip every SPIKES steps that a zoomed-out curve must still show."""
+
+    run_started = Signal()
+    run_finished = Signal(object)
+    run_failed = Signal(str, object)
+
+    def __init__(self, start: dict, step: dict) -> None:
+        super().__init__()
+        self.paused = False
+        self.start_event, self.template = start, step
+        self.pending: list[dict] = [start]
+        self.step = 0
+        self.rng = np.random.default_rng(0)
+
+    def start(self) -> None:
+        pass
+
+    def ready(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def wait(self, ms: int = 0) -> bool:
+        return True
+
+    def is_running(self) -> bool:
+        return False
+
+    def drain(self) -> list[dict]:
+        events, self.pending = self.pending, []
+        return events
+
+    def feed(self, n: int, rate: float) -> None:
+        """Queues the next `n` steps' events (and an epoch's at each epoch's end)."""
+        total = self.start_event["total_steps"]
+        per_epoch = self.start_event["steps_per_epoch"]
+        steps = np.arange(self.step, min(self.step + n, total))
+        noise = self.rng.normal(size=(len(steps), 3))
+        t = steps / total
+        d_real = 0.6 + 0.05 * np.sin(steps / 3000) + 0.04 * noise[:, 0]
+        d_fake = np.abs(0.7 - 0.1 * t + 0.04 * noise[:, 1])
+        g_loss = np.abs(0.9 + 0.5 * t + 0.08 * noise[:, 2])
+        d_fake[steps % SPIKES == SPIKES // 2] *= 6.0
+        g_loss[steps % SPIKES == SPIKES // 2] *= 0.1
+        lr = self.template["lr"]
+        for s, r, f, g in zip(steps.tolist(), d_real.tolist(), d_fake.tolist(),
+                              g_loss.tolist(), strict=True):
+            self.pending.append({
+                "kind": "step", "epoch": s // per_epoch, "step": s,
+                "loss": {"d_real": r, "d_fake": f, "g_loss": g},
+                "group_loss": {"disc": r + f, "gen": g}, "lr": lr,
+                "active": ["disc", "gen"], "elapsed": s / rate})
+            if (s + 1) % per_epoch == 0:
+                val = {"d_real": r + 0.02, "d_fake": f + 0.02, "g_loss": g + 0.02}
+                self.pending.append({"kind": "epoch", "epoch": s // per_epoch, "step": s,
+                                     "val": val, "accuracy": {}})
+        self.step += len(steps)
+
+
+def first_events(path: Path) -> tuple[dict, dict]:
+    """The start event and a step event of one real step of the sample."""
+    seen: dict = {}
+
+    def callback(event: dict) -> None:
+        seen.setdefault(event["kind"], event)
+
+    composer.train(composer.load(path), steps=1, callback=callback)
+    return seen["start"], seen["step"]
+
+
+def rss_mb() -> float:
+    """The process's resident memory now (Linux), or its peak elsewhere."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def history_mb(history) -> float:
+    """What the run's history arrays hold (filled part)."""
+    arrays = [a for table in history.series.values() for s in table.values()
+              for a in (s.x, s.y)]
+    return sum(a.nbytes for a in arrays) / 2**20
+
+
+def drawn(curves) -> tuple[int, str]:
+    """The most points any curve hands Qt to draw (pyqtgraph's displayed data), and which."""
+    counts = {f"{kind}:{name}": len(x) for (kind, name), item in curves.items.items()
+              if (x := item.getData()[0]) is not None}
+    name = max(counts, key=counts.get, default="-")
+    return counts.get(name, 0), name
+
+
+def spread(seconds: list[float]) -> str:
+    """Median / p99 / max, in ms."""
+    ms = sorted(1000 * s for s in seconds)
+    p99 = ms[min(len(ms) - 1, math.ceil(0.99 * len(ms)) - 1)]
+    return f"{statistics.median(ms):5.1f} / {p99:5.1f} / {ms[-1]:5.1f} ms"
+
+
+def summary(label: str, ticks: list[tuple[int, float, float]]) -> str:
+    """Wall time (what the user waits, the machine's other load included) and the GUI
+    thread's own CPU time of the redraws in `ticks`, and the share of the run it is busy."""
+    busy = sum(c for _, _, c in ticks) / (len(ticks) * TICK_S)
+    return (f"{label}: redraw {spread([w for _, w, _ in ticks])} (median / p99 / max), "
+            f"CPU {spread([c for _, _, c in ticks])}; GUI thread busy {100 * busy:4.1f}% "
+            "of the run")
+
+
+def long_run(app: QApplication, path: Path, steps: int, rate: float, settings: Path) -> None:
+    """Feeds a long synthetic run through the window's training panel and prints how its
+    redraws and memory grow."""
+    import gui.training.panel as panel_module
+    from gui.main_window import MainWindow
+
+    start, step = first_events(path)
+    start = dict(start, total_steps=steps, epochs=math.ceil(steps / start["steps_per_epoch"]))
+    run = SyntheticRun(start, step)
+    panel_module.make_worker = lambda *args, **kwargs: run
+    window = MainWindow(QSettings(str(settings), QSettings.Format.IniFormat))
+    window.resize(1600, 1000)
+    window.show()
+    window.document.open(path)
+    window.document.analyse_now()
+    panel = window.training_panel
+    panel.start(steps=steps)
+    panel._timer.stop()  # the ticks are driven here, one drain each, as the timer would
+    panel.drain()
+    app.processEvents()
+    per_tick = max(1, round(rate * TICK_S))
+    box = panel.curves.loss_plot.getViewBox()
+    print(f"{path.name}: {steps} synthetic steps, {per_tick} a redraw ({rate:.0f} steps/s, "
+          f"a redraw every {TICK_S:.2f} s); loss plot {box.width():.0f} px wide")
+    rss0 = rss_mb()
+    ticks: list[tuple[int, float, float]] = []
+    marks = [m for m in MARKS if m <= steps] or [steps]
+    while run.step < steps:
+        run.feed(per_tick, rate)
+        wall, cpu = time.perf_counter(), time.thread_time()
+        panel.drain()
+        app.processEvents()  # lays out and paints what changed, as the event loop would
+        ticks.append((run.step, time.perf_counter() - wall, time.thread_time() - cpu))
+        if marks and run.step >= marks[0]:
+            mark = marks.pop(0)
+            window_ticks = [t for t in ticks if t[0] > mark - max(per_tick * 30, mark // 10)]
+            points, name = drawn(panel.curves)
+            print(summary(f"{mark:>7,} points", window_ticks))
+            print(f"{'':16}at most {points} points drawn a curve ({name}); RSS "
+                  f"{rss_mb():.0f} MB (+{rss_mb() - rss0:.0f}), history "
+                  f"{history_mb(panel.history):.1f} MB")
+    print(summary("whole run", ticks))
+    zoom_and_pan(app, panel, steps)
+    window.document.undo_stack.setClean()
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+
+
+def zoom_and_pan(app: QApplication, panel, steps: int) -> None:
+    """Redraws after the user zooms into the run's end and pans a 10% window across it."""
+    box = panel.curves.loss_plot.getViewBox()
+    walls, cpus, drawn_at = [], [], []
+    ranges = [(steps - 500, steps), (0, steps)]
+    ranges += [(k * steps // 40, k * steps // 40 + steps // 10) for k in range(37)]
+    for low, high in ranges:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        box.setXRange(low, high, padding=0)
+        app.processEvents()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.thread_time() - cpu)
+        drawn_at.append(drawn(panel.curves)[0])
+    print(f"zoom and pan over {steps:,} points ({len(ranges)} ranges): redraw {spread(walls)}, "
+          f"CPU {spread(cpus)}; {drawn_at[0]} points drawn a curve zoomed into the last 500 "
+          f"steps, {drawn_at[1]} zoomed out")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=Path, default=ROOT / "samples" / "gan_digits.graph.json")
@@ -114,7 +313,17 @@ def main() -> None:
                              "(it costs the training thread some speed itself)")
     parser.add_argument("--main-thread", action="store_true",
                         help="also time headless training on the main thread")
+    parser.add_argument("--long", action="store_true",
+                        help="measure the window's redraws over a long synthetic run instead")
+    parser.add_argument("--long-steps", type=int, default=200_000)
+    parser.add_argument("--rate", type=float, default=400.0,
+                        help="steps per second the synthetic run reports (the GAN's speed)")
     args = parser.parse_args()
+    if args.long:
+        app = QApplication.instance() or QApplication([sys.argv[0]])
+        settings = Path(os.environ.get("TMPDIR", "/tmp")) / "bench_gui_training.ini"
+        long_run(app, args.sample, args.long_steps, args.rate, settings)
+        return
     import torch
 
     torch.set_num_threads(args.threads)
