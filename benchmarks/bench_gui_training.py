@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QEventLoop, QObject, QSettings, QTimer, Signal  # noqa: E402
+from PySide6.QtCore import QEventLoop, QObject, QSettings, Qt, QTimer, Signal  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import composer  # noqa: E402
@@ -115,22 +115,27 @@ def with_window(app: QApplication, path: Path, steps: int, settings: Path,
 
 TICK_S = 0.33  # the panel's redraw period: one drain of the events a tick
 MARKS = (20_000, 100_000, 200_000)  # points per curve where the redraws are summarised
-SPIKES = 25_000  # every this many steps d_fake spikes up and g_loss dips for one step
+SPIKES = 25_000  # every this many steps the second loss spikes up and the last dips
+SHAPES = ((0.6, 0.0, 0.05, 0.04), (0.7, -0.1, 0.0, 0.04), (0.9, 0.5, 0.0, 0.08))
+# a loss: its base value, its change over the run, its slow wave and its noise (i-th loss
+# takes the i-th shape, cycling)
 
 
 class SyntheticRun(QObject):
-    """Stands in for the training worker: the events of a GAN's run, a tick's worth at a
-    time (`feed`), without training. Loss values are noise around slow trends, with a
-    one-step spike and dip every SPIKES steps that a zoomed-out curve must still show."""
+    """Stands in for the training worker: the events of a run of the sample's losses and
+    groups, a tick's worth at a time (`feed`), without training. Loss values are noise around
+    slow trends (SHAPES), with a one-step spike and dip every SPIKES steps that a zoomed-out
+    curve must still show; a group's total is the sum of its losses."""
 
     run_started = Signal()
     run_finished = Signal(object)
     run_failed = Signal(str, object)
 
-    def __init__(self, start: dict, step: dict) -> None:
+    def __init__(self, start: dict, step: dict, group_losses: dict[str, list[str]]) -> None:
         super().__init__()
         self.paused = False
         self.start_event, self.template = start, step
+        self.group_losses = group_losses
         self.pending: list[dict] = [start]
         self.step = 0
         self.rng = np.random.default_rng(0)
@@ -159,23 +164,26 @@ class SyntheticRun(QObject):
         total = self.start_event["total_steps"]
         per_epoch = self.start_event["steps_per_epoch"]
         steps = np.arange(self.step, min(self.step + n, total))
-        noise = self.rng.normal(size=(len(steps), 3))
-        t = steps / total
-        d_real = 0.6 + 0.05 * np.sin(steps / 3000) + 0.04 * noise[:, 0]
-        d_fake = np.abs(0.7 - 0.1 * t + 0.04 * noise[:, 1])
-        g_loss = np.abs(0.9 + 0.5 * t + 0.08 * noise[:, 2])
-        d_fake[steps % SPIKES == SPIKES // 2] *= 6.0
-        g_loss[steps % SPIKES == SPIKES // 2] *= 0.1
-        lr = self.template["lr"]
-        for s, r, f, g in zip(steps.tolist(), d_real.tolist(), d_fake.tolist(),
-                              g_loss.tolist(), strict=True):
-            self.pending.append({
-                "kind": "step", "epoch": s // per_epoch, "step": s,
-                "loss": {"d_real": r, "d_fake": f, "g_loss": g},
-                "group_loss": {"disc": r + f, "gen": g}, "lr": lr,
-                "active": ["disc", "gen"], "elapsed": s / rate})
+        losses = self.start_event["losses"]
+        noise = self.rng.normal(size=(len(steps), len(losses)))
+        t, wave = steps / total, np.sin(steps / 3000)
+        columns = []
+        for i in range(len(losses)):
+            base, trend, swing, spread = SHAPES[i % len(SHAPES)]
+            columns.append(np.abs(base + trend * t + swing * wave + spread * noise[:, i]))
+        odd = steps % SPIKES == SPIKES // 2
+        columns[min(1, len(losses) - 1)][odd] *= 6.0  # a spike
+        columns[-1][odd] *= 0.1  # and a dip
+        lr, groups = self.template["lr"], list(self.group_losses)
+        for s, values in zip(steps.tolist(), np.stack(columns, 1).tolist(), strict=True):
+            loss = dict(zip(losses, values, strict=True))
+            totals = {g: sum(loss[n] for n in names if n in loss)
+                      for g, names in self.group_losses.items()}
+            self.pending.append({"kind": "step", "epoch": s // per_epoch, "step": s,
+                                 "loss": loss, "group_loss": totals, "lr": lr,
+                                 "active": groups, "elapsed": s / rate})
             if (s + 1) % per_epoch == 0:
-                val = {"d_real": r + 0.02, "d_fake": f + 0.02, "g_loss": g + 0.02}
+                val = {n: v + 0.02 for n, v in loss.items()}
                 self.pending.append({"kind": "epoch", "epoch": s // per_epoch, "step": s,
                                      "val": val, "accuracy": {}})
         self.step += len(steps)
@@ -242,7 +250,8 @@ def long_run(app: QApplication, path: Path, steps: int, rate: float, settings: P
 
     start, step = first_events(path)
     start = dict(start, total_steps=steps, epochs=math.ceil(steps / start["steps_per_epoch"]))
-    run = SyntheticRun(start, step)
+    groups = {g.id: list(g.losses) for g in composer.load(path).groups}
+    run = SyntheticRun(start, step, groups)
     panel_module.make_worker = lambda *args, **kwargs: run
     window = MainWindow(QSettings(str(settings), QSettings.Format.IniFormat))
     window.resize(1600, 1000)
@@ -250,14 +259,18 @@ def long_run(app: QApplication, path: Path, steps: int, rate: float, settings: P
     window.document.open(path)
     window.document.analyse_now()
     panel = window.training_panel
+    app.processEvents()
     panel.start(steps=steps)
     panel._timer.stop()  # the ticks are driven here, one drain each, as the timer would
     panel.drain()
     app.processEvents()
+    # as tall as `python -m gui --screenshot` leaves it: the loss plot gets a third of it
+    window.resizeDocks([window.training_dock], [window.height() // 2], Qt.Orientation.Vertical)
+    app.processEvents()
     per_tick = max(1, round(rate * TICK_S))
     box = panel.curves.loss_plot.getViewBox()
     print(f"{path.name}: {steps} synthetic steps, {per_tick} a redraw ({rate:.0f} steps/s, "
-          f"a redraw every {TICK_S:.2f} s); loss plot {box.width():.0f} px wide")
+          f"a redraw every {TICK_S:.2f} s)")
     rss0 = rss_mb()
     ticks: list[tuple[int, float, float]] = []
     marks = [m for m in MARKS if m <= steps] or [steps]
@@ -275,7 +288,7 @@ def long_run(app: QApplication, path: Path, steps: int, rate: float, settings: P
             print(f"{'':16}at most {points} points drawn a curve ({name}); RSS "
                   f"{rss_mb():.0f} MB (+{rss_mb() - rss0:.0f}), history "
                   f"{history_mb(panel.history):.1f} MB")
-    print(summary("whole run", ticks))
+    print(f"{summary('whole run', ticks)}; loss plot {box.width():.0f} x {box.height():.0f} px")
     zoom_and_pan(app, panel, steps)
     window.document.undo_stack.setClean()
     window.close()

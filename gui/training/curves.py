@@ -127,9 +127,9 @@ class CurvesView(QWidget):
                 _shade_phases(plot, setup.phases, self._colors)
         for plot in self._plots():  # the whole run from the start: nothing re-ranges in x
             plot.enableAutoRange(x=False)
-        for plot in (self.loss_plot, self.accuracy_plot):  # a zoom or pan: markers fit again
+        for plot in (self.loss_plot, self.accuracy_plot):  # a zoom or pan: markers and pens fit
             if plot is not None:
-                plot.sigXRangeChanged.connect(self._fit_markers)
+                plot.sigXRangeChanged.connect(self._fit_detail)
         for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot):
             if plot is not None:
                 plot.getViewBox().sigResized.connect(self._resized)
@@ -163,7 +163,8 @@ class CurvesView(QWidget):
         for group in totals:
             color = self._colors.get(group, NO_GROUP_COLOR)
             pen = pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine)
-            curve = self._curve(plot, ("group_loss", group), pen, None)
+            thin = pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine)
+            curve = self._curve(plot, ("group_loss", group), pen, None, crowded_pen=thin)
             self.legend.addItem(curve, f"{group} total (weighted)")
         self.legend.updateSize()
         self.legend.setMaximumHeight(self.legend.height())  # rows stay together at the top
@@ -309,9 +310,9 @@ class CurvesView(QWidget):
                 self.items[("val", name)].setVisible(item.isVisible())
         self.fit_losses(force=True)
 
-    def _fit_markers(self) -> None:
+    def _fit_detail(self) -> None:
         for item in self.items.values():
-            item.fit_markers()
+            item.fit_detail()
 
     def _resized(self, box: pg.ViewBox) -> None:
         """pyqtgraph picks how far to downsample a curve when its data or its steps in view
@@ -320,7 +321,7 @@ class CurvesView(QWidget):
         for item in self.items.values():
             if item.getViewBox() is box:
                 item.viewRangeChanged()
-                item.fit_markers()
+                item.fit_detail()
 
     def _stop_following(self) -> None:
         self._follow = False
