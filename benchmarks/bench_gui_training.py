@@ -12,15 +12,16 @@ a thread of its own, as the window's worker does: torch's CPU threading differs 
 main thread and others, which on a busy machine changes the speed far more than the window
 does (`--main-thread` prints that figure too).
 
-`--long` measures a long run instead: synthetic GAN events for 200,000 steps go through the
-real panel (its history and curves) in the chunks the drain timer takes at `--rate` steps per
-second; it prints the redraw time (median, p99, max) near 20k, 100k and 200k points, the share
-of the run the GUI thread is busy, the points each curve draws, the process's RSS, and the
-redraw time of zooming and panning over the whole run.
+`--long` measures a long run instead: synthetic events of the sample's losses and groups for
+200,000 steps go through the real panel (its history and curves) in the chunks the drain timer
+takes at `--rate` steps per second; it prints the redraw time (median, p99, max) near 20k,
+100k and 200k points, the share of the run the GUI thread is busy, the most points a curve
+draws, the process's RSS, and the redraw time of zooming and panning over the whole run.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_gui_training.py \
         [--sample samples/gan_digits.graph.json] [--steps 2000] [--rounds 4] [--threads 1]
-        [--main-thread] [--probe] [--long [--long-steps 200000] [--rate 400]]
+        [--main-thread] [--probe]
+        [--long [--long-steps 200000] [--rate 400] [--screenshot docs/long_run.png]]
 """
 
 from __future__ import annotations
@@ -242,7 +243,8 @@ def summary(label: str, ticks: list[tuple[int, float, float]]) -> str:
             "of the run")
 
 
-def long_run(app: QApplication, path: Path, steps: int, rate: float, settings: Path) -> None:
+def long_run(app: QApplication, path: Path, steps: int, rate: float, settings: Path,
+             screenshot: Path | None = None) -> None:
     """Feeds a long synthetic run through the window's training panel and prints how its
     redraws and memory grow."""
     import gui.training.panel as panel_module
@@ -289,11 +291,36 @@ def long_run(app: QApplication, path: Path, steps: int, rate: float, settings: P
                   f"{rss_mb():.0f} MB (+{rss_mb() - rss0:.0f}), history "
                   f"{history_mb(panel.history):.1f} MB")
     print(f"{summary('whole run', ticks)}; loss plot {box.width():.0f} x {box.height():.0f} px")
+    if screenshot is not None:
+        save_views(app, panel.curves, steps, screenshot)
     zoom_and_pan(app, panel, steps)
     window.document.undo_stack.setClean()
     window.close()
     window.deleteLater()
     app.processEvents()
+
+
+def save_views(app: QApplication, curves, steps: int, path: Path) -> None:
+    """The curves of the whole run above those of 2,000 steps around its middle spike."""
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    box = curves.loss_plot.getViewBox()
+    spike = (steps // 2) // SPIKES * SPIKES + SPIKES // 2
+    pictures = []
+    for low, high in ((0, steps), (spike - 1000, spike + 1000)):
+        box.setXRange(low, high, padding=0.01 if low == 0 else 0)
+        app.processEvents()
+        pictures.append(curves.grab().toImage())
+    width, height = pictures[0].width(), sum(p.height() for p in pictures)
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    painter.drawImage(0, 0, pictures[0])
+    painter.drawImage(0, pictures[0].height(), pictures[1])
+    painter.end()
+    image.save(str(path))
+    box.setXRange(0, steps, padding=0.01)
+    print(f"saved {path}")
 
 
 def zoom_and_pan(app: QApplication, panel, steps: int) -> None:
@@ -331,11 +358,13 @@ def main() -> None:
     parser.add_argument("--long-steps", type=int, default=200_000)
     parser.add_argument("--rate", type=float, default=400.0,
                         help="steps per second the synthetic run reports (the GAN's speed)")
+    parser.add_argument("--screenshot", type=Path,
+                        help="with --long: save the curves, whole and zoomed in, to this PNG")
     args = parser.parse_args()
     if args.long:
         app = QApplication.instance() or QApplication([sys.argv[0]])
         settings = Path(os.environ.get("TMPDIR", "/tmp")) / "bench_gui_training.ini"
-        long_run(app, args.sample, args.long_steps, args.rate, settings)
+        long_run(app, args.sample, args.long_steps, args.rate, settings, args.screenshot)
         return
     import torch
 
