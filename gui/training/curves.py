@@ -23,6 +23,7 @@ from composer.schedules import phases as schedule_phases
 from gui import theme
 from gui.training.history import RunHistory
 from gui.training.log_axis import LossAxis
+from gui.training.series_curve import SeriesCurve, decimate
 
 NO_GROUP_COLOR = "#9e9e9e"
 ROW_HEIGHT = 16  # pixels per group in the schedule strip
@@ -72,7 +73,7 @@ class CurvesView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
-        self.items: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self.items: dict[tuple[str, str], SeriesCurve] = {}
         self.loss_plot: pg.PlotItem | None = None
         self.accuracy_plot: pg.PlotItem | None = None
         self.lr_plot: pg.PlotItem | None = None
@@ -115,6 +116,7 @@ class CurvesView(QWidget):
             self.canvas.ci.layout.setColumnStretchFactor(1, 1)
         for plot in self._plots():
             _style(plot, dark)
+            decimate(plot)
         self._build_strip(h.groups, setup.phases)
         self._build_loss_plot(h, setup)
         self._build_accuracy_plot(accuracy, setup.names)
@@ -126,6 +128,12 @@ class CurvesView(QWidget):
                 _shade_phases(plot, setup.phases, self._colors)
         for plot in self._plots():  # the whole run from the start: nothing re-ranges in x
             plot.enableAutoRange(x=False)
+        for plot in (self.loss_plot, self.accuracy_plot):  # a zoom or pan: markers and pens fit
+            if plot is not None:
+                plot.sigXRangeChanged.connect(self._fit_detail)
+        for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot):
+            if plot is not None:
+                plot.getViewBox().sigResized.connect(self._resized)
         self._x_range = (h.first_step, max(h.total_steps, h.first_step + 1))
         self.set_log(self._log)
 
@@ -156,7 +164,8 @@ class CurvesView(QWidget):
         for group in totals:
             color = self._colors.get(group, NO_GROUP_COLOR)
             pen = pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine)
-            curve = self._curve(plot, ("group_loss", group), pen, None)
+            thin = pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine)
+            curve = self._curve(plot, ("group_loss", group), pen, None, crowded_pen=thin)
             self.legend.addItem(curve, f"{group} total (weighted)")
         self.legend.updateSize()
         self.legend.setMaximumHeight(self.legend.height())  # rows stay together at the top
@@ -235,11 +244,9 @@ class CurvesView(QWidget):
             plot.getAxis("left").setWidth(width)
 
     def _curve(self, plot: pg.PlotItem, key: tuple[str, str], pen, name: str | None,
-               **style) -> pg.PlotDataItem:
-        item = pg.PlotDataItem(pen=pen, name=name, **style)
-        item.setDownsampling(auto=True, method="peak")
-        item.setClipToView(True)
-        plot.addItem(item)
+               **style) -> SeriesCurve:
+        item = SeriesCurve(pen=pen, name=name, **style)
+        plot.addItem(item)  # which gives it the plot's downsampling and clipping
         self.items[key] = item
         return item
 
@@ -256,8 +263,7 @@ class CurvesView(QWidget):
         for kind, name in changed:
             item = self.items.get((kind, name))
             if item is not None:
-                series = history.series[kind][name]
-                item.setData(series.x, series.y, skipFiniteCheck=True)
+                item.draw(history.series[kind][name])
         if any(kind == "lr" for kind, _ in changed):
             self._fit_rates(history)
         self._history = history
@@ -305,6 +311,19 @@ class CurvesView(QWidget):
             if curve is item and kind == "loss" and ("val", name) in self.items:
                 self.items[("val", name)].setVisible(item.isVisible())
         self.fit_losses(force=True)
+
+    def _fit_detail(self) -> None:
+        for item in self.items.values():
+            item.fit_detail()
+
+    def _resized(self, box: pg.ViewBox) -> None:
+        """pyqtgraph picks how far to downsample a curve when its data or its steps in view
+        change, not when its plot is resized: a finished run's curves would keep the
+        detail of the old width."""
+        for item in self.items.values():
+            if item.getViewBox() is box:
+                item.viewRangeChanged()
+                item.fit_detail()
 
     def _stop_following(self) -> None:
         self._follow = False

@@ -12,16 +12,17 @@ import numpy as np
 
 
 class Series:
-    """A (step, value) sequence that grows by doubling its arrays."""
+    """A (step, value) sequence that grows by doubling its arrays. Steps are integers: a
+    plot then knows without a scan that they are all finite."""
 
     def __init__(self, capacity: int = 256) -> None:
-        self._x = np.empty(capacity, dtype=np.float64)
+        self._x = np.empty(capacity, dtype=np.int64)
         self._y = np.empty(capacity, dtype=np.float64)
         self.n = 0
         self.low = float("inf")  # the smallest and largest values so far
         self.high = float("-inf")
 
-    def append(self, x: float, y: float) -> None:
+    def append(self, x: int, y: float) -> None:
         if self.n == len(self._x):
             self._x = np.resize(self._x, 2 * self.n)
             self._y = np.resize(self._y, 2 * self.n)
@@ -73,7 +74,7 @@ class RunHistory:
             table[name] = Series()
         return table[name]
 
-    def _add(self, kind: str, name: str, x: float, y: float | None) -> None:
+    def _add(self, kind: str, name: str, x: int, y: float | None) -> None:
         if y is None:
             return
         self.get(kind, name).append(x, y)
