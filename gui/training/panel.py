@@ -142,7 +142,7 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar(objectName="training_progress", textVisible=True)
         self.progress.setFormat("no run yet")
         self.progress.setValue(0)
-        self.progress.setMinimumWidth(120)
+        self.progress.setMinimumWidth(170)  # room for 'step 3,000 / 20,000 · epoch 12'
         self.eta = QLabel(objectName="training_eta")
         self.log_scale = QCheckBox("log scale", toolTip="losses on a logarithmic axis: losses "
                                    "of very different sizes stay readable side by side")
@@ -163,9 +163,7 @@ class TrainingPanel(QWidget):
         beside.setSizes([800, 380])
         self.tabs.addTab(beside, "Curves")
         self.tabs.addTab(self.results, "Results")
-        sweep = QToolButton(objectName="button_sweep", autoRaise=True)
-        sweep.setDefaultAction(self.actions["sweep"])
-        self.tabs.setCornerWidget(sweep, Qt.Corner.TopRightCorner)  # beside the runs list
+        self.tabs.setCornerWidget(self._corner(), Qt.Corner.TopRightCorner)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(3)
@@ -187,12 +185,22 @@ class TrainingPanel(QWidget):
         # "cpu × 2": the device times the processes on it, in the room of a narrow window.
         row.addWidget(QLabel("\u00d7", toolTip=self.processes.toolTip()))
         row.addWidget(self.processes)
-        row.addWidget(self.tensorboard)
         row.addSpacing(8)
         row.addWidget(self.progress, 1)
         row.addWidget(self.eta)
-        row.addWidget(self.log_scale)
         return row
+
+    def _corner(self) -> QWidget:
+        """What is about the curves and the runs, beside their tabs: so the controls row
+        keeps the window narrow enough for a 1280 px screen."""
+        corner = QWidget()
+        row = QHBoxLayout(corner)
+        row.setContentsMargins(0, 0, 4, 0)
+        sweep = QToolButton(objectName="button_sweep", autoRaise=True)
+        sweep.setDefaultAction(self.actions["sweep"])
+        for widget in (self.log_scale, self.tensorboard, sweep):
+            row.addWidget(widget)
+        return corner
 
     # --- state ---------------------------------------------------------------------------
     def _set_state(self, state: str) -> None:
