@@ -66,7 +66,7 @@ def _train(args: argparse.Namespace) -> int:
                         device=args.device, out_dir=out, metrics_out=args.metrics_out,
                         resume=args.resume, checkpoint_every=args.checkpoint_every,
                         callback=all_of(events, progress, stop),
-                        precision=args.precision, compile=args.compile)
+                        precision=args.precision, compile=args.compile, watch=args.watch)
     except ComposerError as e:
         progress({"kind": "end"})
         events.error(e)
@@ -93,7 +93,8 @@ def _train_processes(args: argparse.Namespace, out: Path) -> int:
     passed = {"--epochs": args.epochs, "--steps": args.steps, "--seed": args.seed,
               "--device": args.device, "--metrics-out": args.metrics_out,
               "--resume": args.resume, "--checkpoint-every": args.checkpoint_every,
-              "--events": args.events, "--precision": args.precision}
+              "--events": args.events, "--precision": args.precision,
+              "--watch": ",".join(args.watch) if args.watch else None}
     options = [str(x) for k, v in passed.items() if v is not None for x in (k, v)]
     if args.compile is not None:
         options.append("--compile" if args.compile else "--no-compile")
@@ -243,6 +244,12 @@ def _shapes(named: dict[str, list]) -> str:
     return ", ".join(f"{k} [{','.join(str(d) for d in v)}]" for k, v in named.items())
 
 
+def _watch_list(text: str) -> list[str]:
+    from composer.runtime.script import watch_list  # as exported scripts read it
+
+    return watch_list(text)
+
+
 def _train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a graph headless; write metrics and checkpoints")
     p.add_argument("file")
@@ -263,6 +270,9 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
                    "JSON object a line ('-': stdout; the summary then goes to stderr)")
     p.add_argument("--data-dir", type=Path, help="where relative data paths start (default: "
                    "the graph file's folder)")
+    p.add_argument("--watch", type=_watch_list, metavar="NODE.PORT,...",
+                   help="with --events: send these outputs, computed on a fixed validation "
+                   "batch, as preview events after each epoch")
     p.add_argument("--nproc", type=int, default=1, metavar="N",
                    help="train in N processes (torch.distributed.run; batch_size is the "
                    "global batch)")

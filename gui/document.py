@@ -24,7 +24,16 @@ from composer.analysis.diagnostics import Diagnostic
 from composer.errors import GraphFormatError, ParamError
 from composer.fileformat import validate
 from composer.graph import Edge, Graph, Group, Node
-from gui import analysis, commands, editing, library, network_edits, network_ports, uistate
+from gui import (
+    analysis,
+    commands,
+    editing,
+    library,
+    network_edits,
+    network_ports,
+    uistate,
+    watching,
+)
 from gui.document_levels import Level, Levels
 from gui.theme import GROUP_PALETTE
 
@@ -140,6 +149,8 @@ class Document(Levels, QObject):
 
     # --- analysis ------------------------------------------------------------------------
     def _on_graph_event(self, name: str, **payload: Any) -> None:
+        if name == "ui_changed":  # display state (the watch list): nothing to check
+            return
         self.schedule_analysis()
         network = payload.get("network")
         if name in ("network_added", "network_removed"):
@@ -284,6 +295,7 @@ class Document(Levels, QObject):
                         yield commands.SetShares(self.level, other.id, node_id, None)
                 yield commands.RemoveNode(self.level, node_id)
             yield from network_ports.repairs_after_removal(self, set(node_ids))
+            yield from watching.after_removal(self, node_ids)
 
         self.push(f"Delete {len(node_ids)} node(s), {len(edges)} edge(s)", build())
 

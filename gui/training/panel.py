@@ -6,7 +6,8 @@ deliver the same events, so what follows does not depend on which one runs. The 
 drained on a timer and drawn at a steady rate, never once per step. A failure stops the run
 with a message naming the node and step; the window, the graph and the curves so far stay.
 After a run the trained weights can be saved, weights loaded back (refused when they do not
-fit), and the model evaluated on the validation split.
+fit), and the model evaluated on the validation split. Beside the tabs, previews show what the
+watched outputs produce (gui.training.previews, driven from gui.training.preview_runs).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QSpinBox,
+    QSplitter,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -38,6 +40,7 @@ from gui.diagnostics import place
 from gui.param_widgets import DeviceBox
 from gui.process_worker import make_worker
 from gui.training.actions import make_action
+from gui.training.preview_runs import PreviewRuns
 from gui.training.results_page import ResultsPage
 from gui.worker import GuiCollector
 
@@ -75,6 +78,8 @@ class TrainingPanel(QWidget):
         self.results.message.connect(self._show_message)
         self.results.busy_changed.connect(self._evaluating)
         self.actions = self._build_actions() | self.results.actions
+        self.preview_runs = PreviewRuns(self)
+        self.previews = self.preview_runs.view
         self._build_ui()
         self._subscribed = None  # the graph whose settings the epochs and device follow
         document.graph_replaced.connect(self._graph_replaced)
@@ -135,7 +140,11 @@ class TrainingPanel(QWidget):
         layout.setSpacing(3)
         layout.addLayout(self._controls_row())
         layout.addWidget(self.message)
-        layout.addWidget(self.tabs, 1)
+        beside = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
+        beside.addWidget(self.tabs)
+        beside.addWidget(self.previews)  # hidden while nothing is watched
+        beside.setStretchFactor(0, 1)
+        layout.addWidget(beside, 1)
 
     def _controls_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -180,6 +189,7 @@ class TrainingPanel(QWidget):
         self._subscribed.events.sub(self._on_graph_event)
         if self.state in ("running", "paused"):
             self.stop()  # the graph it trains is no longer open
+        self.preview_runs.graph_replaced()
         if self.state != "idle":
             return
         self._show_training()
@@ -190,6 +200,8 @@ class TrainingPanel(QWidget):
     def _on_graph_event(self, name: str, **_: Any) -> None:
         if name == "graph_changed":  # an edit in the inspector, or an undo
             self._show_training()
+        elif name == "ui_changed":  # an output watched or no longer
+            self.preview_runs.watch_changed()
 
     def _show_training(self) -> None:
         """The graph's epochs and device in the boxes, without writing them back."""
@@ -247,6 +259,7 @@ class TrainingPanel(QWidget):
         self.history = None
         self._rate.clear()
         self.run_graph = graph
+        options["watch"] = self.preview_runs.run_started(graph)
         self._ensure_curves()
         self.worker = make_worker(graph, self.processes.value(), self.document.path,
                                   not self.document.dirty, **options)
@@ -307,6 +320,7 @@ class TrainingPanel(QWidget):
             self.worker.wait(ms)
         self._collector.end()
         self.results.wait(ms / 1000)
+        self.preview_runs.wait(ms / 1000)
 
     def drain(self, final: bool = False) -> None:
         """Takes the worker's new events and redraws what grew (the timer's slot); `final`
@@ -316,6 +330,8 @@ class TrainingPanel(QWidget):
         for event in self.worker.drain():
             if event["kind"] == "start":
                 self._begin(event)
+            elif event["kind"] == "preview":
+                self.previews.add(event)
             elif self.history is not None:
                 self.history.add(event)
         if self.history is not None:
