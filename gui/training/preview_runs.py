@@ -22,6 +22,7 @@ BEFORE_RUN = "Shown after each epoch of a run; Preview now shows the trained mod
 OTHER_PROCESSES = ("This run trains in other processes: they preview the outputs watched when "
                    "it started, after each epoch.")
 NOTHING_TRAINED = "Nothing trained yet: start a run (F9), or load weights, then Preview now."
+AFTER_RUN = "Preview now shows what the trained model makes of it."
 
 
 class PreviewRuns(QObject):
@@ -62,6 +63,8 @@ class PreviewRuns(QObject):
         """An output was watched or no longer: the cards follow, and a run inside the window
         computes the new list at its next step."""
         plan = self._plan(self.graph if self.graph is not None else self.panel.document.graph)
+        if self.panel.state == "idle":
+            self.view.waiting = BEFORE_RUN if self.panel.results.model is None else AFTER_RUN
         self.view.set_plan(plan)
         worker = self.panel.worker
         if self.panel.state not in ("running", "paused") or worker is None:

@@ -197,12 +197,13 @@ class PreviewsView(QWidget):
         self.records.append(event)
         if len(self.records) > MAX_KEPT:
             del self.records[1:-MAX_KEPT // 2:2]  # thin the past out; the newest stay
-        if following:
+        kept = any(r is shown for r in self.records)
+        if following or not kept:
             self._shown = len(self.records) - 1
         else:
-            self._shown = next((i for i, r in enumerate(self.records) if r is shown), 0)
+            self._shown = next(i for i, r in enumerate(self.records) if r is shown)
         self._update_slider()
-        if following:
+        if following or not kept:
             self._draw()
 
     def _update_slider(self) -> None:
