@@ -15,7 +15,7 @@ PLACES = {
     "launch": "entry",
     "generate": "generate", "analysis": "analysis",
     "fileformat": "fileformat", "graph": "graph", "networks": "graph", "schedules": "graph",
-    "optim": "graph",
+    "optim": "graph", "previews": "graph",
     "catalogue": "catalogue", "runtime": "runtime", "errors": "base", "events": "base",
     "params": "base", "names": "base",
 }

@@ -327,13 +327,16 @@ class TrainingPanel(QWidget):
         draws everything, learning rates included."""
         if self.worker is None:
             return
+        previews = []
         for event in self.worker.drain():
             if event["kind"] == "start":
                 self._begin(event)
             elif event["kind"] == "preview":
-                self.previews.add(event)
+                previews.append(event)
             elif self.history is not None:
                 self.history.add(event)
+        if previews:
+            self.previews.add(*previews)
         if self.history is not None:
             if self.curves is not None:
                 self.curves.refresh(self.history, final=final)

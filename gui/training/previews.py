@@ -190,12 +190,13 @@ class PreviewsView(QWidget):
         self._update_slider()
         self._draw()
 
-    def add(self, event: dict[str, Any]) -> None:
-        """A preview event: kept, and shown when the slider is at its newest."""
+    def add(self, *events: dict[str, Any]) -> None:
+        """Preview events: kept, and the newest shown when the slider is at the newest (drawn
+        once, however many came since the last redraw)."""
         following = self._shown is None or self._shown == len(self.records) - 1
         shown = self.records[self._shown] if self._shown is not None else None
-        self.records.append(event)
-        if len(self.records) > MAX_KEPT:
+        self.records += events
+        while len(self.records) > MAX_KEPT:
             del self.records[1:-MAX_KEPT // 2:2]  # thin the past out; the newest stay
         kept = any(r is shown for r in self.records)
         if following or not kept:
