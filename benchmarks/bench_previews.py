@@ -4,7 +4,8 @@ Trains the same sample for the same number of steps from the real MainWindow's t
 (the worker thread, the curves redrawing on their timer, offscreen), once watching nothing and
 once watching outputs (by default the sample's own watch list; `--watch` replaces it), rounds
 alternating which goes first. Prints steps per second of each and their ratio (previews / none),
-the previews drawn, the longest time the GUI thread spent drawing one preview (all its cards),
+the GUI thread's CPU time in each run, the previews drawn, the longest time the GUI thread
+spent drawing one preview (all its cards),
 and the longest gap of a 10 ms timer on the GUI thread in each run (`--probe`), which is what a
 user would feel as a stall.
 
@@ -51,7 +52,9 @@ def run_window(app: QApplication, graph: composer.Graph, steps: int, settings: P
     panel.start(steps=steps)
     if probe:
         timer.start()
+    cpu = time.thread_time()
     loop.exec()
+    cpu = time.thread_time() - cpu  # the GUI thread's own work while the run went on
     timer.stop()
     h = panel.history
     drawn = panel.previews.timings_ms
@@ -59,7 +62,7 @@ def run_window(app: QApplication, graph: composer.Graph, steps: int, settings: P
     result = {"rate": h.steps_done / h.elapsed, "previews": len(panel.previews.records),
               "max_draw_ms": max(drawn, default=0.0),
               "median_draw_ms": statistics.median(drawn) if drawn else 0.0,
-              "max_gap_ms": 1000 * max(gaps)}
+              "max_gap_ms": 1000 * max(gaps), "gui_cpu": cpu}
     window.document.undo_stack.setClean()
     window.close()
     window.deleteLater()
@@ -96,7 +99,7 @@ def main() -> None:
     plain.ui.pop("watch", None)
     seen.ui["watch"] = watch
     composer.train(plain, steps=10)  # imports, compilation and the data, once, before timing
-    off, on, draws, gaps_off, gaps_on = [], [], [], [], []
+    off, on, draws, gaps_off, gaps_on, cpu_off, cpu_on = [], [], [], [], [], [], []
     print(f"{args.sample.name}, {args.steps} steps a run, {args.rounds} round(s), "
           f"{args.threads} torch thread(s), watching {', '.join(watch)}")
     for r in range(args.rounds):
@@ -105,13 +108,15 @@ def main() -> None:
             result = run_window(app, g.copy(), args.steps, settings, args.probe)
             rates.append(result["rate"])
             (gaps_on if g is seen else gaps_off).append(result["max_gap_ms"])
+            (cpu_on if g is seen else cpu_off).append(result["gui_cpu"])
             if g is seen:
                 draws.append(result["max_draw_ms"])
                 shown = result
         probe = (f"; longest event-loop gap {gaps_off[-1]:.0f} ms without, {gaps_on[-1]:.0f} "
                  "ms with previews" if args.probe else "")
         print(f"round {r + 1}: no previews {off[-1]:7.1f} steps/s   previews {on[-1]:7.1f} "
-              f"steps/s   ({shown['previews']} previews drawn, median "
+              f"steps/s   (GUI thread busy {cpu_off[-1]:.2f} s without, {cpu_on[-1]:.2f} s "
+              f"with previews; {shown['previews']} previews drawn, median "
               f"{shown['median_draw_ms']:.1f} ms, longest {shown['max_draw_ms']:.1f} ms on the "
               f"GUI thread{probe})")
     ratio = statistics.median(on) / statistics.median(off)
