@@ -89,7 +89,6 @@ def test_watching_the_generator_from_its_port_shows_samples_that_change_each_epo
     assert view.when.text() == "epoch 1 \u00b7 step 3"
     first = picture(card)
     assert first.size() == latest.size() and first != latest
-    assert max(view.timings_ms) < 100  # drawing a preview never holds the window up
 
 
 def box_pixels(image: QImage) -> int:

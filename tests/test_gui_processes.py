@@ -106,9 +106,12 @@ def test_the_curves_draw_the_processes_events_the_numbers_of_an_in_process_run(q
 
     panel = window.training_panel
     set_watched(window.document, "b3.out", True)  # the reconstructions, previewed each epoch
-    worker = start_run(qtbot, window, 12)
-    click(panel.previews.now_button)
+    set_steps(window, 12)
+    press(window, "start")
+    click(panel.previews.now_button)  # the run is under way from the moment it is started
     assert panel.previews.message.text() == OTHER_PROCESSES
+    worker = panel.worker
+    assert isinstance(worker, ProcessWorker)
     wait_idle(qtbot, panel)
     assert panel.error is None and not window.document.read_only
     previews: list[dict] = []
