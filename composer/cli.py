@@ -80,7 +80,7 @@ def _train(args: argparse.Namespace) -> int:
                             checkpoint_every=args.checkpoint_every,
                             callback=all_of(events, progress, stop),
                             precision=args.precision, compile=args.compile,
-                            tensorboard=args.tensorboard)
+                            tensorboard=args.tensorboard, watch=args.watch)
     except ComposerError as e:
         progress({"kind": "end"})
         events.error(e)
@@ -110,7 +110,8 @@ def _train_processes(args: argparse.Namespace) -> int:
               "--device": args.device, "--metrics-out": args.metrics_out,
               "--resume": args.resume, "--checkpoint-every": args.checkpoint_every,
               "--events": args.events, "--precision": args.precision,
-              "--tensorboard": args.tensorboard}
+              "--tensorboard": args.tensorboard,
+              "--watch": ",".join(args.watch) if args.watch else None}
     try:
         graph = load(args.file)
         if args.data_dir is not None:
@@ -324,6 +325,12 @@ def _shapes(named: dict[str, list]) -> str:
     return ", ".join(f"{k} [{','.join(str(d) for d in v)}]" for k, v in named.items())
 
 
+def _watch_list(text: str) -> list[str]:
+    from composer.runtime.script import watch_list  # as exported scripts read it
+
+    return watch_list(text)
+
+
 def _train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a graph headless; write metrics and checkpoints")
     p.add_argument("file")
@@ -349,6 +356,9 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tensorboard", type=Path, metavar="DIR",
                    help="also write the curves (and preview images) for TensorBoard here "
                    "(needs the tensorboard extra)")
+    p.add_argument("--watch", type=_watch_list, metavar="NODE.PORT,...",
+                   help="with --events: send these outputs, computed on a fixed validation "
+                   "batch, as preview events after each epoch")
     p.add_argument("--nproc", type=int, default=1, metavar="N",
                    help="train in N processes (torch.distributed.run; batch_size is the "
                    "global batch)")

@@ -419,6 +419,17 @@ class Graph:
         self.events.emit("graph_changed")
         return old
 
+    def set_ui(self, key: str, value: Any) -> Any:
+        """Sets (or with None removes) one key of the graph's own `ui`; returns the old value
+        (for undo). GUI state: it never changes what trains."""
+        old = copy.deepcopy(self.ui.get(key))
+        if value is None:
+            self.ui.pop(key, None)
+        else:
+            self.ui[key] = copy.deepcopy(value)
+        self.events.emit("ui_changed", key=key)
+        return old
+
     @property
     def version(self) -> int:
         """The oldest format version that holds this graph: 2 once it has networks."""

@@ -12,13 +12,17 @@ pauses training. Events, in order:
   "lr": {group: float}, "active": [group ids], "elapsed": seconds}` after every step
 - `{"kind": "epoch", "epoch", "step", "val": {node: float}, "accuracy": {node: float}}` after
   each epoch's validation (with `"partial": True` for a last, unfinished epoch)
+- `{"kind": "preview", "epoch", "step", "outputs": {"node.port": float32 numpy array, at
+  most 16 rows}}` after each epoch's validation when `watch` lists outputs (with `"notes":
+  {"node.port": why it has no array}` when some could not be computed), and after a step
+  whose event the callback answered with "preview" (then with `"asked": True`)
 - `{"kind": "end", "status": "finished" | "stopped", "step": steps done}`
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +58,8 @@ def train(graph: Graph, *, epochs: int | None = None, steps: int | None = None,
           resume: str | Path | None = None, checkpoint_every: int | None = None,
           callback: Callable[[dict[str, Any]], str | None] | None = None,
           precision: str | None = None, compile: bool | None = None,
-          tensorboard: str | Path | None = None) -> RunResult:
+          tensorboard: str | Path | None = None,
+          watch: Sequence[str] | None = None) -> RunResult:
     """Trains the graph as docs/FORMAT.md describes and returns the model and its metrics.
 
     `epochs`, `seed`, `device`, `precision` and `compile` override the graph's training
@@ -63,6 +68,8 @@ def train(graph: Graph, *, epochs: int | None = None, steps: int | None = None,
     at the end (plus every `checkpoint_every` steps); `resume` continues from one. With
     `tensorboard`, the curves are also written there as TensorBoard logs (the tensorboard
     extra).
+    `watch` lists outputs ("node.port") sent to the callback as preview events; the list is
+    read at each preview, so the caller may change it while the run goes on.
     Raises CompileError, DataError or TrainingError (naming node, group and step).
     """
     for name, value, low in (("epochs", epochs, 1), ("steps", steps, 0), ("seed", seed, 0),
@@ -80,7 +87,7 @@ def train(graph: Graph, *, epochs: int | None = None, steps: int | None = None,
             program.PROGRAM, epochs=epochs, steps=steps, seed=seed, device=device,
             data_dir=graph.base_dir, out_dir=_path(out_dir), metrics_out=_path(metrics_out),
             resume=_path(resume), checkpoint_every=checkpoint_every, callback=callback,
-            precision=precision, compile=compile)
+            precision=precision, compile=compile, watch=watch)
     except program.TrainingFailure as e:
         raise TrainingError(str(e), node=e.node, group=e.group, step=e.step) from e
     except program.DataSourceError as e:
@@ -122,6 +129,29 @@ def validation_data(graph: Graph, model: Any, seed: int | None = None) -> Iterat
         yield program, data
     except program.TrainingFailure as e:
         raise TrainingError(str(e), node=e.node, group=e.group, step=e.step) from e
+    except program.DataSourceError as e:
+        raise DataError(e.node, e.detail) from e
+    finally:
+        for source in data.values():
+            source.close()
+
+
+def preview(graph: Graph, model: Any, watch: Sequence[str], *,
+            seed: int | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """(output -> float32 numpy array, output -> why it has none) of the watched outputs of
+    `model` on the fixed batch a run previews them on: the first 16 rows of the first
+    validation batch. `model` is one `compile(graph)` built (or one `train` returned) and
+    comes back in the mode it was in. Raises DataError when the data cannot be read.
+    """
+    program = graph_program(graph)
+    spec = program.PROGRAM
+    where = next((p.device for p in model.parameters()), None)
+    data: dict[str, Any] = {}
+    try:
+        data = spec.make_data(spec.seed if seed is None else seed, Path(graph.base_dir))
+        if where is not None:
+            data = {node: source.to(where) for node, source in data.items()}
+        return program.Previews(list(watch)).compute(model, data, spec.precision, where)
     except program.DataSourceError as e:
         raise DataError(e.node, e.detail) from e
     finally:

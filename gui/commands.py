@@ -236,6 +236,21 @@ class RenameGroup(QUndoCommand):
         self.graph.rename_group(self.new, self.old)
 
 
+class SetGraphUi(QUndoCommand):
+    """Sets one key of the graph's own `ui` (the watch list)."""
+
+    def __init__(self, graph: Graph, key: str, old: Any, new: Any, text: str) -> None:
+        super().__init__(text)
+        self.graph, self.key = graph, key
+        self.old, self.new = copy.deepcopy(old), copy.deepcopy(new)
+
+    def redo(self) -> None:
+        self.graph.set_ui(self.key, self.new)
+
+    def undo(self) -> None:
+        self.graph.set_ui(self.key, self.old)
+
+
 class SetMeta(QUndoCommand):
     """Sets the graph's name, description or training settings."""
 

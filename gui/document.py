@@ -33,6 +33,7 @@ from gui import (
     network_edits,
     network_ports,
     uistate,
+    watching,
 )
 from gui.document_levels import Level, Levels
 from gui.theme import GROUP_PALETTE
@@ -149,6 +150,8 @@ class Document(Levels, QObject):
 
     # --- analysis ------------------------------------------------------------------------
     def _on_graph_event(self, name: str, **payload: Any) -> None:
+        if name == "ui_changed":  # display state (the watch list): nothing to check
+            return
         self.schedule_analysis()
         network = payload.get("network")
         if name in ("network_added", "network_removed"):
@@ -293,6 +296,7 @@ class Document(Levels, QObject):
                         yield commands.SetShares(self.level, other.id, node_id, None)
                 yield commands.RemoveNode(self.level, node_id)
             yield from network_ports.repairs_after_removal(self, set(node_ids))
+            yield from watching.after_removal(self, node_ids)
 
         self.push(f"Delete {len(node_ids)} node(s), {len(edges)} edge(s)", build())
 

@@ -8,12 +8,15 @@ group (SIGSTOP, SIGCONT: every process at once, with nothing for the run to coop
 Stop sends SIGTERM, which the run answers by stopping after its step and writing its
 checkpoint; SIGKILL follows when it has not ended within STOP_GRACE_S. However the run ends,
 what is left of its group is killed before the leader is reaped: nothing stays behind.
+Previews of the watched outputs (`--watch`) come after each epoch as events whose arrays are
+decoded here; the list is fixed for the run, and a preview cannot be asked for in between.
 """
 
 from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -33,6 +36,7 @@ POLL_S = 0.1  # how often the watcher looks whether the process has ended
 SUBPROCESS_ENV = "COMPOSER_SUBPROCESS"  # "1": one process trains as a subprocess too
 LOG_NAME = "log.txt"  # the run's stderr, in its run folder
 
+log = logging.getLogger(__name__)
 _live: set[ProcessWorker] = set()  # runs still going when the application exits get SIGTERM
 
 
@@ -49,6 +53,8 @@ def train_command(graph_file: Path, out: Path, processes: int, data_dir: Path | 
     for name in ("epochs", "steps", "device", "tensorboard", "label"):
         if options.get(name) is not None:
             command += [f"--{name}", str(options[name])]
+    if options.get("watch"):
+        command += ["--watch", ",".join(options["watch"])]
     return command
 
 
@@ -82,6 +88,17 @@ def make_worker(graph: Any, processes: int, path: Path | None, saved: bool,
     if not separate:
         return TrainingWorker(graph, run_dir, path if saved else None, **options)
     return ProcessWorker(graph, processes, run_dir, path if saved else None, **options)
+
+
+def _decoded(event: dict) -> dict | None:
+    """A preview event with its arrays back as numpy arrays; None when they do not decode."""
+    from composer.runtime.previews import decode_outputs
+
+    try:
+        return {**event, "outputs": decode_outputs(event.get("outputs", {}))}
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        log.warning("a preview event of the training process could not be read: %s", e)
+        return None
 
 
 def _exited(proc: subprocess.Popen) -> bool:
@@ -148,6 +165,14 @@ class ProcessWorker(QObject):
 
     def ready(self) -> None:
         """The other process does not wait for the plots."""
+
+    def request_preview(self) -> bool:
+        """False: the other process previews after each epoch only."""
+        return False
+
+    def set_watch(self, refs: list[str]) -> bool:
+        """False: the other process watches the list it was started with."""
+        return False
 
     def stop(self) -> None:
         """Asks the run to stop after its step (SIGTERM); SIGKILL after STOP_GRACE_S."""
@@ -246,6 +271,10 @@ class ProcessWorker(QObject):
             except ValueError:
                 continue
             kind = event.get("kind")
+            if kind == "preview":
+                event = _decoded(event)
+                if event is None:
+                    continue
             self._events[kind] = event
             if kind == "step":
                 self.steps_done = event["step"] + 1

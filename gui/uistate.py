@@ -1,10 +1,11 @@
 """The GUI-only state a file carries (`ui` keys), made safe to draw.
 
 The file format keeps `ui` values as they come: they never change what trains. The canvas,
-though, places nodes at `ui.pos` and paints groups in `ui.color`; a value it cannot use (text
-for a position, a number too large to draw, a colour that is not one) is dropped when a graph is
-shown, so the node is laid out afresh or the group takes a palette colour, and the user is
-told. Nothing else in the graph changes.
+though, places nodes at `ui.pos` and paints groups in `ui.color`, and the Training panel
+previews the outputs `ui.watch` lists; a value it cannot use (text for a position, a number too
+large to draw, a colour that is not one, a watched output that is not "node.port" text) is
+dropped when a graph is shown, so the node is laid out afresh, the group takes a palette colour
+or the output is not watched, and the user is told. Nothing else in the graph changes.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ def usable_color(value: Any) -> bool:
     return isinstance(value, str) and QColor.isValidColorName(value)
 
 
+def usable_ref(value: Any) -> bool:
+    """`node.port`: text with a dot between two non-empty parts."""
+    return isinstance(value, str) and all(value.partition(".")[::2])
+
+
 def drop_unusable(graph: Graph) -> list[str]:
     """Removes the `ui` positions and colours the canvas cannot use; returns where they were
     (`node c1 ui.pos`), for a message."""
@@ -42,6 +48,12 @@ def drop_unusable(graph: Graph) -> list[str]:
             elif "pos" in node.ui and not usable_pos(node.ui["pos"]):
                 del node.ui["pos"]
                 dropped.append(f"node {where}{node.id} ui.pos")
+    watch = graph.ui.get("watch")
+    if watch is not None:
+        kept = [r for r in watch if usable_ref(r)] if isinstance(watch, list) else []
+        if kept != watch:
+            graph.ui["watch"] = kept
+            dropped.append("ui.watch")
     for group in graph.groups:
         if not isinstance(group.ui, dict):
             group.ui = {}

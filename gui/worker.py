@@ -6,6 +6,10 @@ redraws at its own steady rate however fast the steps come (a redraw per step wo
 on fast graphs). Only the run's start (so the GUI drains at once and builds its plots while
 the first step waits) and its end cross threads as queued Qt signals. Widgets are never
 touched from the worker.
+
+Previews: the run computes the outputs in `watch` (a list the GUI may change meanwhile) after
+each epoch; `request_preview()` asks for them at the next step boundary, or at once while the
+run is paused.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 READY_TIMEOUT_S = 2.0  # the longest the first step waits for the GUI's plots
 FULLER_EVERY = 10  # every 10th collection on the GUI thread looks at older objects too
+PAUSE_POLL_S = 0.1  # a paused run looks this often whether a preview was asked for
 
 
 class GuiCollector:
@@ -86,6 +91,7 @@ class TrainingWorker(QObject):
         self._running.set()
         self._stop = False
         self._ready = threading.Event()
+        self._preview = threading.Event()  # the GUI asked for a preview now
         self.steps_done = 0
         self.result = None  # the RunResult once finished
         self.confusion: tuple[list, str] = ([], "")  # confusion_of the trained model
@@ -110,6 +116,21 @@ class TrainingWorker(QObject):
     def ready(self) -> None:
         """The GUI has taken the start event and built its plots: the first step may go."""
         self._ready.set()
+
+    def request_preview(self) -> bool:
+        """The watched outputs at the next step boundary (or now, while paused); True, as
+        this run can."""
+        self._preview.set()
+        return True
+
+    def set_watch(self, refs: list[str]) -> bool:
+        """Previews from now on show these outputs; True when this run was started watching
+        (with a list, which it reads at each preview)."""
+        watch = self._options.get("watch")
+        if watch is None:
+            return False
+        watch[:] = refs
+        return True
 
     def stop(self) -> None:
         """Stops after the current step; the weights trained so far are kept."""
@@ -146,8 +167,15 @@ class TrainingWorker(QObject):
             # that never does.
             self.run_started.emit()
             self._ready.wait(READY_TIMEOUT_S)
-        self._running.wait()  # blocks while paused
-        return "stop" if self._stop else None
+        while not self._running.wait(PAUSE_POLL_S):  # paused: held here, but for a preview
+            if self._preview.is_set() and event["kind"] == "step":
+                break
+        if self._stop:
+            return "stop"
+        if self._preview.is_set() and event["kind"] == "step":
+            self._preview.clear()
+            return "preview"
+        return None
 
     def _run(self) -> None:
         import composer

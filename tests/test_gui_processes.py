@@ -105,15 +105,30 @@ def test_the_command_line_names_the_processes_the_run_folder_and_the_panel_setti
 
 def test_the_curves_draw_the_processes_events_the_numbers_of_an_in_process_run(qtbot,
                                                                                  window):
+    from gui.training.preview_runs import OTHER_PROCESSES
+    from gui.watching import set_watched
+
     panel = window.training_panel
-    worker = start_run(qtbot, window, 12)
+    set_watched(window.document, "b3.out", True)  # the reconstructions, previewed each epoch
+    set_steps(window, 12)
+    press(window, "start")
+    click(panel.previews.now_button)  # the run is under way from the moment it is started
+    assert panel.previews.message.text() == OTHER_PROCESSES
+    worker = panel.worker
+    assert isinstance(worker, ProcessWorker)
     wait_idle(qtbot, panel)
     assert panel.error is None and not window.document.read_only
-    expected = composer.train(small_graph(), steps=12).history
+    previews: list[dict] = []
+    expected = composer.train(small_graph(), steps=12, watch=["b3.out"],
+                              callback=lambda e: previews.append(e) if e["kind"] == "preview"
+                              else None).history
     losses = [r["loss"] for r in expected if "loss" in r]
     for name in ("ce", "mse"):
         assert list(panel.curves.items[("loss", name)].yData) == [x[name] for x in losses]
     assert panel.curves.point_count("val", "ce") == 2
+    drawn = panel.previews.records  # decoded from the process's JSON lines
+    assert [(r["step"], r["outputs"]["b3.out"].tolist()) for r in drawn] == [
+        (p["step"], p["outputs"]["b3.out"].tolist()) for p in previews] and len(drawn) == 2
     assert panel.eta.text() == "Finished after 12 steps"
     assert panel.results.model is not None and panel.results.table.rowCount() == 3
     assert (worker.run_dir / "checkpoint.pt").is_file()

@@ -17,7 +17,7 @@ PLACES = {
     "cli_sweep": "entry",
     "generate": "generate", "analysis": "analysis",
     "fileformat": "fileformat", "graph": "graph", "networks": "graph", "schedules": "graph",
-    "optim": "graph",
+    "optim": "graph", "previews": "graph",
     "catalogue": "catalogue", "runtime": "runtime", "errors": "base", "events": "base",
     "params": "base", "names": "base",
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from composer.runtime.precision import (
     eager_error,
     grad_scaler,
 )
+from composer.runtime.previews import Previews, check_watch
 from composer.runtime.schedules import count_updates, is_active, schedule_dict
 from composer.runtime.syncnorm import synchronise_batchnorm
 from composer.runtime.validation import validate, validation_sets
@@ -69,6 +70,7 @@ class Run:
     precision: str = "32"  # training.precision: "32", "bf16-mixed" or "16-mixed"
     forward: Callable[..., Any] | None = None  # the model, or it through torch.compile
     compiled: bool = False  # training.compile
+    previews: Previews | None = None  # the watched outputs, computed after each epoch
 
     def record(self, record: dict[str, Any]) -> None:
         self.history.append(record)
@@ -340,13 +342,17 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
                  "elapsed": time.perf_counter() - started}
         if run.compiled and step == first:  # compiling happens in the first step's forwards
             event["compile_s"] = event["elapsed"]
-        stop = callback is not None and callback(event) == "stop"
+        answer = callback(event) if callback is not None else None
+        stop = answer == "stop"
         if run.step % spe == 0:
             record = end_of_epoch(run, epoch)
             if out_dir is not None:
                 save_latest(run, out_dir)
             if callback is not None and callback({"kind": "epoch", **record}) == "stop":
                 stop = True
+            stop = send_preview(run, callback, epoch) or stop
+        elif answer == "preview":
+            stop = send_preview(run, callback, epoch, asked=True) or stop
         if checkpoint_every and out_dir is not None and run.step % checkpoint_every == 0:
             checkpoint(run, out_dir / f"checkpoint_step{run.step}.pt")
         if run.procs.many:  # every process stops at the same step
@@ -354,6 +360,20 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
         if stop:
             return "stopped"
     return "finished"
+
+
+def send_preview(run: Run, callback: Callback | None, epoch: int, asked: bool = False) -> bool:
+    """Computes the watched outputs, if any, and sends them as a preview event; True when
+    the callback answers "stop"."""
+    if callback is None or run.previews is None or not run.previews.watch:
+        return False
+    outputs, notes = run.previews.compute(run.model, run.data, run.precision, run.device)
+    event = {"kind": "preview", "epoch": epoch, "step": run.step - 1, "outputs": outputs}
+    if notes:
+        event["notes"] = notes
+    if asked:
+        event["asked"] = True
+    return callback(event) == "stop"
 
 
 def save_latest(run: Run, out_dir: Path) -> None:
@@ -366,18 +386,26 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
           out_dir: Path | None = None, metrics_out: Path | None = None,
           resume: Path | None = None, checkpoint_every: int | None = None,
           callback: Callback | None = None, precision: str | None = None,
-          compile: bool | None = None, procs: Processes | None = None) -> RunSummary:
+          compile: bool | None = None, procs: Processes | None = None,
+          watch: Sequence[str] | None = None) -> RunSummary:
     """Trains a generated program; relative data paths start at `data_dir` (default: the
     current folder); `precision` and `compile` replace the program's settings. Raises
     TrainingFailure or DataSourceError when it can't (then no "end" event is sent: the
     exception is the end). Of several processes (`procs`), rank 0 alone calls `callback` and
-    writes metrics and checkpoints."""
+    writes metrics and checkpoints.
+
+    `watch` lists outputs ("node.port") sent to the callback as "preview" events after each
+    epoch, and after a step whose event the callback answered with "preview"; the list is
+    read at each preview, so its owner may change it during the run."""
     procs = procs or Processes()
     out = output_folder(out_dir)
     run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None,
                 precision=precision, compile=compile, procs=procs)
     if resume is not None:
         restore(run, Path(resume))
+    if watch is not None:
+        check_watch(run.model, run.data, watch)
+        run.previews = Previews(watch)
     if procs.many:  # dropout and other global draws differ between processes
         torch.manual_seed(seed_for(program.seed if seed is None else seed, "rank", procs.rank,
                                    run.step))
@@ -414,5 +442,6 @@ def finish(run: Run, out_dir: Path | None, callback: Callback | None) -> None:
                               unfinished=run.step % run.steps_per_epoch != 0)
         if callback is not None:
             callback({"kind": "epoch", **record})
+            send_preview(run, callback, record["epoch"])
     if out_dir is not None and run.saved_at != run.step:
         save_latest(run, out_dir)

@@ -27,6 +27,7 @@ from composer.runtime.errors import DataSourceError, TrainingFailure
 from composer.runtime.groups import Program
 from composer.runtime.loop import train
 from composer.runtime.precision import PRECISIONS, compile_line
+from composer.runtime.previews import json_event
 
 
 def script_parser(program: Program, script_dir: Path | None = None) -> argparse.ArgumentParser:
@@ -55,10 +56,18 @@ def script_parser(program: Program, script_dir: Path | None = None) -> argparse.
     parser.add_argument("--tensorboard", type=Path, metavar="DIR",
                         help="also write the curves (and preview images) for TensorBoard "
                         "here; needs the tensorboard package")
+    parser.add_argument("--watch", type=watch_list, metavar="NODE.PORT,...",
+                        help="send these outputs, computed on a fixed validation batch, as "
+                        "preview events after each epoch")
     where = "this script's folder" if script_dir is not None else "the current folder"
     parser.add_argument("--data-dir", type=Path, default=script_dir,
                         help=f"where relative data paths start (default: {where})")
     return parser
+
+
+def watch_list(text: str) -> list[str]:
+    """`--watch g_img.out,d.x`: the outputs, in order, each once."""
+    return list(dict.fromkeys(ref.strip() for ref in text.split(",") if ref.strip()))
 
 
 def print_epoch(event: dict[str, Any]) -> None:
@@ -104,7 +113,7 @@ class EventStream:
     def __call__(self, event: dict[str, Any]) -> str | None:
         if self.file is not None and not self.gone:
             try:
-                self.file.write(json.dumps(event) + "\n")
+                self.file.write(json.dumps(json_event(event)) + "\n")
                 self.file.flush()
             except BrokenPipeError:
                 self.gone = True
@@ -162,10 +171,11 @@ class StopOnSignal:
 
 
 def all_of(*callbacks: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
-    """One training callback that calls each in turn: "stop" when any of them says so."""
+    """One training callback that calls each in turn: "stop" when any of them says so, else
+    "preview" when any asks for one."""
     def call(event: dict[str, Any]) -> str | None:
         answers = [callback(event) for callback in callbacks]
-        return "stop" if "stop" in answers else None
+        return next((a for a in ("stop", "preview") if a in answers), None)
     return call
 
 
@@ -196,7 +206,8 @@ def command_line(program: Program, argv: list[str] | None = None,
                         metrics_out=args.metrics_out, resume=args.resume,
                         checkpoint_every=args.checkpoint_every,
                         callback=all_of(events, print_epoch, stop, *([board] if board else [])),
-                        precision=args.precision, compile=args.compile, procs=procs)
+                        precision=args.precision, compile=args.compile, procs=procs,
+                        watch=args.watch)
     except (TrainingFailure, DataSourceError) as e:
         events.error(e)
         told = report_rank(procs.rank, "failed", {

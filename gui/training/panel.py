@@ -7,7 +7,9 @@ drained on a timer and drawn at a steady rate, never once per step. A failure st
 with a message naming the node and step; the window, the graph and the curves so far stay.
 After a run the trained weights can be saved, weights loaded back (refused when they do not
 fit), and the model evaluated on the validation split. A sweep (gui.training.sweep_dialog)
-queues its runs here, one at a time, each a copy of the graph with its value.
+queues its runs here, one at a time, each a copy of the graph with its value. Beside the
+tabs, previews show what the watched outputs produce (gui.training.previews, driven from
+gui.training.preview_runs).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from gui.diagnostics import place
 from gui.param_widgets import DeviceBox
 from gui.process_worker import make_worker
 from gui.training.actions import make_action
+from gui.training.preview_runs import PreviewRuns
 from gui.training.results_page import ResultsPage
 from gui.training.runs_view import RunsView
 from gui.worker import GuiCollector
@@ -92,6 +95,8 @@ class TrainingPanel(QWidget):
         self.runs_view.overlay_changed.connect(self._draw_overlay)
         self.overlay = None  # a RunOverlay once past runs are drawn
         self.actions = self._build_actions() | self.results.actions
+        self.preview_runs = PreviewRuns(self)
+        self.previews = self.preview_runs.view
         self._build_ui()
         self._subscribed = None  # the graph whose settings the epochs and device follow
         document.graph_replaced.connect(self._graph_replaced)
@@ -169,7 +174,11 @@ class TrainingPanel(QWidget):
         layout.setSpacing(3)
         layout.addLayout(self._controls_row())
         layout.addWidget(self.message)
-        layout.addWidget(self.tabs, 1)
+        beside = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
+        beside.addWidget(self.tabs)
+        beside.addWidget(self.previews)  # hidden while nothing is watched
+        beside.setStretchFactor(0, 1)
+        layout.addWidget(beside, 1)
 
     def _controls_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -226,6 +235,7 @@ class TrainingPanel(QWidget):
         self._subscribed.events.sub(self._on_graph_event)
         if self.state in ("running", "paused"):
             self.stop()  # the graph it trains is no longer open
+        self.preview_runs.graph_replaced()
         if self.state != "idle":
             return
         self._show_training()
@@ -236,6 +246,8 @@ class TrainingPanel(QWidget):
     def _on_graph_event(self, name: str, **_: Any) -> None:
         if name == "graph_changed":  # an edit in the inspector, or an undo
             self._show_training()
+        elif name == "ui_changed":  # an output watched or no longer
+            self.preview_runs.watch_changed()
 
     def _show_training(self) -> None:
         """The graph's epochs and device in the boxes, without writing them back."""
@@ -316,6 +328,7 @@ class TrainingPanel(QWidget):
             return False
         self.run_graph = graph
         self.sweep_run = variant
+        options["watch"] = self.preview_runs.run_started(graph)
         self._ensure_curves()
         self.worker = make_worker(graph, self.processes.value(),
                                   None if variant else self.document.path,
@@ -380,17 +393,23 @@ class TrainingPanel(QWidget):
             self.worker.wait(ms)
         self._collector.end()
         self.results.wait(ms / 1000)
+        self.preview_runs.wait(ms / 1000)
 
     def drain(self, final: bool = False) -> None:
         """Takes the worker's new events and redraws what grew (the timer's slot); `final`
         draws everything, learning rates included."""
         if self.worker is None:
             return
+        previews = []
         for event in self.worker.drain():
             if event["kind"] == "start":
                 self._begin(event)
+            elif event["kind"] == "preview":
+                previews.append(event)
             elif self.history is not None:
                 self.history.add(event)
+        if previews:
+            self.previews.add(*previews)
         if self.history is not None:
             if self.curves is not None:
                 self.curves.refresh(self.history, final=final)

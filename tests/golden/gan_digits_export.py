@@ -7,8 +7,10 @@ and numpy (scikit-learn for the built-in digits, Pillow for image folders), not 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import datetime
+import difflib
 import gc
 import json
 import linecache
@@ -1128,6 +1130,146 @@ def synchronise_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
     return model
 
 
+PREVIEW_ROWS = 16  # rows of the validation batch a preview shows, at most
+
+
+class Previews:
+    """The outputs a run watches and the fixed batch they are computed on.
+
+    `watch` is read again at every preview, so whoever passed it may change the list while
+    the run goes on (the application does, when a port is watched during training).
+    """
+
+    def __init__(self, watch: Sequence[str]) -> None:
+        self.watch = watch
+        self._batches: dict[tuple[str, ...], dict[str, torch.Tensor] | None] = {}
+
+    def compute(self, model: nn.Module, data: dict[str, Any], precision: str = "32",
+                device: torch.device | None = None) -> tuple[dict[str, np.ndarray],
+                                                             dict[str, str]]:
+        """(output -> array, output -> why it has none) for every watched output."""
+        refs = list(dict.fromkeys(list(self.watch)))
+        wanted: dict[tuple[str, ...], list[str]] = {}
+        notes: dict[str, str] = {}
+        for ref in refs:
+            nodes = _data_nodes(model, data, ref, notes)
+            if nodes is not None:
+                wanted.setdefault(nodes, []).append(ref)
+        outputs: dict[str, np.ndarray] = {}
+        was_training, state = model.training, rng_state()
+        model.eval()
+        try:
+            with torch.no_grad(), autocast(precision, device or torch.device("cpu")):
+                for nodes, same_data in wanted.items():
+                    batch = self._batch(nodes, data, same_data, notes)
+                    if batch is not None:
+                        outputs.update(_forward(model, batch, same_data, notes))
+        finally:
+            model.train(was_training)
+            set_rng_state(state)
+        return {ref: outputs[ref] for ref in refs if ref in outputs}, notes
+
+    def _batch(self, nodes: tuple[str, ...], data: dict[str, Any], refs: list[str],
+               notes: dict[str, str]) -> dict[str, torch.Tensor] | None:
+        """The preview batch of these data nodes: drawn once, then kept for the run."""
+        if nodes not in self._batches:
+            try:
+                self._batches[nodes] = preview_batch([data[n] for n in nodes])
+            except DataSourceError as e:
+                notes.update(dict.fromkeys(refs, f"its data cannot be read: {e}"))
+                return None
+        batch = self._batches[nodes]
+        if batch is None:
+            notes.update(dict.fromkeys(refs, "its data has no validation samples to show"))
+        return batch
+
+
+def preview_batch(sources: list[Any], rows: int = PREVIEW_ROWS) -> dict[str, torch.Tensor] | None:
+    """The first `rows` rows of the first validation batch of these data sources (finite
+    data first, so that noise draws as many rows), or None when one has no validation split.
+    Of several processes, this process's share of it."""
+    ordered = sorted(sources, key=lambda s: s.batches_per_pass == 0)
+    if any(s.batches_per_pass and s.val_count == 0 for s in ordered):
+        return None
+    batch: dict[str, torch.Tensor] = {}
+    count = None  # all processes' rows of the batch
+    for source in ordered:
+        batch.update(source.val_batch(0, count))
+        count = count or source.val_rows(0)
+    return {key: t[:rows] for key, t in batch.items()}
+
+
+def _data_nodes(model: nn.Module, data: dict[str, Any], ref: str,
+                notes: dict[str, str]) -> tuple[str, ...] | None:
+    try:
+        nodes = tuple(model.needed.data_nodes((ref,)))
+    except KeyError as e:
+        notes[ref] = e.args[0] if e.args else f"no output {ref!r}"
+        return None
+    if any(n not in data for n in nodes):
+        notes[ref] = f"no output {ref!r}: use \"node.port\" of a node of the graph"
+        return None
+    return nodes
+
+
+def _forward(model: nn.Module, batch: dict[str, torch.Tensor], refs: list[str],
+             notes: dict[str, str]) -> dict[str, np.ndarray]:
+    """The outputs as arrays; when the forward fails, each output on its own, so one that
+    cannot be computed leaves the others and says why."""
+    try:
+        return {ref: as_array(value) for ref, value in model(batch, refs).items()}
+    except Exception as e:  # reported as the outputs' notes: a preview never stops a run
+        if len(refs) == 1:
+            notes[refs[0]] = _failure(e, model)
+            return {}
+    outputs = {}
+    for ref in refs:
+        outputs.update(_forward(model, batch, [ref], notes))
+    return outputs
+
+
+def _failure(error: Exception, model: nn.Module) -> str:
+    if isinstance(error, KeyError):
+        return str(error.args[0] if error.args else error)
+    node = failing_node(error, model)
+    return f"{'node ' + node if node else 'the forward pass'} failed: " \
+           f"{type(error).__name__}: {error}"
+
+
+def as_array(value: torch.Tensor) -> np.ndarray:
+    """A float32 numpy copy on the CPU, at most PREVIEW_ROWS rows (a scalar stays one)."""
+    array = value.detach().float().cpu().numpy()
+    return np.array(array[:PREVIEW_ROWS] if array.ndim else array, dtype=np.float32)
+
+
+def check_watch(model: nn.Module, data: dict[str, Any], watch: Sequence[str]) -> None:
+    """Refuses, naming it, a watched output that is neither computed by a node nor a data
+    node's port: a misspelt `--watch` is said at once, not after the first epoch."""
+    known = list(model.needed.inputs)
+    for ref in watch:
+        if ref in model.needed.inputs or ref.partition(".")[0] in data:
+            continue
+        close = difflib.get_close_matches(ref, known, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise TrainingFailure(f"watch: no output {ref!r}; {hint}watch \"node.port\", an "
+                              "output of a node or a data node's port")
+
+
+def encode_outputs(outputs: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:
+    """Arrays as JSON values: {"shape": [...], "dtype": "float32", "base64": "..."}."""
+    return {ref: {"shape": list(a.shape), "dtype": "float32",
+                  "base64": base64.b64encode(np.ascontiguousarray(a, dtype="<f4").tobytes())
+                  .decode("ascii")}
+            for ref, a in outputs.items()}
+
+
+def json_event(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as JSON can hold it: a preview's arrays encoded, anything else as it is."""
+    if event.get("kind") != "preview":
+        return event
+    return {**event, "outputs": encode_outputs(event["outputs"])}
+
+
 NOISE_VAL_BATCHES = 4  # validation batches of a loss that reads only noise
 
 
@@ -1258,6 +1400,7 @@ class Run:
     precision: str = "32"  # training.precision: "32", "bf16-mixed" or "16-mixed"
     forward: Callable[..., Any] | None = None  # the model, or it through torch.compile
     compiled: bool = False  # training.compile
+    previews: Previews | None = None  # the watched outputs, computed after each epoch
 
     def record(self, record: dict[str, Any]) -> None:
         self.history.append(record)
@@ -1529,13 +1672,17 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
                  "elapsed": time.perf_counter() - started}
         if run.compiled and step == first:  # compiling happens in the first step's forwards
             event["compile_s"] = event["elapsed"]
-        stop = callback is not None and callback(event) == "stop"
+        answer = callback(event) if callback is not None else None
+        stop = answer == "stop"
         if run.step % spe == 0:
             record = end_of_epoch(run, epoch)
             if out_dir is not None:
                 save_latest(run, out_dir)
             if callback is not None and callback({"kind": "epoch", **record}) == "stop":
                 stop = True
+            stop = send_preview(run, callback, epoch) or stop
+        elif answer == "preview":
+            stop = send_preview(run, callback, epoch, asked=True) or stop
         if checkpoint_every and out_dir is not None and run.step % checkpoint_every == 0:
             checkpoint(run, out_dir / f"checkpoint_step{run.step}.pt")
         if run.procs.many:  # every process stops at the same step
@@ -1543,6 +1690,20 @@ def run_steps(run: Run, callback: Callback | None, out_dir: Path | None,
         if stop:
             return "stopped"
     return "finished"
+
+
+def send_preview(run: Run, callback: Callback | None, epoch: int, asked: bool = False) -> bool:
+    """Computes the watched outputs, if any, and sends them as a preview event; True when
+    the callback answers "stop"."""
+    if callback is None or run.previews is None or not run.previews.watch:
+        return False
+    outputs, notes = run.previews.compute(run.model, run.data, run.precision, run.device)
+    event = {"kind": "preview", "epoch": epoch, "step": run.step - 1, "outputs": outputs}
+    if notes:
+        event["notes"] = notes
+    if asked:
+        event["asked"] = True
+    return callback(event) == "stop"
 
 
 def save_latest(run: Run, out_dir: Path) -> None:
@@ -1555,18 +1716,26 @@ def train(program: Program, *, epochs: int | None = None, steps: int | None = No
           out_dir: Path | None = None, metrics_out: Path | None = None,
           resume: Path | None = None, checkpoint_every: int | None = None,
           callback: Callback | None = None, precision: str | None = None,
-          compile: bool | None = None, procs: Processes | None = None) -> RunSummary:
+          compile: bool | None = None, procs: Processes | None = None,
+          watch: Sequence[str] | None = None) -> RunSummary:
     """Trains a generated program; relative data paths start at `data_dir` (default: the
     current folder); `precision` and `compile` replace the program's settings. Raises
     TrainingFailure or DataSourceError when it can't (then no "end" event is sent: the
     exception is the end). Of several processes (`procs`), rank 0 alone calls `callback` and
-    writes metrics and checkpoints."""
+    writes metrics and checkpoints.
+
+    `watch` lists outputs ("node.port") sent to the callback as "preview" events after each
+    epoch, and after a step whose event the callback answered with "preview"; the list is
+    read at each preview, so its owner may change it during the run."""
     procs = procs or Processes()
     out = output_folder(out_dir)
     run = setup(program, epochs, steps, seed, device, data_dir, load_pretrained=resume is None,
                 precision=precision, compile=compile, procs=procs)
     if resume is not None:
         restore(run, Path(resume))
+    if watch is not None:
+        check_watch(run.model, run.data, watch)
+        run.previews = Previews(watch)
     if procs.many:  # dropout and other global draws differ between processes
         torch.manual_seed(seed_for(program.seed if seed is None else seed, "rank", procs.rank,
                                    run.step))
@@ -1603,6 +1772,7 @@ def finish(run: Run, out_dir: Path | None, callback: Callback | None) -> None:
                               unfinished=run.step % run.steps_per_epoch != 0)
         if callback is not None:
             callback({"kind": "epoch", **record})
+            send_preview(run, callback, record["epoch"])
     if out_dir is not None and run.saved_at != run.step:
         save_latest(run, out_dir)
 
@@ -1633,10 +1803,18 @@ def script_parser(program: Program, script_dir: Path | None = None) -> argparse.
     parser.add_argument("--tensorboard", type=Path, metavar="DIR",
                         help="also write the curves (and preview images) for TensorBoard "
                         "here; needs the tensorboard package")
+    parser.add_argument("--watch", type=watch_list, metavar="NODE.PORT,...",
+                        help="send these outputs, computed on a fixed validation batch, as "
+                        "preview events after each epoch")
     where = "this script's folder" if script_dir is not None else "the current folder"
     parser.add_argument("--data-dir", type=Path, default=script_dir,
                         help=f"where relative data paths start (default: {where})")
     return parser
+
+
+def watch_list(text: str) -> list[str]:
+    """`--watch g_img.out,d.x`: the outputs, in order, each once."""
+    return list(dict.fromkeys(ref.strip() for ref in text.split(",") if ref.strip()))
 
 
 def print_epoch(event: dict[str, Any]) -> None:
@@ -1682,7 +1860,7 @@ class EventStream:
     def __call__(self, event: dict[str, Any]) -> str | None:
         if self.file is not None and not self.gone:
             try:
-                self.file.write(json.dumps(event) + "\n")
+                self.file.write(json.dumps(json_event(event)) + "\n")
                 self.file.flush()
             except BrokenPipeError:
                 self.gone = True
@@ -1740,10 +1918,11 @@ class StopOnSignal:
 
 
 def all_of(*callbacks: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
-    """One training callback that calls each in turn: "stop" when any of them says so."""
+    """One training callback that calls each in turn: "stop" when any of them says so, else
+    "preview" when any asks for one."""
     def call(event: dict[str, Any]) -> str | None:
         answers = [callback(event) for callback in callbacks]
-        return "stop" if "stop" in answers else None
+        return next((a for a in ("stop", "preview") if a in answers), None)
     return call
 
 
@@ -1774,7 +1953,8 @@ def command_line(program: Program, argv: list[str] | None = None,
                         metrics_out=args.metrics_out, resume=args.resume,
                         checkpoint_every=args.checkpoint_every,
                         callback=all_of(events, print_epoch, stop, *([board] if board else [])),
-                        precision=args.precision, compile=args.compile, procs=procs)
+                        precision=args.precision, compile=args.compile, procs=procs,
+                        watch=args.watch)
     except (TrainingFailure, DataSourceError) as e:
         events.error(e)
         told = report_rank(procs.rank, "failed", {
