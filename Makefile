@@ -36,9 +36,11 @@ run: $(STAMP)
 		$(MAKE) --no-print-directory platform-libs && $(BIN)/python -m gui $(SAMPLE); \
 	fi
 
+# Two worker processes: many tests wait on subprocesses or the event loop, so two keep both
+# cores busy.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -127,8 +127,10 @@ def test_the_curves_draw_the_processes_events_the_numbers_of_an_in_process_run(q
         assert list(panel.curves.items[("loss", name)].yData) == [x[name] for x in losses]
     assert panel.curves.point_count("val", "ce") == 2
     drawn = panel.previews.records  # decoded from the process's JSON lines
-    assert [(r["step"], r["outputs"]["b3.out"].tolist()) for r in drawn] == [
-        (p["step"], p["outputs"]["b3.out"].tolist()) for p in previews] and len(drawn) == 2
+    assert [r["step"] for r in drawn] == [p["step"] for p in previews] and len(drawn) == 2
+    for r, p in zip(drawn, previews, strict=True):  # eval-mode kernels may round otherwise
+        assert r["outputs"]["b3.out"] == pytest.approx(p["outputs"]["b3.out"], rel=1e-5,
+                                                       abs=1e-6)
     assert panel.eta.text() == "Finished after 12 steps"
     assert panel.results.model is not None and panel.results.table.rowCount() == 3
     assert (worker.run_dir / "checkpoint.pt").is_file()
