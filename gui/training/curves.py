@@ -145,7 +145,7 @@ class CurvesView(QWidget):
         plot.enableAutoRange(y=False)  # fit_losses keeps the data in view, more cheaply
         plot.getViewBox().sigRangeChangedManually.connect(self._stop_following)
         plot.setLabel("left", "loss")
-        plot.setTitle("loss: lines per training step, dots per validation (each epoch)",
+        plot.setTitle("loss: lines per step, dots per validation",
                       size="9pt")
         totals = [g for g in h.groups if g not in setup.same_as_loss]
         self._loss_colors = loss_colors(h.losses, setup.loss_groups, self._colors,

@@ -165,7 +165,7 @@ class TrainingPanel(QWidget):
         beside.addWidget(self.curves_area)
         beside.addWidget(self.runs_view)
         beside.setStretchFactor(0, 1)
-        beside.setSizes([800, 380])
+        beside.setSizes([800, 260])  # the curves take what the window can give
         self.tabs.addTab(beside, "Curves")
         self.tabs.addTab(self.results, "Results")
         self.tabs.setCornerWidget(self._corner(), Qt.Corner.TopRightCorner)
