@@ -40,6 +40,7 @@ def window(qtbot, tmp_path, graph_file):
     w.training_dock.raise_()
     w.resizeDocks([w.training_dock], [430], Qt.Orientation.Vertical)
     QApplication.processEvents()
+    show_runs(w.training_panel)
     yield w
     w.training_panel.shutdown()
 
@@ -53,6 +54,14 @@ def two_runs(graph_file):
     assert cli.main(["train", str(graph_file), "--steps", "12", "--label", "lr 5e-4"]) == 0
     newer, older = list_runs(runs_root(graph_file))[0]
     return older, newer
+
+
+def show_runs(panel) -> None:
+    """Clicks the Training panel's Runs tab."""
+    bar = panel.tabs.tabBar()
+    index = next(i for i in range(bar.count()) if bar.tabText(i) == "Runs")
+    QTest.mouseClick(bar, LEFT, pos=bar.tabRect(index).center())
+    assert panel.tabs.currentWidget() is panel.runs_view
 
 
 def click_row(view, row: int, modifier=Qt.KeyboardModifier.NoModifier) -> None:
@@ -96,6 +105,7 @@ def test_two_runs_selected_and_overlaid_are_drawn_dimmed_behind_the_curves(qtbot
     click_row(view, 1, CTRL)
     click(view.overlay)
     assert view.overlay.isChecked()
+    assert panel.tabs.currentWidget() is panel.curves_area  # the curves, runs behind them
     overlay = panel.overlay
     for run, steps in ((newer, 12), (older, 8)):
         for loss in ("ce", "mse"):
@@ -107,6 +117,7 @@ def test_two_runs_selected_and_overlaid_are_drawn_dimmed_behind_the_curves(qtbot
     assert len(styles) == 2  # a dash pattern of its own for each run
     labels = [label.text for _, label in panel.curves.legend.items]
     assert "run lr 5e-4" in labels and "run lr 1e-3" in labels  # the runs' labels
+    show_runs(panel)
     click(view.overlay)  # off again: the past runs leave the plots
     assert overlay.items == {} and not any(
         label.text.startswith("run ") for _, label in panel.curves.legend.items)

@@ -93,6 +93,9 @@ class TrainingPanel(QWidget):
         self.runs_view = RunsView(document)
         self.runs_view.message.connect(self._show_message)
         self.runs_view.overlay_changed.connect(self._draw_overlay)
+        # Ticking Overlay shows what it does: the curves, with the runs behind them.
+        self.runs_view.overlay.toggled.connect(
+            lambda on: on and self.tabs.setCurrentWidget(self.curves_area))
         self.overlay = None  # a RunOverlay once past runs are drawn
         self.actions = self._build_actions() | self.results.actions
         self.preview_runs = PreviewRuns(self)
@@ -161,12 +164,9 @@ class TrainingPanel(QWidget):
                                   alignment=Qt.AlignmentFlag.AlignCenter)
         self.curves_area = QStackedWidget()  # the placeholder, then the curves
         self.curves_area.addWidget(self.placeholder)
-        beside = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
-        beside.addWidget(self.curves_area)
-        beside.addWidget(self.runs_view)
-        beside.setStretchFactor(0, 1)
-        beside.setSizes([800, 260])  # the curves take what the window can give
-        self.tabs.addTab(beside, "Curves")
+        # The runs have a tab of their own: beside the previews, the curves need the width.
+        self.tabs.addTab(self.curves_area, "Curves")
+        self.tabs.addTab(self.runs_view, "Runs")
         self.tabs.addTab(self.results, "Results")
         self.tabs.setCornerWidget(self._corner(), Qt.Corner.TopRightCorner)
         layout = QVBoxLayout(self)

@@ -34,7 +34,8 @@ from gui import theme
 from gui.training.preview_images import Colors, caption, form_of, render
 
 MAX_KEPT = 200  # previews kept of a run; past that, every second older one goes
-MAX_WIDTH = 300  # pixels a picture is shown at, at most (saved at its full size)
+MAX_WIDTH = 220  # pixels a picture is shown at, at most (saved at its full size): the
+# curves beside it need the width more
 
 
 def colors_of(widget: QWidget) -> Colors:
@@ -149,11 +150,12 @@ class PreviewsView(QWidget):
         scroll.setWidget(body)
         header = QHBoxLayout()
         header.addWidget(QLabel("<b>Previews</b>"))
-        header.addWidget(self.when, 1)
+        header.addStretch(1)
         header.addWidget(self.now_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 0, 0)
         layout.addLayout(header)
+        layout.addWidget(self.when)  # a line of its own: the column is narrow
         layout.addWidget(self.slider)
         layout.addWidget(self.message)
         layout.addWidget(scroll, 1)
