@@ -143,20 +143,10 @@ def preview(graph: Graph, model: Any, watch: Sequence[str], *,
     validation batch. `model` is one `compile(graph)` built (or one `train` returned) and
     comes back in the mode it was in. Raises DataError when the data cannot be read.
     """
-    program = graph_program(graph)
-    spec = program.PROGRAM
-    where = next((p.device for p in model.parameters()), None)
-    data: dict[str, Any] = {}
-    try:
-        data = spec.make_data(spec.seed if seed is None else seed, Path(graph.base_dir))
-        if where is not None:
-            data = {node: source.to(where) for node, source in data.items()}
-        return program.Previews(list(watch)).compute(model, data, spec.precision, where)
-    except program.DataSourceError as e:
-        raise DataError(e.node, e.detail) from e
-    finally:
-        for source in data.values():
-            source.close()
+    with validation_data(graph, model, seed) as (program, data):
+        where = next((p.device for p in model.parameters()), None)
+        return program.Previews(list(watch)).compute(model, data, program.PROGRAM.precision,
+                                                     where)
 
 
 def _path(value: str | Path | None) -> Path | None:
