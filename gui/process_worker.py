@@ -21,7 +21,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -62,30 +61,16 @@ def subprocess_wanted(processes: int) -> bool:
     return processes > 1 or os.environ.get(SUBPROCESS_ENV) == "1"
 
 
-def run_folder(path: Path | None) -> Path:
-    """Where a run of the graph in `path` writes: `runs/<name>` beside the file, or a new
-    temporary folder for a graph not saved yet."""
-    if path is None:
-        return Path(tempfile.mkdtemp(prefix="composer-run-"))
-    stem = path.name.removesuffix(".json").removesuffix(".graph") or "run"
-    return path.parent / "runs" / stem
-
-
-def make_worker(graph: Any, processes: int, path: Path | None, saved: bool,
-                run_dir: Path | None = None, tensorboard: bool = False,
-                **options: Any) -> TrainingWorker | ProcessWorker:
+def make_worker(graph: Any, processes: int, path: Path | None, saved: bool, run_dir: Path,
+                tensorboard: bool = False, **options: Any) -> TrainingWorker | ProcessWorker:
     """The worker for a run of `graph` (a copy of the document's, whose file is `path`,
     `saved` when the file holds it as it is): a thread here, or processes of their own.
-    Either records the run in `run_dir` (composer/runs.py); a process run without one goes
-    into `runs/<name>` beside a saved file, or a temporary folder. A saved document runs
-    from its file; an unsaved one from a copy in the run folder. With `tensorboard`, the run
-    also writes TensorBoard logs into `<run folder>/tensorboard`."""
-    separate = subprocess_wanted(processes)
-    if run_dir is None and (separate or tensorboard):
-        run_dir = run_folder(path)
+    Either records the run in `run_dir` (composer/runs.py). A saved document runs from its
+    file; an unsaved one from a copy in the run folder. With `tensorboard`, the run also
+    writes TensorBoard logs into `<run folder>/tensorboard`."""
     if tensorboard:
         options["tensorboard"] = str(run_dir / "tensorboard")
-    if not separate:
+    if not subprocess_wanted(processes):
         return TrainingWorker(graph, run_dir, path if saved else None, **options)
     return ProcessWorker(graph, processes, run_dir, path if saved else None, **options)
 
