@@ -100,7 +100,7 @@ def _train_processes(args: argparse.Namespace) -> int:
     """`--nproc N`: the program runs under torch.distributed.run; its output is rank 0's."""
     from composer.errors import ComposerError, TrainingError
     from composer.fileformat import load
-    from composer.launch import outcome, train_processes
+    from composer.launch import train_processes
     from composer.runs import METRICS_FILE, RunRecorder
 
     if args.nproc < 1:
@@ -133,16 +133,15 @@ def _train_processes(args: argparse.Namespace) -> int:
     if args.compile is not None:
         options.append("--compile" if args.compile else "--no-compile")
     try:
-        code = train_processes(graph, args.nproc, out, options)
+        status, failure = train_processes(graph, args.nproc, out, options)
     except ComposerError as e:
         recorder.finish("failed", metrics_from=args.metrics_out, error=e)
         print(f"error: {e}", file=sys.stderr)
         return 1
-    status, failure = outcome(out, args.nproc)
     recorder.finish(status, metrics_from=args.metrics_out,
                     error=None if failure is None else TrainingError(
                         failure["message"], failure["node"], failure["group"], failure["step"]))
-    return code
+    return 0 if failure is None else 1
 
 
 def _runs(args: argparse.Namespace) -> int:

@@ -50,8 +50,11 @@ def launch_command(script: Path, nproc: int, data_dir: Path, out: Path,
             "--data-dir", str(data_dir), "--out", str(out), *options]
 
 
-def train_processes(graph: Graph, nproc: int, out: Path, options: list[str]) -> int:
-    """Trains in `nproc` processes; returns the exit status (1 with `error: rank R: ...`)."""
+def train_processes(graph: Graph, nproc: int, out: Path, options: list[str]
+                    ) -> tuple[str, dict[str, Any] | None]:
+    """Trains in `nproc` processes. Returns how the run ended: ("finished" or "stopped",
+    None) as its processes reported, or ("failed", {"message", "node", "group", "step"}),
+    the message printed as `error: rank R: ...`."""
     from composer.generate.program import program_source
 
     check_batches(graph, nproc)
@@ -89,11 +92,11 @@ def train_processes(graph: Graph, nproc: int, out: Path, options: list[str]) -> 
         tail.join()
     said = _reports(folder, nproc)
     if all(said[r].get("done") for r in range(nproc)):
-        return 0
+        return said[0]["done"].get("status", "finished"), None
     failure = _failure(said, folder)
     _last_event(options, failure)
     print(f"error: {failure['message']}", file=sys.stderr)
-    return 1
+    return "failed", failure
 
 
 def _last_event(options: list[str], failure: dict) -> None:
@@ -112,16 +115,6 @@ def _last_event(options: list[str], failure: dict) -> None:
                 f.write(event)
     except OSError:
         pass  # the reader went away; the error line on stderr remains
-
-
-def outcome(out: Path, nproc: int) -> tuple[str, dict[str, Any] | None]:
-    """How a run of `train_processes` in `out` ended: ("finished" or "stopped", None) as its
-    processes reported, or ("failed", {"message" it printed, "node", "group", "step"})."""
-    folder = Path(out) / "processes"
-    said = _reports(folder, nproc)
-    if all(said[r].get("done") for r in range(nproc)):
-        return said[0]["done"].get("status", "finished"), None
-    return "failed", _failure(said, folder)
 
 
 def _interrupt(signum: int, frame: object) -> None:
