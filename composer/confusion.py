@@ -101,6 +101,8 @@ def confusion_matrices(graph: Graph, model: Any, *, seed: int | None = None,
     parameters are on; the split is fixed by `seed` (default: the graph's). Raises DataError
     or TrainingError (naming the node whose forward pass failed).
     """
+    if not any(node.type == "loss.cross_entropy" for node in graph.nodes.values()):
+        return []  # nothing to count: no program generated, no data read (a GAN's run ends)
     found: dict[str, Confusion] = {}
     was_training = model.training
     with validation_data(graph, model, seed) as (program, data):
